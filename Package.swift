@@ -1,0 +1,35 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+/// Release builds drop bounds checks in the numeric targets: the kernels index raw pointers
+/// and are covered by the test suite in debug mode, where checks stay on.
+let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
+
+let package = Package(
+    name: "practise",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "Practise", targets: ["Practise"]),
+        .executable(name: "practise", targets: ["practise"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Numeric core: C micro-kernels with run-time SIMD dispatch.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // Tensor, kernels, autograd tape, threading.
+        .target(name: "Engine", dependencies: ["CKernels"], swiftSettings: fastMath),
+        // Modules, layers, losses, optimisers, schedules, model zoo.
+        .target(name: "NN", dependencies: ["Engine"], swiftSettings: fastMath),
+        // The PRACTISE method: candidates, adaptors, recoverability, selection, finetuning, reports.
+        .target(name: "Practise", dependencies: ["Engine", "NN"], swiftSettings: fastMath),
+        .executableTarget(name: "practise", dependencies: [
+            "Practise", "Engine", "NN",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], resources: [.copy("Fixtures")]),
+    ]
+)

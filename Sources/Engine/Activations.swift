@@ -1,0 +1,58 @@
+/// `max(x, 0)` element-wise, any shape.
+public func relu(_ x: Tensor) -> Tensor {
+    let out = Tensor(uninitialized: x.shape)
+    let s = x.pointer, d = out.pointer
+    Parallel.chunks(x.count, minChunk: 65536) { r in for i in r { d[i] = Swift.max(s[i], 0) } }
+    return Autograd.record(out, inputs: [x]) { gy, _ in
+        let dx = Tensor(uninitialized: x.shape)
+        let g = gy.pointer, y = out.pointer, o = dx.pointer
+        Parallel.chunks(x.count, minChunk: 65536) { r in for i in r { o[i] = y[i] > 0 ? g[i] : 0 } }
+        return [dx]
+    }
+}
+
+/// `min(max(x, 0), 6)` element-wise, any shape.
+public func relu6(_ x: Tensor) -> Tensor {
+    let out = Tensor(uninitialized: x.shape)
+    let s = x.pointer, d = out.pointer
+    Parallel.chunks(x.count, minChunk: 65536) { r in for i in r { d[i] = Swift.min(Swift.max(s[i], 0), 6) } }
+    return Autograd.record(out, inputs: [x]) { gy, _ in
+        let dx = Tensor(uninitialized: x.shape)
+        let g = gy.pointer, o = dx.pointer
+        Parallel.chunks(x.count, minChunk: 65536) { r in for i in r { o[i] = (s[i] > 0 && s[i] < 6) ? g[i] : 0 } }
+        return [dx]
+    }
+}
+
+/// `a + b` for tensors of equal shape.
+public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
+    checkSameShape(a.shape, b.shape, "add")
+    let out = Tensor(uninitialized: a.shape)
+    let x = a.pointer, y = b.pointer, d = out.pointer
+    Parallel.chunks(a.count, minChunk: 65536) { r in for i in r { d[i] = x[i] + y[i] } }
+    return Autograd.record(out, inputs: [a, b]) { gy, needs in [needs[0] ? gy : nil, needs[1] ? gy : nil] }
+}
+
+/// `x · factor` for a constant factor.
+public func scaled(_ x: Tensor, by factor: Float) -> Tensor {
+    let out = x.copy().detached()
+    Vector.scale(out.pointer, factor, count: out.count)
+    return Autograd.record(out, inputs: [x]) { gy, _ in
+        let dx = gy.copy()
+        Vector.scale(dx.pointer, factor, count: dx.count)
+        return [dx]
+    }
+}
+
+/// Same data, new shape (element count preserved).
+public func reshape(_ x: Tensor, _ shape: [Int]) -> Tensor {
+    checkShape(shape.reduce(1, *) == x.count, "reshape: cannot view \(x.shape) as \(shape)")
+    let out = Tensor(shape: shape, storage: x.storage)
+    let original = x.shape
+    return Autograd.record(out, inputs: [x]) { gy, _ in [Tensor(shape: original, storage: gy.storage)] }
+}
+
+/// `[N, …]` → `[N, product of the rest]`.
+public func flatten(_ x: Tensor) -> Tensor {
+    reshape(x, [x.shape[0], x.count / max(x.shape[0], 1)])
+}

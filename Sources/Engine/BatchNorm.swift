@@ -1,0 +1,106 @@
+import Foundation
+
+/// 2-D batch normalisation over `[N, C, H, W]`, as `F.batch_norm`.
+///
+/// Training mode normalises with the batch statistics (biased variance) and updates the running
+/// statistics in place: `running = (1 − momentum)·running + momentum·batch`, with the unbiased
+/// variance (`var · M/(M−1)`, `M = N·H·W`). Eval mode uses the running statistics.
+///
+/// - Parameters:
+///   - weight, bias: `[C]` affine parameters (γ, β).
+///   - runningMean, runningVar: `[C]` buffers, updated in training mode.
+public func batchNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor,
+                        training: Bool, momentum: Float = 0.1, eps: Float = 1e-5) -> Tensor {
+    checkShape(x.rank == 4 || x.rank == 2, "batchNorm2d: input must be [N, C, H, W], got \(x.shape)")
+    let n = x.shape[0], c = x.shape[1], plane = x.count / max(n * c, 1)
+    for (name, t) in [("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar)] {
+        checkShape(t.shape == [c], "batchNorm2d: \(name) \(t.shape) does not match \(c) channels of input \(x.shape)")
+    }
+    let m = n * plane
+    let mean = Tensor(uninitialized: [c]), invStd = Tensor(uninitialized: [c])
+    let xp = x.pointer
+    if training {
+        checkShape(m > 1, "batchNorm2d: training needs more than one value per channel, input is \(x.shape)")
+        Parallel.forEach(c) { ch in
+            var s: Double = 0, ss: Double = 0
+            for b in 0..<n {
+                let p = xp + (b * c + ch) * plane
+                s += Vector.sum(p, count: plane)
+            }
+            let mu = s / Double(m)
+            for b in 0..<n {
+                let p = xp + (b * c + ch) * plane
+                var acc: Float = 0
+                let muf = Float(mu)
+                for i in 0..<plane { let d = p[i] - muf; acc += d * d }
+                ss += Double(acc)
+            }
+            let variance = ss / Double(m)
+            mean.pointer[ch] = Float(mu)
+            invStd.pointer[ch] = Float(1 / (variance + Double(eps)).squareRoot())
+            let rm = runningMean.pointer, rv = runningVar.pointer
+            rm[ch] = (1 - momentum) * rm[ch] + momentum * Float(mu)
+            rv[ch] = (1 - momentum) * rv[ch] + momentum * Float(variance * Double(m) / Double(m - 1))
+        }
+    } else {
+        for ch in 0..<c {
+            mean.pointer[ch] = runningMean.pointer[ch]
+            invStd.pointer[ch] = 1 / (runningVar.pointer[ch] + eps).squareRoot()
+        }
+    }
+    let out = Tensor(uninitialized: x.shape)
+    let w = weight.pointer, bb = bias.pointer, yp = out.pointer
+    Parallel.forEach(n * c, minChunk: 16) { nc in
+        let ch = nc % c
+        let scale = w[ch] * invStd.pointer[ch]
+        let shift = bb[ch] - mean.pointer[ch] * scale
+        let src = xp + nc * plane, dst = yp + nc * plane
+        for i in 0..<plane { dst[i] = src[i] * scale + shift }
+    }
+    return Autograd.record(out, inputs: [x, weight, bias]) { gy, needs in
+        batchNormBackward(x: x, gy: gy, weight: weight, mean: mean, invStd: invStd, training: training, needs: needs)
+    }
+}
+
+/// Gradients of ``batchNorm2d`` for input, γ and β.
+private func batchNormBackward(x: Tensor, gy: Tensor, weight: Tensor, mean: Tensor, invStd: Tensor,
+                               training: Bool, needs: [Bool]) -> [Tensor?] {
+    let n = x.shape[0], c = x.shape[1], plane = x.count / max(n * c, 1)
+    let m = Float(n * plane)
+    let sumDy = Tensor(zeros: [c]), sumDyXhat = Tensor(zeros: [c])
+    let xp = x.pointer, gp = gy.pointer
+    Parallel.forEach(c) { ch in
+        let mu = mean.pointer[ch], inv = invStd.pointer[ch]
+        var s: Double = 0, sx: Double = 0
+        for b in 0..<n {
+            let off = (b * c + ch) * plane
+            var a: Float = 0, ax: Float = 0
+            for i in 0..<plane { let g = gp[off + i]; a += g; ax += g * (xp[off + i] - mu) }
+            s += Double(a); sx += Double(ax)
+        }
+        sumDy.pointer[ch] = Float(s)
+        sumDyXhat.pointer[ch] = Float(sx) * inv
+    }
+    var dx: Tensor? = nil
+    if needs[0] {
+        let out = Tensor(uninitialized: x.shape)
+        let dp = out.pointer, w = weight.pointer
+        Parallel.forEach(n * c, minChunk: 16) { nc in
+            let ch = nc % c
+            let inv = invStd.pointer[ch], mu = mean.pointer[ch]
+            let scale = w[ch] * inv
+            let off = nc * plane
+            if training {
+                let a = sumDy.pointer[ch] / m, b = sumDyXhat.pointer[ch] / m
+                for i in 0..<plane {
+                    let xhat = (xp[off + i] - mu) * inv
+                    dp[off + i] = scale * (gp[off + i] - a - xhat * b)
+                }
+            } else {
+                for i in 0..<plane { dp[off + i] = scale * gp[off + i] }
+            }
+        }
+        dx = out
+    }
+    return [dx, needs[1] ? sumDyXhat : nil, needs[2] ? sumDy : nil]
+}

@@ -1,0 +1,77 @@
+/// Direct kernels for depthwise convolution (`groups == C == O`, weight `[C, 1, kH, kW]`).
+///
+/// Each (image, channel) plane is independent, so planes are split across threads. The inner
+/// loops run over an output row with the in-bounds column range computed once per kernel tap.
+
+func depthwiseForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ plan: ConvPlan) {
+    let g = plan.geometry
+    let c = plan.inChannels, oh = g.outHeight, ow = g.outWidth
+    let taps = g.kernelH * g.kernelW
+    Parallel.forEach(plan.batch * c, minChunk: 4) { nc in
+        let src = x + nc * g.height * g.width
+        let dst = y + nc * oh * ow
+        let wk = w + (nc % c) * taps
+        dst.update(repeating: 0, count: oh * ow)
+        for i in 0..<g.kernelH {
+            for j in 0..<g.kernelW {
+                let wv = wk[i * g.kernelW + j]
+                let valid = g.validColumns(j)
+                let off = j - g.padding
+                for r in 0..<oh {
+                    let iy = r * g.stride - g.padding + i
+                    if iy < 0 || iy >= g.height { continue }
+                    let s = src + iy * g.width + off
+                    let d = dst + r * ow
+                    if g.stride == 1 {
+                        for q in valid { d[q] += wv * s[q] }
+                    } else {
+                        for q in valid { d[q] += wv * s[q * g.stride] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+func depthwiseBackward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
+                       _ dx: UnsafeMutablePointer<Float>?, _ dw: UnsafeMutablePointer<Float>?, _ plan: ConvPlan) {
+    let g = plan.geometry
+    let c = plan.inChannels, oh = g.outHeight, ow = g.outWidth
+    let taps = g.kernelH * g.kernelW
+    // Weight gradients per plane, reduced over the batch afterwards (no shared writes).
+    let perPlane = UnsafeMutablePointer<Float>.allocate(capacity: max(plan.batch * c * taps, 1))
+    perPlane.initialize(repeating: 0, count: plan.batch * c * taps)
+    defer { perPlane.deallocate() }
+    Parallel.forEach(plan.batch * c, minChunk: 4) { nc in
+        let src = x + nc * g.height * g.width
+        let gdst = gy + nc * oh * ow
+        let wk = w + (nc % c) * taps
+        let dxp = dx.map { $0 + nc * g.height * g.width }
+        let dwp = perPlane + nc * taps
+        for i in 0..<g.kernelH {
+            for j in 0..<g.kernelW {
+                let wv = wk[i * g.kernelW + j]
+                let valid = g.validColumns(j)
+                let off = j - g.padding
+                var acc: Float = 0
+                for r in 0..<oh {
+                    let iy = r * g.stride - g.padding + i
+                    if iy < 0 || iy >= g.height { continue }
+                    let s = src + iy * g.width + off
+                    let d = gdst + r * ow
+                    if g.stride == 1 {
+                        for q in valid { acc += d[q] * s[q] }
+                        if let dxp { let t = dxp + iy * g.width + off; for q in valid { t[q] += wv * d[q] } }
+                    } else {
+                        for q in valid { acc += d[q] * s[q * g.stride] }
+                        if let dxp { let t = dxp + iy * g.width + off; for q in valid { t[q * g.stride] += wv * d[q] } }
+                    }
+                }
+                dwp[i * g.kernelW + j] = acc
+            }
+        }
+    }
+    if let dw {
+        for n in 0..<plan.batch { Vector.add(dw, perPlane + n * c * taps, count: c * taps) }
+    }
+}

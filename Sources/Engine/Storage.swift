@@ -1,0 +1,29 @@
+import Foundation
+
+/// A contiguous, 64-byte aligned buffer of `Float32` owned by one or more tensors.
+///
+/// Storage is a reference type: tensors that share it see each other's writes. Ops never
+/// write into their inputs' storage; only optimisers and explicit in-place helpers do.
+public final class Storage: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<Float>
+    public let count: Int
+
+    /// Allocates `count` floats. Contents are uninitialised unless `zeroed`.
+    public init(count: Int, zeroed: Bool = true) {
+        precondition(count >= 0, "negative storage size \(count)")
+        var raw: UnsafeMutableRawPointer?
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
+            fatalError("out of memory allocating \(bytes) bytes")
+        }
+        pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+        self.count = count
+        if zeroed { pointer.initialize(repeating: 0, count: count) }
+    }
+
+    deinit { free(pointer) }
+
+    public var buffer: UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: pointer, count: count)
+    }
+}

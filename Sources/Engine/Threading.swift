@@ -1,0 +1,47 @@
+import Foundation
+
+/// Thread count used by every kernel. Defaults to `PRACTISE_THREADS` or all cores.
+public enum Threads {
+    nonisolated(unsafe) private static var configured: Int = {
+        if let s = ProcessInfo.processInfo.environment["PRACTISE_THREADS"], let n = Int(s), n > 0 { return n }
+        return ProcessInfo.processInfo.activeProcessorCount
+    }()
+
+    public static var count: Int {
+        get { configured }
+        set { configured = max(1, newValue) }
+    }
+}
+
+/// Data-parallel loops over the engine's threads.
+public enum Parallel {
+    /// Runs `body(i)` for `i` in `0..<count`, split into at most `Threads.count` contiguous chunks.
+    /// Runs inline when there is one chunk, so small work pays no dispatch cost.
+    @inline(__always)
+    public static func forEach(_ count: Int, minChunk: Int = 1, _ body: (Int) -> Void) {
+        chunks(count, minChunk: minChunk) { range in for i in range { body(i) } }
+    }
+
+    /// Calls `body(range)` over at most `Threads.count` contiguous chunks of `0..<count`.
+    public static func chunks(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>) -> Void) {
+        indexedChunks(count, minChunk: minChunk) { range, _ in body(range) }
+    }
+
+    /// Calls `body(range, piece)` for `piece` in `0..<pieceCount(count)`, each with its own range.
+    public static func indexedChunks(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>, Int) -> Void) {
+        if count <= 0 { return }
+        let pieces = pieceCount(count, minChunk: minChunk)
+        if pieces == 1 { body(0..<count, 0); return }
+        // Workers only run while this call waits, so the non-Sendable body is safe to share.
+        nonisolated(unsafe) let body = body
+        DispatchQueue.concurrentPerform(iterations: pieces) { p in
+            let lo = count * p / pieces, hi = count * (p + 1) / pieces
+            if lo < hi { body(lo..<hi, p) }
+        }
+    }
+
+    /// Number of chunks `chunks(count:)` would use.
+    public static func pieceCount(_ count: Int, minChunk: Int = 1) -> Int {
+        max(1, min(Threads.count, count / max(minChunk, 1)))
+    }
+}

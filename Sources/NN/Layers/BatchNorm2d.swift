@@ -1,0 +1,30 @@
+import Engine
+
+/// Batch normalisation over channels of `[N, C, H, W]` (momentum 0.1, ε 1e-5 by default).
+/// Parameters `weight`, `bias` `[C]`; buffers `running_mean`, `running_var` `[C]` and
+/// `num_batches_tracked` `[]`, as torchvision names them.
+public final class BatchNorm2d: Module, @unchecked Sendable {
+    public let channels: Int
+    public let momentum: Float, eps: Float
+
+    public init(_ channels: Int, momentum: Float = 0.1, eps: Float = 1e-5) {
+        self.channels = channels; self.momentum = momentum; self.eps = eps
+        super.init()
+        register("weight", parameter: Parameter(Tensor(repeating: 1, shape: [channels])))
+        register("bias", parameter: Parameter(Tensor(zeros: [channels])))
+        register("running_mean", buffer: Tensor(zeros: [channels]))
+        register("running_var", buffer: Tensor(repeating: 1, shape: [channels]))
+        register("num_batches_tracked", buffer: Tensor(zeros: []))
+    }
+
+    public var weight: Parameter { parameter("weight") }
+    public var bias: Parameter { parameter("bias") }
+    public var runningMean: Tensor { buffer("running_mean") }
+    public var runningVar: Tensor { buffer("running_var") }
+
+    public override func forward(_ x: Tensor) -> Tensor {
+        if isTraining { buffer("num_batches_tracked").pointer[0] += 1 }
+        return batchNorm2d(x, weight: weight.tensor, bias: bias.tensor, runningMean: runningMean,
+                           runningVar: runningVar, training: isTraining, momentum: momentum, eps: eps)
+    }
+}

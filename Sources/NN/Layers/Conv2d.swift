@@ -1,0 +1,28 @@
+import Engine
+
+/// 2-D convolution layer. Parameters: `weight` `[O, I/groups, kH, kW]`, optional `bias` `[O]`.
+/// Input `[N, I, H, W]` → output `[N, O, OH, OW]`.
+public final class Conv2d: Module, @unchecked Sendable {
+    public let inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Int, groups: Int
+
+    /// Kaiming-normal initialisation with fan-out and ReLU gain, as torchvision's ResNet and MobileNetV2.
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                groups: Int = 1, bias: Bool = false, generator: inout SeededGenerator) {
+        precondition(inChannels % groups == 0 && outChannels % groups == 0,
+                     "Conv2d: groups \(groups) must divide \(inChannels) and \(outChannels)")
+        self.inChannels = inChannels; self.outChannels = outChannels; self.kernelSize = kernelSize
+        self.stride = stride; self.padding = padding; self.groups = groups
+        super.init()
+        let shape = [outChannels, inChannels / groups, kernelSize, kernelSize]
+        let fanOut = outChannels * kernelSize * kernelSize / groups
+        register("weight", parameter: Parameter(Initializers.kaimingNormal(shape, fan: fanOut, generator: &generator)))
+        if bias { register("bias", parameter: Parameter(Tensor(zeros: [outChannels]))) }
+    }
+
+    public var weight: Parameter { parameter("weight") }
+    public var bias: Parameter? { parameters.first { $0.name == "bias" }?.parameter }
+
+    public override func forward(_ x: Tensor) -> Tensor {
+        conv2d(x, weight: weight.tensor, bias: bias?.tensor, stride: stride, padding: padding, groups: groups)
+    }
+}

@@ -1,0 +1,1 @@
+// The PRACTISE method lives here.

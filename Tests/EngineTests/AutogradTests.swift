@@ -1,0 +1,43 @@
+import Engine
+import TestSupport
+import XCTest
+
+final class AutogradTests: XCTestCase {
+    func testGradientsAccumulateOverSharedUse() {
+        let p = Parameter(Tensor([1, 2, 3], shape: [3]))
+        let y = add(p.tensor, p.tensor)          // d/dp Σ r·2p = 2r
+        weightedSum(y, Tensor([1, 1, 1], shape: [3])).backward()
+        XCTAssertEqual(p.grad?.array, [2, 2, 2])
+        weightedSum(p.tensor, Tensor([1, 0, 0], shape: [3])).backward()
+        XCTAssertEqual(p.grad?.array, [3, 2, 2], "a second backward accumulates")
+    }
+
+    func testNoGradRecordsNothing() {
+        let p = Parameter(Tensor([1, 2], shape: [2]))
+        let y = Autograd.noGrad { relu(p.tensor) }
+        XCTAssertNil(y.node)
+    }
+
+    func testFrozenParameterGetsNoGradient() {
+        let frozen = Parameter(Tensor([1, 2], shape: [2]), requiresGrad: false)
+        let live = Parameter(Tensor([3, 4], shape: [2]))
+        weightedSum(add(frozen.tensor, live.tensor), Tensor([1, 1], shape: [2])).backward()
+        XCTAssertNil(frozen.grad)
+        XCTAssertEqual(live.grad?.array, [1, 1])
+    }
+
+    func testDeepChainDoesNotOverflowTheStack() {
+        let p = Parameter(Tensor([1], shape: [1]))
+        var x = p.tensor
+        for _ in 0..<20_000 { x = scaled(x, by: 1) }
+        weightedSum(x, Tensor([1], shape: [1])).backward()
+        XCTAssertEqual(p.grad?.item, 1)
+    }
+
+    func testSeededGeneratorIsDeterministic() {
+        var a = SeededGenerator(seed: 42), b = SeededGenerator(seed: 42), c = SeededGenerator(seed: 43)
+        let va = (0..<5).map { _ in a.next() }, vb = (0..<5).map { _ in b.next() }, vc = (0..<5).map { _ in c.next() }
+        XCTAssertEqual(va, vb)
+        XCTAssertNotEqual(va, vc)
+    }
+}

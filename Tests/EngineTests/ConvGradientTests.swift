@@ -1,0 +1,46 @@
+import Engine
+import TestSupport
+import XCTest
+
+/// Finite-difference checks of conv2d's backward pass in every configuration the models use.
+final class ConvGradientTests: XCTestCase {
+    func check(x: [Int], w: [Int], bias: Bool, stride: Int, padding: Int, groups: Int, threads: Int = 1) {
+        let saved = Threads.count
+        Threads.count = threads
+        defer { Threads.count = saved }
+        var inputs = [randomTensor(x, seed: 1), randomTensor(w, seed: 2, scale: 0.5)]
+        if bias { inputs.append(randomTensor([w[0]], seed: 3)) }
+        gradCheck(inputs) { t in
+            conv2d(t[0], weight: t[1], bias: bias ? t[2] : nil, stride: stride, padding: padding, groups: groups)
+        }
+    }
+
+    func testPlain3x3Padded() { check(x: [2, 3, 6, 5], w: [4, 3, 3, 3], bias: true, stride: 1, padding: 1, groups: 1) }
+    func testStrided() { check(x: [2, 3, 7, 7], w: [4, 3, 3, 3], bias: false, stride: 2, padding: 1, groups: 1) }
+    func testPointwise() { check(x: [2, 5, 4, 4], w: [3, 5, 1, 1], bias: true, stride: 1, padding: 0, groups: 1) }
+    func testPointwiseStrided() { check(x: [2, 4, 5, 5], w: [6, 4, 1, 1], bias: false, stride: 2, padding: 0, groups: 1) }
+    func testDepthwise() { check(x: [2, 4, 6, 6], w: [4, 1, 3, 3], bias: false, stride: 1, padding: 1, groups: 4) }
+    func testDepthwiseStrided() { check(x: [2, 4, 7, 7], w: [4, 1, 3, 3], bias: true, stride: 2, padding: 1, groups: 4) }
+    func testGrouped() { check(x: [2, 4, 5, 5], w: [6, 2, 3, 3], bias: true, stride: 1, padding: 1, groups: 2) }
+    func testLargeKernel() { check(x: [1, 2, 9, 9], w: [3, 2, 7, 7], bias: false, stride: 2, padding: 3, groups: 1) }
+    func testMultiThreadedBatchOfChunks() { check(x: [5, 3, 4, 4], w: [4, 3, 3, 3], bias: true, stride: 1, padding: 1, groups: 1, threads: 2) }
+
+    /// Compares the GEMM path against a direct loop on a case with batched small images.
+    func testForwardMatchesDirectLoop() {
+        let x = randomTensor([3, 2, 5, 4], seed: 4), w = randomTensor([3, 2, 3, 3], seed: 5)
+        let y = conv2d(x, weight: w, stride: 2, padding: 1)
+        XCTAssertEqual(y.shape, [3, 3, 3, 2])
+        let ref = Tensor(zeros: y.shape)
+        for n in 0..<3 { for o in 0..<3 { for r in 0..<3 { for q in 0..<2 {
+            var acc: Float = 0
+            for c in 0..<2 { for i in 0..<3 { for j in 0..<3 {
+                let iy = r * 2 - 1 + i, ix = q * 2 - 1 + j
+                if iy >= 0 && iy < 5 && ix >= 0 && ix < 4 {
+                    acc += x.pointer[((n * 2 + c) * 5 + iy) * 4 + ix] * w.pointer[((o * 2 + c) * 3 + i) * 3 + j]
+                }
+            } } }
+            ref.pointer[((n * 3 + o) * 3 + r) * 2 + q] = acc
+        } } } }
+        assertClose(y, ref, rtol: 1e-5, atol: 1e-5, "conv forward")
+    }
+}
