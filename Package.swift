@@ -28,8 +28,12 @@ let package = Package(
             "Practise", "Engine", "NN",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // ONNX model writer (own protobuf encoder), BatchNorm folding.
+        .target(name: "ONNX"),
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+        .testTarget(name: "PractiseTests", dependencies: ["Practise", "NN", "TestSupport"]),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

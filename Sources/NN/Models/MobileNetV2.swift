@@ -29,9 +29,23 @@ public final class MobileNetV2: ClassifierModel, @unchecked Sendable {
         register("classifier", Sequential([Dropout(p: 0.2, seed: seed &+ 1), fc]))
     }
 
-    public override var headParameterPrefix: String { "classifier" }
+    public override var headPrefix: String { "classifier" }
 
-    public override func features(_ x: Tensor) -> Tensor { child("features")(x) }
+    /// `features.1…17` grouped into runs of equal output channels.
+    public override var stages: [[String]] {
+        var out: [[String]] = []
+        var lastChannels = -1
+        for i in 1...17 {
+            let block = child("features").child(String(i)) as? InvertedResidual
+            let channels = block?.outChannels ?? lastChannels
+            if channels != lastChannels { out.append([]); lastChannels = channels }
+            out[out.count - 1].append("features.\(i)")
+        }
+        return out
+    }
+
+    public override func stem(_ x: Tensor) -> Tensor { child("features").child("0")(x) }
+    public override func tail(_ x: Tensor) -> Tensor { child("features").child("18")(x) }
 
     public override func classify(_ features: Tensor) -> Tensor {
         child("classifier")(globalAvgPool(features))
@@ -69,6 +83,8 @@ public final class InvertedResidual: Module, ResidualBlock, @unchecked Sendable 
     }
 
     public var hasIdentitySkip: Bool { stride == 1 && inChannels == outChannels }
+    public var entryConvPaths: [String] { ["conv.0.0"] }
+    public var exitConvPaths: [String] { ["conv.\(child("conv").children.count - 2)"] }
 
     public override func forward(_ x: Tensor) -> Tensor {
         let y = child("conv")(x)

@@ -45,11 +45,13 @@ public final class ResNet: ClassifierModel, @unchecked Sendable {
         register("fc", Linear(inPlanes, numClasses, generator: &g))
     }
 
-    public override func features(_ x: Tensor) -> Tensor {
-        var h = relu(child("bn1")(child("conv1")(x)))
-        if stem == .imageNet { h = maxPool2d(h, kernel: 3, stride: 2, padding: 1) }
-        for s in 1...stageCount { h = child("layer\(s)")(h) }
-        return h
+    public override var stages: [[String]] {
+        (1...stageCount).map { s in (child("layer\(s)") as! Sequential).children.map { "layer\(s).\($0.name)" } }
+    }
+
+    public override func stem(_ x: Tensor) -> Tensor {
+        let h = relu(child("bn1")(child("conv1")(x)))
+        return stem == .imageNet ? maxPool2d(h, kernel: 3, stride: 2, padding: 1) : h
     }
 
     public override func classify(_ features: Tensor) -> Tensor {

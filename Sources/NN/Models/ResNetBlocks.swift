@@ -22,6 +22,8 @@ public final class BasicBlock: Module, ResidualBlock, @unchecked Sendable {
     }
 
     public var hasIdentitySkip: Bool { !hasChild("downsample") }
+    public var entryConvPaths: [String] { hasChild("downsample") ? ["conv1", "downsample.0"] : ["conv1"] }
+    public var exitConvPaths: [String] { hasChild("downsample") ? ["conv2", "downsample.0"] : ["conv2"] }
 
     /// `[N, inPlanes, H, W]` → `[N, planes, H/stride, W/stride]`
     public override func forward(_ x: Tensor) -> Tensor {
@@ -57,6 +59,8 @@ public final class Bottleneck: Module, ResidualBlock, @unchecked Sendable {
     }
 
     public var hasIdentitySkip: Bool { !hasChild("downsample") }
+    public var entryConvPaths: [String] { hasChild("downsample") ? ["conv1", "downsample.0"] : ["conv1"] }
+    public var exitConvPaths: [String] { hasChild("downsample") ? ["conv3", "downsample.0"] : ["conv3"] }
 
     /// `[N, inPlanes, H, W]` → `[N, 4·planes, H/stride, W/stride]`
     public override func forward(_ x: Tensor) -> Tensor {

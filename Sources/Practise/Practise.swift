@@ -1,1 +1,0 @@
-// The PRACTISE method lives here.

@@ -1,0 +1,168 @@
+import Engine
+import Foundation
+import NN
+
+/// Result of the recoverability phase for one candidate.
+public struct CandidateScore: Sendable, Codable, Equatable {
+    public var block: String
+    /// Mean feature MSE on the tiny set (eval transform) after training the adaptors.
+    public var recoverability: Double
+    /// Share of the teacher's latency removed by dropping only this block, in percent.
+    public var latencyReduction: Double
+    /// `recoverability / latencyReduction` — lower is a better block to drop.
+    public var score: Double { latencyReduction > 0 ? recoverability / latencyReduction : .infinity }
+
+    enum CodingKeys: String, CodingKey { case block, recoverability, latencyReduction = "latency_reduction", score }
+
+    public init(block: String, recoverability: Double, latencyReduction: Double) {
+        self.block = block; self.recoverability = recoverability; self.latencyReduction = latencyReduction
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        block = try c.decode(String.self, forKey: .block)
+        recoverability = try c.decode(Double.self, forKey: .recoverability)
+        latencyReduction = try c.decode(Double.self, forKey: .latencyReduction)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(block, forKey: .block)
+        try c.encode(recoverability, forKey: .recoverability)
+        try c.encode(latencyReduction, forKey: .latencyReduction)
+        try c.encode(score.isFinite ? score : 1e30, forKey: .score)
+    }
+}
+
+/// Trains every candidate's adaptors in lockstep and measures how well each dropped block can be
+/// recovered.
+///
+/// Per iteration the teacher runs once (no grad, eval mode), keeping the activation entering
+/// each stage that a candidate changes and the final features; each candidate's student then
+/// starts from the cached activation at its first changed block, so the unchanged prefix of
+/// the network is never recomputed, and every candidate trains on identical batches.
+public final class RecoverabilityAnalysis {
+    public let teacher: ClassifierModel
+    public let candidates: [BlockCandidate]
+    public let config: PhaseConfig
+    public let students: [AdaptedStudent]
+    private let optimizers: [SGD]
+    /// Iterations completed so far (restored from a checkpoint when resuming).
+    public private(set) var completedIterations = 0
+
+    public init(teacher: ClassifierModel, candidates: [BlockCandidate], config: PhaseConfig) {
+        self.teacher = teacher
+        self.candidates = candidates
+        self.config = config
+        teacher.eval()
+        teacher.setRequiresGrad(false)
+        students = candidates.map { AdaptedStudent(placement: AdaptorPlacement(dropping: $0, in: teacher), model: teacher) }
+        optimizers = students.map {
+            SGD(parameters: $0.adaptorParameters, learningRate: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay)
+        }
+    }
+
+    /// Teacher activations entering each block in `keep`, plus the final features.
+    func teacherPass(_ x: Tensor, keep: Set<Int>) -> (entries: [Int: Tensor], features: Tensor) {
+        Autograd.noGrad {
+            var h = teacher.stem(x)
+            var entries: [Int: Tensor] = [:]
+            for (i, path) in teacher.blockPaths.enumerated() {
+                if keep.contains(i) { entries[i] = h }
+                h = teacher.module(at: path)!(h)
+            }
+            return (entries, teacher.tail(h))
+        }
+    }
+
+    private var entryBlocks: Set<Int> { Set(students.map { $0.placement.firstChangedBlock }) }
+
+    /// Runs training iterations up to `config.iterations`, calling `afterIteration(i, losses)`
+    /// after each (for progress and checkpoints). Throws when a loss becomes NaN.
+    public func train(data: TinySet, afterIteration: (Int, [Float]) throws -> Void = { _, _ in }) throws {
+        let keep = entryBlocks
+        while completedIterations < config.iterations {
+            let it = completedIterations
+            let batch = try data.trainBatch(it)
+            let (entries, target) = teacherPass(batch.images, keep: keep)
+            var losses: [Float] = []
+            for (s, opt) in zip(students, optimizers) {
+                opt.learningRate = config.rate(at: it)
+                s.apply(to: teacher)
+                let out = teacher.features(fromBlock: s.placement.firstChangedBlock, input: entries[s.placement.firstChangedBlock]!)
+                let loss = mseLoss(out, target)
+                s.remove(from: teacher)
+                guard loss.item.isFinite else {
+                    throw PractiseError("adaptor training for \(s.placement.dropped) diverged: loss is \(loss.item) at iteration \(it + 1); try a lower --lr")
+                }
+                loss.backward()
+                opt.step()
+                opt.zeroGrad()
+                losses.append(loss.item)
+            }
+            completedIterations += 1
+            try afterIteration(it, losses)
+        }
+    }
+
+    /// Teacher features and block-entry activations of the tiny set under the eval transform,
+    /// computed once and shared by every candidate's evaluation.
+    public struct EvalCache {
+        let batches: [(entries: [Int: Tensor], features: Tensor, count: Int)]
+    }
+
+    public func makeEvalCache(data: TinySet) throws -> EvalCache {
+        let keep = entryBlocks
+        return EvalCache(batches: try data.evalBatches().map { b in
+            let (e, f) = teacherPass(b.images, keep: keep)
+            return (e, f, b.images.shape[0])
+        })
+    }
+
+    /// Mean feature MSE of candidate `index` over the cached tiny set.
+    public func recoverability(of index: Int, cache: EvalCache) -> Double {
+        let s = students[index]
+        s.apply(to: teacher)
+        defer { s.remove(from: teacher) }
+        var total = 0.0, count = 0
+        Autograd.noGrad {
+            for b in cache.batches {
+                let out = teacher.features(fromBlock: s.placement.firstChangedBlock, input: b.entries[s.placement.firstChangedBlock]!)
+                total += Double(mseLoss(out, b.features).item) * Double(b.count)
+                count += b.count
+            }
+        }
+        return total / Double(max(count, 1))
+    }
+
+    // MARK: Checkpoints
+
+    /// Adaptor weights and momentum buffers of every candidate, keyed for safetensors.
+    public func checkpointTensors() -> [String: Tensor] {
+        var out: [String: Tensor] = [:]
+        for (s, opt) in zip(students, optimizers) {
+            let state = opt.state
+            for (i, p) in s.adaptorParameters.enumerated() {
+                out["\(s.placement.dropped)/adaptor.\(i)"] = p.value
+                if let m = state[i] { out["\(s.placement.dropped)/momentum.\(i)"] = m }
+            }
+        }
+        return out
+    }
+
+    /// Restores a state written by ``checkpointTensors()`` after `iterations` iterations.
+    public func restore(_ tensors: [String: Tensor], iterations: Int) throws {
+        for (s, opt) in zip(students, optimizers) {
+            var momentum: [Tensor?] = []
+            for (i, p) in s.adaptorParameters.enumerated() {
+                guard let w = tensors["\(s.placement.dropped)/adaptor.\(i)"], w.shape == p.shape else {
+                    throw PractiseError("analysis checkpoint does not match the candidates (adaptor \(i) of \(s.placement.dropped)); delete it to start over")
+                }
+                p.value = w.copy()
+                momentum.append(tensors["\(s.placement.dropped)/momentum.\(i)"])
+            }
+            opt.restore(momentum)
+        }
+        completedIterations = iterations
+    }
+}
