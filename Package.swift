@@ -23,11 +23,19 @@ let package = Package(
         // Modules, layers, losses, optimisers, schedules, model zoo.
         .target(name: "NN", dependencies: ["Engine"], swiftSettings: fastMath),
         // The PRACTISE method: candidates, adaptors, recoverability, selection, finetuning, reports.
-        .target(name: "Practise", dependencies: ["Engine", "NN"], swiftSettings: fastMath),
+        .target(name: "Practise", dependencies: ["Engine", "NN", "Checkpoint", "ImageData", "ONNX"], swiftSettings: fastMath),
         .executableTarget(name: "practise", dependencies: [
-            "Practise", "Engine", "NN",
+            "Practise", "Engine", "NN", "Checkpoint", "ImageData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // System libraries: zlib (gzip IDX, deflated zip entries), libjpeg-turbo and libpng behind C shims.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        .target(name: "CJPEG", path: "Sources/CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
+        .target(name: "CPNG", path: "Sources/CPNG", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z")]),
+        // Checkpoints: PyTorch .pth (zip + restricted unpickler) and safetensors; engine-independent.
+        .target(name: "Checkpoint", dependencies: ["CZlib"]),
+        // Datasets (IDX, CIFAR, ImageFolder), torchvision transforms, few-shot sampling, loader.
+        .target(name: "ImageData", dependencies: ["Engine", "CZlib", "CJPEG", "CPNG"]),
         // ONNX model writer (own protobuf encoder), BatchNorm folding.
         .target(name: "ONNX"),
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),

@@ -25,21 +25,23 @@ public struct TinySet: @unchecked Sendable {
 }
 
 /// Hyper-parameters of a training phase (recoverability or finetuning). Defaults are the
-/// reference's: SGD lr 0.02, momentum 0.9, weight decay 1e-4, batch 64, ×0.1 after 40%.
+/// reference code's: SGD lr 0.02, momentum 0.9, weight decay 1e-4, batch 64, and its
+/// `StepLR(step_size=0.4·iterations, gamma=0.1)` stepped per iteration, i.e. ×0.1 at 40% and
+/// again at 80%.
 public struct PhaseConfig: Sendable, Codable, Equatable {
     public var iterations: Int
     public var learningRate: Float = 0.02
     public var momentum: Float = 0.9
     public var weightDecay: Float = 1e-4
     public var batchSize: Int = 64
-    public var decayAt: Double = 0.4
+    public var decayAt: [Double] = [0.4, 0.8]
 
     public init(iterations: Int, learningRate: Float = 0.02, batchSize: Int = 64) {
         self.iterations = iterations; self.learningRate = learningRate; self.batchSize = batchSize
     }
 
     public func rate(at iteration: Int) -> Float {
-        LearningRateSchedule.step(milestones: [decayAt], gamma: 0.1).rate(base: learningRate, iteration: iteration, total: iterations)
+        LearningRateSchedule.step(milestones: decayAt, gamma: 0.1).rate(base: learningRate, iteration: iteration, total: iterations)
     }
 }
 

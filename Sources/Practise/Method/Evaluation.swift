@@ -8,12 +8,12 @@ public struct Accuracy: Sendable, Codable, Equatable {
 }
 
 public enum Evaluation {
-    /// Evaluates `model` in eval mode over `batches` (pulled one at a time by `next`).
-    public static func accuracy(_ model: ClassifierModel, batches: AnyIterator<LabelledBatch>,
-                                progress: (Int) -> Void = { _ in }) -> Accuracy {
+    /// Evaluates `model` in eval mode over the batches `next()` returns until nil.
+    public static func accuracy(_ model: ClassifierModel, next: () throws -> LabelledBatch?,
+                                progress: (Int) -> Void = { _ in }) throws -> Accuracy {
         model.eval()
         var c1 = 0, c5 = 0, n = 0
-        for batch in batches {
+        while let batch = try next() {
             let logits = Autograd.noGrad { model(batch.images) }
             let k = logits.shape[1]
             for r in 0..<batch.labels.count {

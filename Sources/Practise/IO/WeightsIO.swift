@@ -1,0 +1,76 @@
+import Checkpoint
+import Engine
+import Foundation
+import NN
+
+/// Metadata keys written into every safetensors file the tool produces.
+public enum MetadataKey {
+    public static let architecture = "practise.architecture"
+    public static let inChannels = "practise.in_channels"
+    public static let numClasses = "practise.num_classes"
+    public static let droppedBlocks = "practise.dropped_blocks"
+    public static let seed = "practise.seed"
+    public static let version = "practise.version"
+    public static let mean = "practise.normalization.mean"
+    public static let std = "practise.normalization.std"
+    public static let recipe = "practise.recipe"
+    public static let top1 = "practise.top1"
+}
+
+public enum ToolVersion { public static let string = "0.1.0" }
+
+/// A checkpoint read from disk: tensors, metadata and what the metadata says about the model.
+public struct LoadedWeights {
+    public var path: String
+    public var tensors: [String: Tensor]
+    public var metadata: [String: String]
+    /// Blocks dropped from the base architecture (metadata or a `.pth` checkpoint's `rm_blocks`).
+    public var droppedBlocks: [String]
+
+    public var architecture: Architecture? { metadata[MetadataKey.architecture].flatMap(Architecture.init(rawValue:)) }
+    public var inChannels: Int? { metadata[MetadataKey.inChannels].flatMap { Int($0) } }
+    public var numClasses: Int? { metadata[MetadataKey.numClasses].flatMap { Int($0) } }
+    /// Normalisation recorded at training/compression time, if any.
+    public var normalization: (mean: [Float], std: [Float])? {
+        guard let m = metadata[MetadataKey.mean], let s = metadata[MetadataKey.std] else { return nil }
+        let mean = m.split(separator: ",").compactMap { Float($0) }, std = s.split(separator: ",").compactMap { Float($0) }
+        return mean.isEmpty || mean.count != std.count ? nil : (mean, std)
+    }
+}
+
+public enum WeightsIO {
+    /// Reads a `.pth` (PyTorch zip) or `.safetensors` file.
+    public static func load(_ path: String) throws -> LoadedWeights {
+        let dict = try Checkpoint.load(URL(fileURLWithPath: path))
+        var tensors: [String: Tensor] = [:]
+        for (k, r) in dict.tensors { tensors[k] = Tensor(r.values, shape: r.shape) }
+        var dropped = dict.metadata[MetadataKey.droppedBlocks].map { $0.split(separator: ",").map(String.init) } ?? []
+        if dropped.isEmpty, let rm = dict.rmBlocks { dropped = rm }
+        return LoadedWeights(path: path, tensors: tensors, metadata: dict.metadata, droppedBlocks: dropped)
+    }
+
+    /// Metadata describing `spec` (architecture, channels, classes, dropped blocks) plus `extra`.
+    public static func metadata(for spec: ModelSpec, extra: [String: String] = [:]) -> [String: String] {
+        var m: [String: String] = [
+            MetadataKey.architecture: spec.architecture.rawValue,
+            MetadataKey.inChannels: String(spec.inChannels),
+            MetadataKey.numClasses: String(spec.numClasses),
+            MetadataKey.droppedBlocks: spec.droppedBlocks.joined(separator: ","),
+            MetadataKey.version: ToolVersion.string,
+        ]
+        for (k, v) in extra { m[k] = v }
+        return m
+    }
+
+    /// Writes the model's `state_dict` (torchvision keys, float32) as safetensors, atomically.
+    public static func save(_ model: Module, spec: ModelSpec, to path: String, extra: [String: String] = [:]) throws {
+        var dict = StateDict(tensors: [:], order: [], metadata: metadata(for: spec, extra: extra))
+        for (k, t) in model.stateDict() {
+            dict.set(k, TensorRecord(shape: t.shape, sourceDType: .f32, values: t.array))
+        }
+        try SafeTensors.write(dict, to: URL(fileURLWithPath: path))
+    }
+
+    /// Formats normalisation values for metadata (`"0.286"` or `"0.485,0.456,0.406"`).
+    public static func joined(_ values: [Float]) -> String { values.map { String($0) }.joined(separator: ",") }
+}

@@ -1,0 +1,120 @@
+import Checkpoint
+import Engine
+import Foundation
+import NN
+
+/// Settings of the analysis phase that decide its results (a resumed run must match them).
+public struct AnalysisSettings: Codable, Sendable, Equatable {
+    public var model: String
+    public var candidates: [String]
+    public var iterations: Int
+    public var batchSize: Int
+    public var learningRate: Float
+    public var seed: UInt64
+    public var samples: [String]
+
+    public init(model: String, candidates: [String], iterations: Int, batchSize: Int, learningRate: Float, seed: UInt64, samples: [String]) {
+        self.model = model; self.candidates = candidates; self.iterations = iterations
+        self.batchSize = batchSize; self.learningRate = learningRate; self.seed = seed; self.samples = samples
+    }
+}
+
+/// The analysis phase with its on-disk state: latency shares, adaptor checkpoints every
+/// `checkpointEvery` iterations and each candidate's recoverability as soon as it is known,
+/// so an interrupted run continues where it stopped and ends with the same numbers.
+public final class AnalysisRun {
+    public let teacher: ClassifierModel
+    public let candidates: [BlockCandidate]
+    public let settings: AnalysisSettings
+    public let stateDir: String
+    public var checkpointEvery = 50
+    public var latencyMeter = LatencyMeter()
+    public var latencyBatch: Int
+    public let imageShape: [Int]
+    /// Wall seconds per phase of this invocation.
+    public private(set) var wallSeconds: [String: Double] = [:]
+
+    public init(teacher: ClassifierModel, imageShape: [Int], settings: AnalysisSettings, stateDir: String, latencyBatch: Int) throws {
+        self.teacher = teacher
+        self.imageShape = imageShape
+        self.settings = settings
+        self.stateDir = stateDir
+        self.latencyBatch = latencyBatch
+        candidates = Candidates.find(in: teacher, imageShape: imageShape).filter { settings.candidates.contains($0.path) }
+        try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
+        let settingsPath = path("analysis-settings.json")
+        if FileManager.default.fileExists(atPath: settingsPath) {
+            let saved = try JSONDecoder().decode(AnalysisSettings.self, from: Data(contentsOf: URL(fileURLWithPath: settingsPath)))
+            guard saved == settings else {
+                throw PractiseError("\(stateDir) holds an analysis with different settings (model, samples, seed or iterations); use another folder or --force to start over")
+            }
+        } else {
+            try AtomicFile.writeJSON(settings, to: settingsPath)
+        }
+    }
+
+    func path(_ name: String) -> String { (stateDir as NSString).appendingPathComponent(name) }
+
+    /// Latency reduction of each candidate, measured once per run and kept in `latency.json`.
+    public func latencyReductions() throws -> [String: Double] {
+        let file = path("latency.json")
+        if let data = FileManager.default.contents(atPath: file),
+           let saved = try? JSONDecoder().decode([String: Double].self, from: data),
+           Set(saved.keys) == Set(candidates.map(\.path)) {
+            return saved
+        }
+        let t0 = Date()
+        let (reductions, _) = latencyMeter.candidateReductions(model: teacher, candidates: candidates, imageShape: imageShape, batch: latencyBatch)
+        wallSeconds["latency", default: 0] += Date().timeIntervalSince(t0)
+        try AtomicFile.writeJSON(reductions, to: file)
+        return reductions
+    }
+
+    /// Trains (or resumes) every candidate's adaptors, then measures recoverability.
+    /// `progress(text)` receives a status line.
+    public func run(data: TinySet, progress: (String) -> Void = { _ in }) throws -> [CandidateScore] {
+        let reductions = try latencyReductions()
+        var done = loadRecoverability()
+        let pending = candidates.filter { done[$0.path] == nil }
+        if !pending.isEmpty {
+            let config = PhaseConfig(iterations: settings.iterations, learningRate: settings.learningRate, batchSize: settings.batchSize)
+            let analysis = RecoverabilityAnalysis(teacher: teacher, candidates: candidates, config: config)
+            let ckpt = path("adaptors.safetensors")
+            if FileManager.default.fileExists(atPath: ckpt) {
+                let saved = try Checkpoint.load(URL(fileURLWithPath: ckpt))
+                var tensors: [String: Tensor] = [:]
+                for (k, r) in saved.tensors { tensors[k] = Tensor(r.values, shape: r.shape) }
+                try analysis.restore(tensors, iterations: Int(saved.metadata["iterations"] ?? "0") ?? 0)
+            }
+            let t0 = Date()
+            try analysis.train(data: data) { it, losses in
+                let mean = losses.reduce(0, +) / Float(max(losses.count, 1))
+                progress(String(format: "analysis: iteration %d/%d, mean adaptor loss %.5f", it + 1, settings.iterations, mean))
+                if (it + 1) % checkpointEvery == 0 || it + 1 == settings.iterations {
+                    try saveAdaptors(analysis, iterations: it + 1)
+                }
+            }
+            wallSeconds["analysis_training", default: 0] += Date().timeIntervalSince(t0)
+            let t1 = Date()
+            let cache = try analysis.makeEvalCache(data: data)
+            for (i, c) in candidates.enumerated() where done[c.path] == nil {
+                progress("analysis: measuring recoverability of \(c.path)")
+                done[c.path] = analysis.recoverability(of: i, cache: cache)
+                try AtomicFile.writeJSON(done, to: path("recoverability.json"))
+            }
+            wallSeconds["analysis_evaluation", default: 0] += Date().timeIntervalSince(t1)
+        }
+        return candidates.map { CandidateScore(block: $0.path, recoverability: done[$0.path]!, latencyReduction: reductions[$0.path]!) }
+    }
+
+    func loadRecoverability() -> [String: Double] {
+        guard let data = FileManager.default.contents(atPath: path("recoverability.json")) else { return [:] }
+        return (try? JSONDecoder().decode([String: Double].self, from: data)) ?? [:]
+    }
+
+    func saveAdaptors(_ analysis: RecoverabilityAnalysis, iterations: Int) throws {
+        var dict = StateDict(tensors: [:], order: [], metadata: ["iterations": String(iterations)])
+        for (k, t) in analysis.checkpointTensors() { dict.set(k, TensorRecord(shape: t.shape, sourceDType: .f32, values: t.array)) }
+        try SafeTensors.write(dict, to: URL(fileURLWithPath: path("adaptors.safetensors")))
+    }
+}

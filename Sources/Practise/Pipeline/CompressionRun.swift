@@ -1,0 +1,140 @@
+import Engine
+import Foundation
+import NN
+
+/// Inputs of `practise compress` beyond the data.
+public struct CompressionOptions: Sendable {
+    public var rule: DropRule
+    /// Skip the analysis and drop exactly these blocks.
+    public var blocks: [String]?
+    public var method: FinetuneMethod = .mir
+    public var analysisIterations: Int
+    public var finetuneIterations: Int
+    public var batchSize: Int = 64
+    public var learningRate: Float = 0.02
+    public var seed: UInt64 = 2021
+    public var latencyBatch: Int
+
+    public init(rule: DropRule, blocks: [String]? = nil, analysisIterations: Int, finetuneIterations: Int, latencyBatch: Int) {
+        self.rule = rule; self.blocks = blocks
+        self.analysisIterations = analysisIterations; self.finetuneIterations = finetuneIterations
+        self.latencyBatch = latencyBatch
+    }
+}
+
+/// Result of a compression: the finetuned student and every number the report needs.
+public struct CompressionOutcome {
+    public var student: ClassifierModel
+    public var studentSpec: ModelSpec
+    public var scores: [CandidateScore]
+    public var dropped: [String]
+    public var teacherLatency: LatencyMeasurement
+    public var studentLatency: LatencyMeasurement
+    public var teacherAccuracy: Accuracy
+    public var prunedAccuracy: Accuracy
+    public var studentAccuracy: Accuracy
+    public var wallSeconds: [String: Double]
+}
+
+/// Analysis → selection → rebuild from the teacher → finetuning → evaluation → latency.
+public final class CompressionRun {
+    public let teacher: ClassifierModel
+    public let spec: ModelSpec
+    public let imageShape: [Int]
+    public let options: CompressionOptions
+    public var latencyMeter = LatencyMeter()
+
+    public init(teacher: ClassifierModel, spec: ModelSpec, imageShape: [Int], options: CompressionOptions) {
+        self.teacher = teacher; self.spec = spec; self.imageShape = imageShape; self.options = options
+    }
+
+    /// The pruned network rebuilt from the teacher's weights.
+    public func prunedStudent(dropping blocks: [String]) -> (ClassifierModel, ModelSpec) {
+        let s = spec.dropping(blocks)
+        let student = s.build(seed: options.seed)
+        teacher.copyWeights(into: student)
+        return (student, s)
+    }
+
+    /// Measured latency reduction (fraction) of dropping `blocks`, teacher and student interleaved.
+    public func measuredReduction(_ blocks: [String]) -> (Double, LatencyMeasurement, LatencyMeasurement) {
+        let (student, _) = prunedStudent(dropping: blocks)
+        let m = latencyMeter.measureModels([teacher, student], imageShape: imageShape, batch: options.latencyBatch)
+        return (1 - m[1].medianMs / m[0].medianMs, m[0], m[1])
+    }
+
+    /// Runs everything. `evaluate(model)` computes test accuracy; `analysisStateDir` keeps the
+    /// resumable analysis state; `progress` receives status lines.
+    public func run(data: TinySet, samples: [String], analysisStateDir: String,
+                    evaluate: (ClassifierModel) throws -> Accuracy,
+                    progress: @escaping (String) -> Void) throws -> CompressionOutcome {
+        var wall: [String: Double] = [:]
+        let start = Date()
+        let candidates = Candidates.find(in: teacher, imageShape: imageShape)
+        var scores: [CandidateScore] = []
+        var dropped: [String]
+        var lastMeasure: (Double, LatencyMeasurement, LatencyMeasurement)?
+        if let blocks = options.blocks {
+            let known = Set(candidates.map(\.path))
+            for b in blocks where !known.contains(b) {
+                throw PractiseError("'\(b)' is not a droppable block of \(spec.architecture.rawValue); candidates: \(candidates.map(\.path).joined(separator: ", "))")
+            }
+            dropped = sortedBlockPaths(blocks)
+        } else {
+            let settings = AnalysisSettings(model: spec.architecture.rawValue, candidates: candidates.map(\.path),
+                                            iterations: options.analysisIterations, batchSize: options.batchSize,
+                                            learningRate: options.learningRate, seed: options.seed, samples: samples)
+            let analysis = try AnalysisRun(teacher: teacher, imageShape: imageShape, settings: settings,
+                                           stateDir: analysisStateDir, latencyBatch: options.latencyBatch)
+            analysis.latencyMeter = latencyMeter
+            let t0 = Date()
+            scores = try analysis.run(data: data, progress: progress)
+            wall["analysis"] = Date().timeIntervalSince(t0)
+            let t1 = Date()
+            switch options.rule {
+            case .count(let k):
+                dropped = sortedBlockPaths(try Selection.lowest(k, of: scores))
+            case .latencyTarget(let target):
+                let chosen = try Selection.reaching(target, of: scores) { blocks in
+                    progress("selection: measuring latency without \(blocks.joined(separator: ", "))")
+                    let r = measuredReduction(blocks)
+                    lastMeasure = r
+                    return r.0
+                }
+                dropped = sortedBlockPaths(chosen.blocks)
+            }
+            wall["selection"] = Date().timeIntervalSince(t1)
+        }
+        teacher.setRequiresGrad(true)
+
+        let (student, studentSpec) = prunedStudent(dropping: dropped)
+        let t2 = Date()
+        progress("evaluating the teacher")
+        let teacherAcc = try evaluate(teacher)
+        progress("evaluating the pruned network before finetuning")
+        let prunedAcc = try evaluate(student)
+        wall["evaluation"] = Date().timeIntervalSince(t2)
+
+        let t3 = Date()
+        try Finetuner.run(student: student, teacher: teacher, method: options.method, data: data,
+                          config: PhaseConfig(iterations: options.finetuneIterations, learningRate: options.learningRate, batchSize: options.batchSize)) { it, loss in
+            progress(String(format: "finetuning (%@): iteration %d/%d, loss %.5f", options.method.rawValue, it + 1, options.finetuneIterations, loss))
+        }
+        wall["finetune"] = Date().timeIntervalSince(t3)
+
+        let t4 = Date()
+        progress("evaluating the student")
+        let studentAcc = try evaluate(student)
+        wall["evaluation", default: 0] += Date().timeIntervalSince(t4)
+
+        let t5 = Date()
+        progress("measuring latency of teacher and student")
+        let m = latencyMeter.measureModels([teacher, student], imageShape: imageShape, batch: options.latencyBatch)
+        _ = lastMeasure
+        wall["latency"] = Date().timeIntervalSince(t5)
+        wall["total"] = Date().timeIntervalSince(start)
+        return CompressionOutcome(student: student, studentSpec: studentSpec, scores: scores, dropped: dropped,
+                                  teacherLatency: m[0], studentLatency: m[1], teacherAccuracy: teacherAcc,
+                                  prunedAccuracy: prunedAcc, studentAccuracy: studentAcc, wallSeconds: wall)
+    }
+}

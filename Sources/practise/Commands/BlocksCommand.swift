@@ -1,0 +1,36 @@
+import ArgumentParser
+import Engine
+import Foundation
+import NN
+import Practise
+
+struct BlocksCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "blocks",
+        abstract: "List the droppable blocks of a model with parameters, MACs and measured latency share.")
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var common: RunOptions
+    @Option(help: "Input side in pixels (default 28 for CIFAR-style models, 224 otherwise).") var imageSize: Int?
+    @Option(help: "Batch size of the latency measurement.") var latencyBatch: Int = 16
+
+    struct Row: Codable { var block: String; var parameters: Int; var macs: Int; var latency_share: Double }
+
+    func run() throws {
+        common.apply()
+        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: false)
+        let side = imageSize ?? m.spec.architecture.defaultImageSize
+        let shape = [m.spec.inChannels, side, side]
+        let candidates = Candidates.find(in: m.model, imageShape: shape)
+        let progress = ProgressLine()
+        progress.update("measuring latency of \(candidates.count) candidates", force: true)
+        let (shares, whole) = LatencyMeter().candidateReductions(model: m.model, candidates: candidates, imageShape: shape, batch: latencyBatch)
+        progress.finish()
+        let rows = candidates.map { Row(block: $0.path, parameters: $0.parameters, macs: $0.macs, latency_share: shares[$0.path]!) }
+        print(Table.render(header: ["block", "params", "MMACs", "latency share"], rows: rows.map {
+            [$0.block, String($0.parameters), String(format: "%.1f", Double($0.macs) / 1e6), String(format: "%.2f%%", $0.latency_share)]
+        }))
+        print(String(format: "\n%@: %d candidates; whole model %.2f ms (batch %d, %d threads, %d runs)",
+                     m.spec.architecture.rawValue, rows.count, whole.medianMs, whole.batch, whole.threads, whole.runs))
+        try Context.writeJSON(rows, to: common.json)
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Engine
+import Foundation
+import NN
+import Practise
+
+struct CompressCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "compress",
+        abstract: "Analyse, drop blocks, finetune and evaluate; write the compressed model and reports to --out.",
+        discussion: """
+        Writes into --out: model.safetensors (torchvision keys, metadata naming the architecture and dropped blocks), \
+        model.onnx (unless --no-onnx), report.json, report.md, candidates.svg and samples.txt. Work happens in \
+        OUT.partial and is moved into place at the end; rerunning an interrupted command resumes its analysis.
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var sampleOptions: SampleOptions
+    @OptionGroup var phase: PhaseOptions
+    @OptionGroup var common: RunOptions
+    @Option(help: "Drop this many of the lowest-scoring blocks.") var drop: Int?
+    @Option(help: "Drop the fewest blocks whose measured latency reduction reaches this fraction (e.g. 0.22).") var targetLatencyReduction: Double?
+    @Option(help: "Skip the analysis and drop these blocks (comma-separated paths).") var blocks: String?
+    @Option(help: "Finetuning: MiR (feature mimicking, default), BP (cross-entropy) or KD (distillation).") var method: String = "MiR"
+    @Option(help: "Output folder.") var out: String
+    @Flag(help: "Replace --out if it exists.") var force = false
+    @Flag(help: "Do not write model.onnx.") var noOnnx = false
+
+    func validate() throws {
+        let rules = [drop != nil, targetLatencyReduction != nil, blocks != nil].filter { $0 }.count
+        guard rules == 1 else { throw ValidationError("give exactly one of --drop K, --target-latency-reduction R or --blocks a,b") }
+        guard FinetuneMethod(caseInsensitive: method) != nil else { throw ValidationError("--method must be MiR, BP or KD") }
+    }
+
+    func run() throws {
+        common.apply()
+        let fm = FileManager.default
+        if fm.fileExists(atPath: out) && !force {
+            throw PractiseError("\(out) already exists; use --force to replace it")
+        }
+        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
+        if !m.spec.droppedBlocks.isEmpty { throw PractiseError("\(m.weightsLabel) is already compressed (dropped \(m.spec.droppedBlocks.joined(separator: ", "))); compress its teacher instead") }
+        let data = try PreparedData.prepare(dataOptions, samples: sampleOptions, model: m, seed: common.seed, batchSize: phase.batchSize)
+        let work = out + ".partial"
+        try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
+        var options = CompressionOptions(rule: drop.map(DropRule.count) ?? .latencyTarget(targetLatencyReduction ?? 0),
+                                         blocks: blocks?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) },
+                                         analysisIterations: phase.analysisIterations, finetuneIterations: phase.finetuneIterations,
+                                         latencyBatch: phase.latencyBatch)
+        options.method = FinetuneMethod(caseInsensitive: method)!
+        options.batchSize = phase.batchSize
+        options.learningRate = phase.lr
+        options.seed = common.seed
+        let progress = ProgressLine()
+        let runner = CompressionRun(teacher: m.model, spec: m.spec, imageShape: data.imageShape, options: options)
+        let outcome = try runner.run(data: data.tiny, samples: data.sampleKeys, analysisStateDir: (work as NSString).appendingPathComponent("analysis"),
+                                     evaluate: { try data.evaluate($0, progress: progress, label: "eval") },
+                                     progress: { progress.update($0) })
+        progress.finish()
+        let report = try CompressionOutputs.write(outcome, to: work, options: options, model: m, data: data, writeONNX: !noOnnx)
+        try CompressionOutputs.publish(work: work, to: out, force: force)
+        print(report.summaryTable)
+        print("\nwrote \(out)/model.safetensors\(noOnnx ? "" : ", model.onnx"), report.json, report.md, candidates.svg, samples.txt")
+        try Context.writeJSON(report, to: common.json)
+    }
+}

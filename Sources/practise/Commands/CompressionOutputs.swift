@@ -1,0 +1,48 @@
+import Engine
+import Foundation
+import NN
+import Practise
+
+/// Writes the files of a finished compression and moves them into place.
+enum CompressionOutputs {
+    static func write(_ o: CompressionOutcome, to dir: String, options: CompressionOptions, model: ResolvedModel,
+                      data: PreparedData, writeONNX: Bool) throws -> CompressionReport {
+        func path(_ n: String) -> String { (dir as NSString).appendingPathComponent(n) }
+        let report = CompressionReport(outcome: o, options: options, model: model.spec.architecture.rawValue,
+                                       weights: model.weightsLabel, data: "\(data.spec) train",
+                                       evalData: "\(data.spec) \(data.evalSplit)", numSamples: data.indices.count)
+        let extra = [
+            MetadataKey.seed: String(options.seed),
+            MetadataKey.mean: WeightsIO.joined(data.normalization.mean),
+            MetadataKey.std: WeightsIO.joined(data.normalization.std),
+            MetadataKey.recipe: "PRACTISE \(options.method.rawValue): \(options.analysisIterations) analysis / \(options.finetuneIterations) finetune iterations, \(data.indices.count) samples",
+            MetadataKey.top1: String(format: "%.2f", o.studentAccuracy.top1),
+        ]
+        try WeightsIO.save(o.student, spec: o.studentSpec, to: path("model.safetensors"), extra: extra)
+        if writeONNX {
+            try ONNXExport.write(o.student, spec: o.studentSpec, imageShape: data.imageShape, to: path("model.onnx"), metadata: extra)
+        }
+        try AtomicFile.write(report.json(), to: path("report.json"))
+        try AtomicFile.write(report.markdown, to: path("report.md"))
+        try AtomicFile.write(CandidatePlot.svg(o.scores, dropped: o.dropped, title: "\(report.model): recoverability vs latency reduction"),
+                             to: path("candidates.svg"))
+        try SampleListWriter.write(data, to: path("samples.txt"))
+        return report
+    }
+
+    /// Moves the finished work folder to `out` (replacing it only with `force`), dropping the
+    /// analysis state that made resuming possible.
+    static func publish(work: String, to out: String, force: Bool) throws {
+        let fm = FileManager.default
+        try? fm.removeItem(atPath: (work as NSString).appendingPathComponent("analysis"))
+        if fm.fileExists(atPath: out) {
+            guard force else { throw PractiseError("\(out) already exists; use --force to replace it") }
+            let old = out + ".old-\(getpid())"
+            try fm.moveItem(atPath: out, toPath: old)
+            try fm.moveItem(atPath: work, toPath: out)
+            try? fm.removeItem(atPath: old)
+        } else {
+            try fm.moveItem(atPath: work, toPath: out)
+        }
+    }
+}

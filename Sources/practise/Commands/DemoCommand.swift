@@ -1,0 +1,28 @@
+import ArgumentParser
+import Engine
+import Foundation
+import NN
+import Practise
+
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "demo",
+        abstract: "Compress the bundled Fashion-MNIST teacher with the bundled tiny set, end to end (a few minutes on 2 cores).")
+
+    @Option(help: "Bundled teacher: resnet20 or resnet56.") var model: String = "resnet56"
+    @Option(help: "Tiny-set size.") var numSamples: Int = 100
+    @Option(help: "Analysis iterations.") var analysisIterations: Int = 100
+    @Option(help: "Finetuning iterations.") var finetuneIterations: Int = 300
+    @Option(help: "Blocks to drop.") var drop: Int = 3
+    @Option(help: "Output folder.") var out: String = "practise-demo"
+    @Option(help: "Threads (default: all cores).") var threads: Int?
+
+    func run() throws {
+        var args = ["--model", model, "--weights", "bundled", "--data", "bundled", "--num-samples", String(numSamples),
+                    "--analysis-iterations", String(analysisIterations), "--finetune-iterations", String(finetuneIterations),
+                    "--drop", String(drop), "--out", out, "--force"]
+        if let threads { args += ["--threads", String(threads)] }
+        print("practise compress " + args.joined(separator: " ") + "\n")
+        var command = try CompressCommand.parse(args)
+        try command.run()
+    }
+}

@@ -1,0 +1,27 @@
+import ArgumentParser
+import Checkpoint
+import Foundation
+import NN
+import Practise
+
+struct InspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "inspect",
+        abstract: "List the tensors of a .pth or .safetensors file and the architecture its keys match.")
+
+    @Argument(help: "A .pth or .safetensors file.") var file: String
+
+    func run() throws {
+        guard FileManager.default.fileExists(atPath: file) else { throw PractiseError("file not found: \(file)") }
+        let dict = try Checkpoint.load(URL(fileURLWithPath: file))
+        print(Checkpoint.describe(dict))
+        if !dict.metadata.isEmpty {
+            print("\nmetadata:")
+            for (k, v) in dict.metadata.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
+        }
+        if let m = ArchitectureMatcher.match(keys: Set(dict.tensors.keys)) {
+            print("\narchitecture: \(m.architecture.rawValue)" + (m.droppedBlocks.isEmpty ? "" : " with \(m.droppedBlocks.joined(separator: ", ")) dropped"))
+        } else {
+            print("\narchitecture: no known architecture matches these keys")
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Engine
+import Foundation
+import ImageData
+import NN
+import Practise
+
+/// A network ready to use, with where it came from.
+struct ResolvedModel {
+    var spec: ModelSpec
+    var model: ClassifierModel
+    /// The weights argument as given ("bundled", a path, or "random init").
+    var weightsLabel: String
+    var loaded: LoadedWeights?
+}
+
+enum Context {
+    /// Builds the model from --model/--weights and metadata, loading weights strictly.
+    static func model(_ o: ModelOptions, seed: UInt64, requireWeights: Bool) throws -> ResolvedModel {
+        var loaded: LoadedWeights?
+        var label = "random init"
+        if let w = o.weights {
+            let path: String
+            if w == "bundled" {
+                guard let name = o.model else { throw PractiseError("--weights bundled needs --model resnet20 or --model resnet56") }
+                path = try BundledAssets.teacherPath(model: name)
+            } else {
+                path = w
+            }
+            guard FileManager.default.fileExists(atPath: path) else { throw PractiseError("weights file not found: \(path)") }
+            loaded = try WeightsIO.load(path)
+            label = w == "bundled" ? "bundled:\(o.model!)" : w
+        } else if requireWeights {
+            throw PractiseError("this command needs --weights FILE (or --weights bundled with --model resnet20|resnet56)")
+        }
+        var arch: Architecture?
+        var dropped = loaded?.droppedBlocks ?? []
+        if let name = o.model {
+            guard let a = Architecture(rawValue: name.lowercased()) else {
+                throw PractiseError("unknown model '\(name)'; known: \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            arch = a
+        } else if let a = loaded?.architecture {
+            arch = a
+        } else if let loaded, let m = ArchitectureMatcher.match(keys: Set(loaded.tensors.keys)) {
+            arch = m.architecture
+            if dropped.isEmpty { dropped = m.droppedBlocks }
+        }
+        guard let arch else {
+            throw PractiseError(loaded == nil ? "--model is required" : "\(loaded!.path): keys match no known architecture; pass --model")
+        }
+        if let meta = loaded?.architecture, meta != arch {
+            throw PractiseError("\(loaded!.path) holds a \(meta.rawValue), not a \(arch.rawValue)")
+        }
+        let inferred: (inChannels: Int?, numClasses: Int?) = loaded.map { ArchitectureMatcher.shapes(of: $0.tensors) } ?? (nil, nil)
+        let spec = ModelSpec(architecture: arch,
+                             inChannels: o.inChannels ?? loaded?.inChannels ?? inferred.inChannels,
+                             numClasses: o.numClasses ?? loaded?.numClasses ?? inferred.numClasses,
+                             droppedBlocks: dropped)
+        let model = spec.build(seed: seed)
+        if let loaded {
+            do { try model.load(stateDict: loaded.tensors) } catch {
+                throw PractiseError("\(loaded.path): \(error)")
+            }
+        }
+        model.eval()
+        return ResolvedModel(spec: spec, model: model, weightsLabel: label, loaded: loaded)
+    }
+
+    /// The normalisation to use: --mean/--std, else the weights' metadata, else the data's default.
+    static func normalization(_ d: DataOptions, weights: LoadedWeights?, dataset: any Dataset) throws -> Normalization {
+        if let m = d.mean, let s = d.std {
+            let mean = m.split(separator: ",").compactMap { Float($0) }, std = s.split(separator: ",").compactMap { Float($0) }
+            guard !mean.isEmpty, mean.count == std.count, std.allSatisfy({ $0 > 0 }) else {
+                throw PractiseError("--mean and --std need the same number of comma-separated values, std > 0")
+            }
+            return Normalization(mean: mean, std: std)
+        }
+        if d.mean != nil || d.std != nil { throw PractiseError("give both --mean and --std") }
+        if let n = weights?.normalization { return Normalization(mean: n.mean, std: n.std) }
+        return dataset.defaultNormalization
+    }
+
+    static func split(_ s: String) throws -> Split {
+        guard let sp = Split(rawValue: s) else { throw PractiseError("--split must be train or test, got '\(s)'") }
+        return sp
+    }
+
+    /// Checks the data fits the model: channels and class count.
+    static func checkCompatible(_ dataset: any Dataset, _ spec: ModelSpec) throws {
+        if dataset.channels != spec.inChannels {
+            throw PractiseError("\(dataset.name) has \(dataset.channels)-channel images but the model expects \(spec.inChannels) (--in-channels)")
+        }
+        if dataset.classCount != spec.numClasses {
+            throw PractiseError("\(dataset.name) has \(dataset.classCount) classes but the model has \(spec.numClasses) outputs (--num-classes)")
+        }
+    }
+
+    /// `[C, H, W]` of the images the model sees after the eval transform.
+    static func imageShape(_ dataset: any Dataset, transform: TransformPipeline) throws -> [Int] {
+        var g = SeededGenerator(seed: 0)
+        return try transform.apply(try dataset.image(at: 0), using: &g).shape
+    }
+
+    static func writeJSON<T: Encodable>(_ value: T, to path: String?) throws {
+        guard let path else { return }
+        try AtomicFile.writeJSON(value, to: path)
+    }
+}
+
+/// Files committed under `Assets/`.
+enum BundledAssets {
+    static func teacherPath(model: String) throws -> String {
+        let root = try AssetLocator.locate(containing: "teachers")
+        let path = (root as NSString).appendingPathComponent("teachers/\(model.lowercased())-fashion-mnist.safetensors")
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw PractiseError("no bundled teacher for '\(model)' (bundled: resnet20, resnet56; looked for \(path))")
+        }
+        return path
+    }
+}
