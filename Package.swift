@@ -39,9 +39,14 @@ let package = Package(
         // ONNX model writer (own protobuf encoder), BatchNorm folding.
         .target(name: "ONNX"),
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
+        .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
+        .executableTarget(name: "gemm-bench", dependencies: ["CKernels"], cSettings: [.unsafeFlags(["-O3"])]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "PractiseTests", dependencies: ["Practise", "NN", "TestSupport"]),
+        .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "Engine"], exclude: ["Fixtures"]),
+        .executableTarget(name: "engine-bench", dependencies: ["Engine", "NN"], swiftSettings: fastMath),
+        .executableTarget(name: "data-bench", dependencies: ["ImageData", "Engine"]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX"]),
-        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Checkpoint", "TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

@@ -6,7 +6,8 @@ public func relu(_ x: Tensor) -> Tensor {
     return Autograd.record(out, inputs: [x]) { gy, _ in
         let dx = Tensor(uninitialized: x.shape)
         let g = gy.pointer, y = out.pointer, o = dx.pointer
-        Parallel.chunks(x.count, minChunk: 65536) { r in for i in r { o[i] = y[i] > 0 ? g[i] : 0 } }
+        // Load unconditionally and select, so the loop vectorises (a conditional load does not).
+        Parallel.chunks(x.count, minChunk: 65536) { r in for i in r { let gi = g[i]; o[i] = y[i] > 0 ? gi : 0 } }
         return [dx]
     }
 }
@@ -19,7 +20,7 @@ public func relu6(_ x: Tensor) -> Tensor {
     return Autograd.record(out, inputs: [x]) { gy, _ in
         let dx = Tensor(uninitialized: x.shape)
         let g = gy.pointer, o = dx.pointer
-        Parallel.chunks(x.count, minChunk: 65536) { r in for i in r { o[i] = (s[i] > 0 && s[i] < 6) ? g[i] : 0 } }
+        Parallel.chunks(x.count, minChunk: 65536) { r in for i in r { let gi = g[i], si = s[i]; o[i] = (si > 0) && (si < 6) ? gi : 0 } }
         return [dx]
     }
 }

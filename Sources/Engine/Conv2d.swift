@@ -80,8 +80,12 @@ struct ConvPlan: Sendable {
                                 kernelH: weight[2], kernelW: weight[3], stride: stride, padding: padding)
         checkShape(geometry.outHeight > 0 && geometry.outWidth > 0,
                    "conv2d: kernel \(weight[2])×\(weight[3]) larger than padded input \(x)")
-        // Batch small images side by side so each GEMM has at least ~1024 columns.
-        imagesPerChunk = max(1, min(batch, 1024 / max(geometry.columnCount, 1)))
+        // Batch small images side by side so each GEMM has about 1024 columns or more, in a
+        // number of chunks that divides evenly among the threads.
+        let columns = batch * geometry.columnCount
+        let threads = Threads.count
+        let chunksWanted = max(1, threads * ((columns + 1024 * threads - 1) / (1024 * threads)))
+        imagesPerChunk = max(1, (batch + chunksWanted - 1) / chunksWanted)
     }
 
     var outputShape: [Int] { [batch, outChannels, geometry.outHeight, geometry.outWidth] }

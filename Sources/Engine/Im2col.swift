@@ -52,7 +52,9 @@ func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePo
                     let src = plane + iy * g.width
                     if valid.lowerBound > 0 { dst.update(repeating: 0, count: valid.lowerBound) }
                     if g.stride == 1 {
-                        (dst + valid.lowerBound).update(from: src + valid.lowerBound + off, count: valid.count)
+                        // Rows are short (7–56 floats): a plain loop beats a memmove call.
+                        let d = dst + valid.lowerBound, s = src + valid.lowerBound + off
+                        for x in 0..<valid.count { d[x] = s[x] }
                     } else {
                         for x in valid { dst[x] = src[x * g.stride + off] }
                     }

@@ -1,14 +1,28 @@
 #ifndef PRACTISE_CKERNELS_H
 #define PRACTISE_CKERNELS_H
+
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /// Row-major SGEMM: C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C.
-/// transA != 0: A is stored [K,M]; transB != 0: B is stored [N,K].
-/// Single-threaded and re-entrant. beta == 0 ignores C's old contents.
+/// transA != 0 means A is stored [K,M] (lda >= M); transB != 0 means B is stored [N,K] (ldb >= K).
+/// Single-threaded and re-entrant (may be called concurrently from several threads on disjoint C blocks);
+/// any packing buffers are per call or thread-local. beta == 0 must ignore C's old contents (NaN-safe).
 void pk_sgemm(int transA, int transB, long M, long N, long K, float alpha,
               const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc);
-/// 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C.
+
+/// 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C. Detected once via cpuid (__builtin_cpu_supports);
+/// the environment variable PRACTISE_SIMD=avx512|avx2|portable forces a level no higher than the CPU has.
 int pk_simd_level(void);
-/// Force a level (clamped to what the CPU supports); returns the level in force.
+
+/// Force a level at run time (clamped to what the CPU supports); returns the level now in force. For tests.
 int pk_set_simd_level(int level);
+
+#ifdef __cplusplus
+}
+#endif
+
 #endif

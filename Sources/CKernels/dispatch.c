@@ -1,0 +1,109 @@
+// Public entry points: SIMD level detection / override and the pk_sgemm front end.
+//
+// The level is detected once from cpuid (via __builtin_cpu_supports, which also checks that the
+// OS saves the wider register state) and can be lowered with PRACTISE_SIMD=avx512|avx2|portable
+// or, for tests, with pk_set_simd_level. The chosen level selects a pk_kernel_desc (micro-kernel,
+// packers and blocking sizes) that the shared blocked driver in driver.c runs.
+#include "CKernels.h"
+#include "internal.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { LEVEL_PORTABLE = 0, LEVEL_AVX2 = 1, LEVEL_AVX512 = 2 };
+
+/// Highest level the CPU (and OS) supports; -1 until detected.
+static _Atomic int g_cpu_level = -1;
+/// Level currently in force; -1 until initialised from the CPU and the environment.
+static _Atomic int g_level = -1;
+
+static int detect_cpu_level(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    int fma = __builtin_cpu_supports("fma");
+    if (fma && __builtin_cpu_supports("avx2")) {
+        if (__builtin_cpu_supports("avx512f")) return LEVEL_AVX512;
+        return LEVEL_AVX2;
+    }
+#endif
+    return LEVEL_PORTABLE;
+}
+
+static int cpu_level(void) {
+    int lv = atomic_load_explicit(&g_cpu_level, memory_order_relaxed);
+    if (lv < 0) {
+        lv = detect_cpu_level();  // idempotent, so a racing duplicate detection is harmless
+        atomic_store_explicit(&g_cpu_level, lv, memory_order_relaxed);
+    }
+    return lv;
+}
+
+static int clamp_level(int level) {
+    int cap = cpu_level();
+    if (level < LEVEL_PORTABLE) level = LEVEL_PORTABLE;
+    return level > cap ? cap : level;
+}
+
+/// Level requested by PRACTISE_SIMD, or the CPU's own level when unset or unrecognised.
+static int env_level(void) {
+    const char *s = getenv("PRACTISE_SIMD");
+    if (s) {
+        if (strcmp(s, "avx512") == 0) return clamp_level(LEVEL_AVX512);
+        if (strcmp(s, "avx2") == 0) return clamp_level(LEVEL_AVX2);
+        if (strcmp(s, "portable") == 0) return LEVEL_PORTABLE;
+    }
+    return cpu_level();
+}
+
+int pk_simd_level(void) {
+    int lv = atomic_load_explicit(&g_level, memory_order_relaxed);
+    if (lv < 0) {
+        int expected = -1;
+        int fresh = env_level();
+        // Only the first initialiser wins, so a concurrent pk_set_simd_level is not overwritten.
+        if (atomic_compare_exchange_strong(&g_level, &expected, fresh)) lv = fresh;
+        else lv = expected;
+    }
+    return lv;
+}
+
+int pk_set_simd_level(int level) {
+    int lv = clamp_level(level);
+    atomic_store_explicit(&g_level, lv, memory_order_relaxed);
+    return lv;
+}
+
+static const pk_kernel_desc *desc_for_level(int level) {
+#if defined(__x86_64__)
+    if (level >= LEVEL_AVX512) return pk_desc_avx512();
+    if (level == LEVEL_AVX2) return pk_desc_avx2();
+#else
+    (void)level;
+#endif
+    return pk_desc_portable();
+}
+
+/// C = beta * C for the degenerate cases (K == 0 or alpha == 0). beta == 0 stores zeros.
+static void scale_c(long M, long N, float beta, float *C, long ldc) {
+    if (beta == 1.0f) return;
+    for (long i = 0; i < M; ++i) {
+        float *c = C + i * ldc;
+        if (beta == 0.0f) {
+            for (long j = 0; j < N; ++j) c[j] = 0.0f;
+        } else {
+            for (long j = 0; j < N; ++j) c[j] *= beta;
+        }
+    }
+}
+
+void pk_sgemm(int transA, int transB, long M, long N, long K, float alpha,
+              const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    pk_gemm_blocked(desc_for_level(pk_simd_level()), transA != 0, transB != 0, M, N, K,
+                    alpha, A, lda, B, ldb, beta, C, ldc);
+}

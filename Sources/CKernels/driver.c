@@ -1,0 +1,152 @@
+// Blocked SGEMM driver shared by every SIMD level (Goto / BLIS-style loop nest).
+//
+//   for jc in N by NC:                  packed B block (KC x NC): L2/L3
+//     for pc in K by KC:
+//       for ic in M by MC:              packed A block (MC x KC): L2
+//         for jr in nc by NR:           one B panel (KC x NR) stays hot in L1 ...
+//           [ic == 0: pack B panel jr]
+//           for ir in mc by MR:         ... while the MR-row A panels stream past it
+//             [jr == 0: pack A panel ir]
+//             micro-kernel: C[ic+ir:+MR, jc+jr:+NR] (+)= A panel * B panel
+//
+// Packing makes every micro-kernel read unit-stride, aligned, zero-padded data regardless of the
+// transposes and leading dimensions, so one kernel serves all four trans combinations. Panels
+// are packed lazily, right before their first use, so the freshly written panel is still in L1
+// when the kernel reads it and packing overlaps with compute instead of being a separate pass
+// over memory (this matters when M or N is small and each panel is reused only a few times).
+// The first K block applies the caller's beta; later K blocks accumulate (beta = 1). Edge tiles
+// (m < MR or n < NR) are handled inside the micro-kernels.
+//
+// Packing buffers are thread-local and grow on demand (freed when the thread exits), so the
+// function is re-entrant across threads and allocation-free in steady state.
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+// MARK: - Thread-local workspace
+
+typedef struct {
+    float *buf;
+    size_t cap;  // in floats
+} workspace;
+
+static pthread_key_t g_ws_key;
+static pthread_once_t g_ws_once = PTHREAD_ONCE_INIT;
+
+static void ws_destroy(void *p) {
+    workspace *ws = (workspace *)p;
+    if (ws) {
+        free(ws->buf);
+        free(ws);
+    }
+}
+
+static void ws_make_key(void) { (void)pthread_key_create(&g_ws_key, ws_destroy); }
+
+/// Returns a 64-byte aligned buffer of at least `floats` floats owned by the calling thread,
+/// or NULL on allocation failure.
+static float *ws_get(size_t floats) {
+    pthread_once(&g_ws_once, ws_make_key);
+    workspace *ws = (workspace *)pthread_getspecific(g_ws_key);
+    if (!ws) {
+        ws = (workspace *)calloc(1, sizeof(workspace));
+        if (!ws) return NULL;
+        if (pthread_setspecific(g_ws_key, ws) != 0) {
+            free(ws);
+            return NULL;
+        }
+    }
+    if (ws->cap < floats) {
+        free(ws->buf);
+        ws->buf = NULL;
+        ws->cap = 0;
+        void *p = NULL;
+        // Over-allocate a little so slowly growing shapes do not reallocate every call.
+        size_t want = floats + floats / 4 + 1024;
+        if (posix_memalign(&p, 64, want * sizeof(float)) != 0) return NULL;
+        ws->buf = (float *)p;
+        ws->cap = want;
+    }
+    return ws->buf;
+}
+
+// MARK: - Blocking helpers
+
+static long round_up(long x, long m) { return (x + m - 1) / m * m; }
+
+/// Splits `total` into ceil(total / max) near-equal blocks, each a multiple of `unit`, so a
+/// dimension just above the block size does not leave a tiny, inefficient remainder block.
+static long balanced_block(long total, long max, long unit) {
+    if (total <= max) return total;
+    long nblocks = (total + max - 1) / max;
+    long b = round_up((total + nblocks - 1) / nblocks, unit);
+    return b > max ? max : b;
+}
+
+// MARK: - Driver
+
+/// Fallback used only if the workspace cannot be allocated: a correct, unblocked triple loop.
+static void gemm_naive(int transA, int transB, long M, long N, long K, float alpha,
+                       const float *A, long lda, const float *B, long ldb, float beta,
+                       float *C, long ldc) {
+    for (long i = 0; i < M; ++i) {
+        for (long j = 0; j < N; ++j) {
+            float s = 0.0f;
+            for (long k = 0; k < K; ++k) {
+                float a = transA ? A[k * lda + i] : A[i * lda + k];
+                float b = transB ? B[j * ldb + k] : B[k * ldb + j];
+                s += a * b;
+            }
+            float *c = C + i * ldc + j;
+            *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
+        }
+    }
+}
+
+void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, long N, long K,
+                     float alpha, const float *A, long lda, const float *B, long ldb,
+                     float beta, float *C, long ldc) {
+    const int mr = d->mr, nr = d->nr;
+    const long kcb = balanced_block(K, d->kc, 1);
+    const long mcb = balanced_block(M, d->mc, mr);
+    const long ncb = balanced_block(N, d->nc, nr);
+
+    // Workspace: packed A block, then packed B block (both offsets multiples of 16 floats).
+    const size_t a_floats = (size_t)round_up(mcb, mr) * (size_t)kcb;
+    const size_t a_span = (size_t)round_up((long)a_floats, 16);
+    const size_t b_floats = (size_t)round_up(ncb, nr) * (size_t)kcb;
+    float *ws = ws_get(a_span + b_floats);
+    if (!ws) {
+        gemm_naive(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    float *Ap = ws;
+    float *Bp = ws + a_span;
+
+    for (long jc = 0; jc < N; jc += ncb) {
+        const long nc = N - jc < ncb ? N - jc : ncb;
+        for (long pc = 0; pc < K; pc += kcb) {
+            const long kc = K - pc < kcb ? K - pc : kcb;
+            const float beta_k = pc == 0 ? beta : 1.0f;
+            for (long ic = 0; ic < M; ic += mcb) {
+                const long mc = M - ic < mcb ? M - ic : mcb;
+                for (long jr = 0; jr < nc; jr += nr) {
+                    const int n = (int)(nc - jr < nr ? nc - jr : nr);
+                    float *bp = Bp + jr * kc;  // panel jr/nr, each kc*nr floats
+                    // Pack each B panel just before its first use (first ic block), while the
+                    // destination lines are hot in L1; later ic blocks reuse it from L2/L3.
+                    if (ic == 0) d->pack_b(transB, B, ldb, pc, jc + jr, kc, n, nr, bp);
+                    float *cj = C + ic * ldc + jc + jr;
+                    for (long ir = 0; ir < mc; ir += mr) {
+                        const int m = (int)(mc - ir < mr ? mc - ir : mr);
+                        float *ap = Ap + ir * kc;
+                        // Likewise each A panel is packed on the first jr pass.
+                        if (jr == 0) d->pack_a(transA, A, lda, ic + ir, pc, m, kc, mr, ap);
+                        d->kernel(kc, ap, bp, cj + ir * ldc, ldc, m, n, alpha, beta_k);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+// Internal interfaces shared by the SGEMM translation units (not part of the public header).
+#ifndef PRACTISE_CKERNELS_INTERNAL_H
+#define PRACTISE_CKERNELS_INTERNAL_H
+
+#include <stddef.h>
+
+/// Unrolls the following loop 4x (clang; other compilers choose themselves).
+#if defined(__clang__)
+#define PK_UNROLL4 _Pragma("clang loop unroll_count(4)")
+#else
+#define PK_UNROLL4
+#endif
+
+/// Micro-kernel: computes an m x n tile (m <= MR, n <= NR) of
+///     C = alpha * Apanel * Bpanel + beta * C
+/// from packed panels. `a` holds kc steps of MR floats (one per row), `b` holds kc steps of NR
+/// floats (one per column), both 64-byte aligned. beta == 0 must not read C.
+///
+/// Padding contract of edge panels: the generic packers zero every padding lane. The x86
+/// packers zero padding only up to the end of the 8-lane group holding the last valid column
+/// (and not at all for A rows), because the SIMD kernels read A rows < m only and B lanes up to
+/// round_up(n, 8) only; the portable kernel, which reads whole panels, uses the generic packers.
+typedef void (*pk_ukernel_fn)(long kc, const float *a, const float *b, float *c, long ldc,
+                              int m, int n, float alpha, float beta);
+
+/// Packs a (rows x kc) block of op(A) starting at (i0, k0) into MR-row panels.
+typedef void (*pk_pack_a_fn)(int transA, const float *A, long lda, long i0, long k0,
+                             long rows, long kc, int mr, float *dst);
+/// Packs a (kc x cols) block of op(B) starting at (k0, j0) into NR-column panels.
+typedef void (*pk_pack_b_fn)(int transB, const float *B, long ldb, long k0, long j0,
+                             long kc, long cols, int nr, float *dst);
+
+/// Everything the blocked driver needs to know about one SIMD level.
+typedef struct {
+    int mr, nr;          // register tile (rows of C x columns of C)
+    long kc, mc, nc;     // cache blocking of K, M and N (mc % mr == 0, nc % nr == 0)
+    pk_ukernel_fn kernel;
+    pk_pack_a_fn pack_a;
+    pk_pack_b_fn pack_b;
+} pk_kernel_desc;
+
+/// Generic packers (plain C), usable by every level.
+void pk_pack_a_generic(int transA, const float *A, long lda, long i0, long k0,
+                       long rows, long kc, int mr, float *dst);
+void pk_pack_b_generic(int transB, const float *B, long ldb, long k0, long j0,
+                       long kc, long cols, int nr, float *dst);
+
+#if defined(__x86_64__)
+/// Packers with AVX2 register transposes for the gather case (AVX2 and AVX-512 levels).
+void pk_pack_a_x86(int transA, const float *A, long lda, long i0, long k0,
+                   long rows, long kc, int mr, float *dst);
+void pk_pack_b_x86(int transB, const float *B, long ldb, long k0, long j0,
+                   long kc, long cols, int nr, float *dst);
+#endif
+
+/// Per-level descriptors. The x86 ones exist only on x86-64 builds.
+const pk_kernel_desc *pk_desc_portable(void);
+#if defined(__x86_64__)
+const pk_kernel_desc *pk_desc_avx2(void);
+const pk_kernel_desc *pk_desc_avx512(void);
+#endif
+
+/// Blocked GEMM driver (Goto/BLIS-style loops around a micro-kernel). Requires M, N, K > 0.
+void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, long N, long K,
+                     float alpha, const float *A, long lda, const float *B, long ldb,
+                     float beta, float *C, long ldc);
+
+#endif
