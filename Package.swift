@@ -46,6 +46,7 @@ let package = Package(
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "Engine"], exclude: ["Fixtures"]),
         .executableTarget(name: "engine-bench", dependencies: ["Engine", "NN"], swiftSettings: fastMath),
         .executableTarget(name: "data-bench", dependencies: ["ImageData", "Engine"]),
+        .testTarget(name: "ParityTests", dependencies: ["Practise", "NN", "Engine", "ONNX"]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Checkpoint", "TestSupport"], resources: [.copy("Fixtures")]),
     ]

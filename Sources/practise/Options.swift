@@ -82,3 +82,9 @@ struct SampleOptions: ParsableArguments {
     @Option(help: "Read the tiny set from a sample list (indices for IDX/CIFAR, relative paths for ImageFolder).")
     var samples: String?
 }
+
+/// Writes a line to stdout unbuffered, so tables and epoch lines appear as they are produced
+/// even when stdout is a pipe or a file.
+func say(_ text: String) {
+    FileHandle.standardOutput.write((text + "\n").data(using: .utf8)!)
+}

@@ -31,6 +31,9 @@ public final class AnalysisRun {
     public var latencyMeter = LatencyMeter()
     public var latencyBatch: Int
     public let imageShape: [Int]
+    /// Stop with ``AnalysisInterrupted`` after this many iterations of this invocation, as an
+    /// interruption would (used to test resuming).
+    public var iterationLimit: Int?
     /// Wall seconds per phase of this invocation.
     public private(set) var wallSeconds: [String: Double] = [:]
 
@@ -87,12 +90,14 @@ public final class AnalysisRun {
                 try analysis.restore(tensors, iterations: Int(saved.metadata["iterations"] ?? "0") ?? 0)
             }
             let t0 = Date()
+            let startIteration = analysis.completedIterations
             try analysis.train(data: data) { it, losses in
                 let mean = losses.reduce(0, +) / Float(max(losses.count, 1))
                 progress(String(format: "analysis: iteration %d/%d, mean adaptor loss %.5f", it + 1, settings.iterations, mean))
                 if (it + 1) % checkpointEvery == 0 || it + 1 == settings.iterations {
                     try saveAdaptors(analysis, iterations: it + 1)
                 }
+                if let limit = iterationLimit, it + 1 - startIteration >= limit { throw AnalysisInterrupted(iterations: it + 1) }
             }
             wallSeconds["analysis_training", default: 0] += Date().timeIntervalSince(t0)
             let t1 = Date()
@@ -118,3 +123,6 @@ public final class AnalysisRun {
         try SafeTensors.write(dict, to: URL(fileURLWithPath: path("adaptors.safetensors")))
     }
 }
+
+/// Thrown when ``AnalysisRun/iterationLimit`` stops a run early.
+public struct AnalysisInterrupted: Error { public let iterations: Int }

@@ -32,7 +32,7 @@ struct AnalyzeCommand: ParsableCommand {
         let scores = try analysis.run(data: data.tiny) { progress.update($0) }
         progress.finish()
         let ranked = Selection.ranked(scores)
-        print(Table.render(header: ["rank", "block", "recoverability", "latency reduction", "score"], rows: ranked.enumerated().map { i, s in
+        say(Table.render(header: ["rank", "block", "recoverability", "latency reduction", "score"], rows: ranked.enumerated().map { i, s in
             [String(i + 1), s.block, String(format: "%.6f", s.recoverability), String(format: "%.2f%%", s.latencyReduction), String(format: "%.6f", s.score)]
         }))
         try AtomicFile.writeJSON(ranked, to: (out as NSString).appendingPathComponent("scores.json"))

@@ -26,10 +26,10 @@ struct BlocksCommand: ParsableCommand {
         let (shares, whole) = LatencyMeter().candidateReductions(model: m.model, candidates: candidates, imageShape: shape, batch: latencyBatch)
         progress.finish()
         let rows = candidates.map { Row(block: $0.path, parameters: $0.parameters, macs: $0.macs, latency_share: shares[$0.path]!) }
-        print(Table.render(header: ["block", "params", "MMACs", "latency share"], rows: rows.map {
+        say(Table.render(header: ["block", "params", "MMACs", "latency share"], rows: rows.map {
             [$0.block, String($0.parameters), String(format: "%.1f", Double($0.macs) / 1e6), String(format: "%.2f%%", $0.latency_share)]
         }))
-        print(String(format: "\n%@: %d candidates; whole model %.2f ms (batch %d, %d threads, %d runs)",
+        say(String(format: "\n%@: %d candidates; whole model %.2f ms (batch %d, %d threads, %d runs)",
                      m.spec.architecture.rawValue, rows.count, whole.medianMs, whole.batch, whole.threads, whole.runs))
         try Context.writeJSON(rows, to: common.json)
     }

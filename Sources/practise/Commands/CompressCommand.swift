@@ -59,8 +59,8 @@ struct CompressCommand: ParsableCommand {
         progress.finish()
         let report = try CompressionOutputs.write(outcome, to: work, options: options, model: m, data: data, writeONNX: !noOnnx)
         try CompressionOutputs.publish(work: work, to: out, force: force)
-        print(report.summaryTable)
-        print("\nwrote \(out)/model.safetensors\(noOnnx ? "" : ", model.onnx"), report.json, report.md, candidates.svg, samples.txt")
+        say(report.summaryTable)
+        say("\nwrote \(out)/model.safetensors\(noOnnx ? "" : ", model.onnx"), report.json, report.md, candidates.svg, samples.txt")
         try Context.writeJSON(report, to: common.json)
     }
 }

@@ -21,7 +21,7 @@ struct DemoCommand: ParsableCommand {
                     "--analysis-iterations", String(analysisIterations), "--finetune-iterations", String(finetuneIterations),
                     "--drop", String(drop), "--out", out, "--force"]
         if let threads { args += ["--threads", String(threads)] }
-        print("practise compress " + args.joined(separator: " ") + "\n")
+        say("practise compress " + args.joined(separator: " ") + "\n")
         var command = try CompressCommand.parse(args)
         try command.run()
     }

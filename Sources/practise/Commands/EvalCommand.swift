@@ -29,7 +29,7 @@ struct EvalCommand: ParsableCommand {
             progress.update("eval: \($0)/\(indices?.count ?? ds.count) images")
         }
         progress.finish()
-        print(Table.render(header: ["model", "data", "images", "top-1", "top-5"], rows: [[
+        say(Table.render(header: ["model", "data", "images", "top-1", "top-5"], rows: [[
             m.weightsLabel, "\(spec) \(dataOptions.split)", String(acc.count), String(format: "%.2f%%", acc.top1), String(format: "%.2f%%", acc.top5),
         ]]))
         try Context.writeJSON(acc, to: common.json)

@@ -26,6 +26,6 @@ struct ExportCommand: ParsableCommand {
         default:
             throw PractiseError("--format must be onnx or safetensors, got '\(format)'")
         }
-        print("wrote \(out) (\(m.spec.architecture.rawValue)\(m.spec.droppedBlocks.isEmpty ? "" : ", dropped \(m.spec.droppedBlocks.joined(separator: ","))"))")
+        say("wrote \(out) (\(m.spec.architecture.rawValue)\(m.spec.droppedBlocks.isEmpty ? "" : ", dropped \(m.spec.droppedBlocks.joined(separator: ","))"))")
     }
 }

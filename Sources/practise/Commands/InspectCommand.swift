@@ -13,15 +13,15 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         guard FileManager.default.fileExists(atPath: file) else { throw PractiseError("file not found: \(file)") }
         let dict = try Checkpoint.load(URL(fileURLWithPath: file))
-        print(Checkpoint.describe(dict))
+        say(Checkpoint.describe(dict))
         if !dict.metadata.isEmpty {
-            print("\nmetadata:")
+            say("\nmetadata:")
             for (k, v) in dict.metadata.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
         }
         if let m = ArchitectureMatcher.match(keys: Set(dict.tensors.keys)) {
-            print("\narchitecture: \(m.architecture.rawValue)" + (m.droppedBlocks.isEmpty ? "" : " with \(m.droppedBlocks.joined(separator: ", ")) dropped"))
+            say("\narchitecture: \(m.architecture.rawValue)" + (m.droppedBlocks.isEmpty ? "" : " with \(m.droppedBlocks.joined(separator: ", ")) dropped"))
         } else {
-            print("\narchitecture: no known architecture matches these keys")
+            say("\narchitecture: no known architecture matches these keys")
         }
     }
 }

@@ -32,11 +32,11 @@ struct LatencyCommand: ParsableCommand {
         let meter = LatencyMeter(warmupRuns: 3, runs: runs, budgetSeconds: 120, minRuns: 5)
         let r = meter.measureModels(models.map(\.1), imageShape: [m.spec.inChannels, side, side], batch: batch)
         let entries = zip(models, r).map { Entry(model: $0.0, latency_ms: $1.medianMs, p10_ms: $1.p10Ms, p90_ms: $1.p90Ms, batch: $1.batch, threads: $1.threads, runs: $1.runs) }
-        print(Table.render(header: ["model", "median ms", "p10–p90 ms", "batch", "threads", "runs"], rows: entries.map {
+        say(Table.render(header: ["model", "median ms", "p10–p90 ms", "batch", "threads", "runs"], rows: entries.map {
             [$0.model, String(format: "%.2f", $0.latency_ms), String(format: "%.2f–%.2f", $0.p10_ms, $0.p90_ms), String($0.batch), String($0.threads), String($0.runs)]
         }))
         if entries.count == 2 {
-            print(String(format: "latency reduction: %.1f%%", 100 * (1 - entries[1].latency_ms / entries[0].latency_ms)))
+            say(String(format: "latency reduction: %.1f%%", 100 * (1 - entries[1].latency_ms / entries[0].latency_ms)))
         }
         if entries.count == 1 { try Context.writeJSON(entries[0], to: common.json) } else { try Context.writeJSON(entries, to: common.json) }
     }

@@ -55,7 +55,7 @@ struct TrainCommand: ParsableCommand {
         }, checkpoint: { t in
             try SafeTensors.write(t.checkpointDict(metadata: metadata), to: URL(fileURLWithPath: ckptPath))
             progress.finish()
-            print(String(format: "epoch %d/%d: test top-1 %.2f%% (%.0f s)", t.completedEpochs, epochs, t.history.last!, Date().timeIntervalSince(start)))
+            say(String(format: "epoch %d/%d: test top-1 %.2f%% (%.0f s)", t.completedEpochs, epochs, t.history.last!, Date().timeIntervalSince(start)))
         }, progress: { e, s, n, loss in
             progress.update(String(format: "epoch %d/%d step %d/%d loss %.4f", e + 1, epochs, s + 1, n, loss))
         })
@@ -70,7 +70,7 @@ struct TrainCommand: ParsableCommand {
         }
         final["practise.train_seconds"] = String(format: "%.0f", Date().timeIntervalSince(start))
         try WeightsIO.save(m.model, spec: m.spec, to: out, extra: final)
-        print("wrote \(out)")
+        say("wrote \(out)")
         try Context.writeJSON(["top1": trainer.history.last ?? 0, "epochs": Double(epochs)], to: common.json)
     }
 }
