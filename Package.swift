@@ -47,6 +47,7 @@ let package = Package(
         .executableTarget(name: "engine-bench", dependencies: ["Engine", "NN"], swiftSettings: fastMath),
         .executableTarget(name: "data-bench", dependencies: ["ImageData", "Engine"]),
         .testTarget(name: "ParityTests", dependencies: ["Practise", "NN", "Engine", "ONNX"]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Checkpoint", "TestSupport"], resources: [.copy("Fixtures")]),
     ]

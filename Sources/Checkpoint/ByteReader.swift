@@ -56,6 +56,18 @@ struct ByteReader {
         return UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + count)])
     }
 
+    /// Reads a u32 length field and checks it against the remaining bytes.
+    mutating func length32() throws -> Int {
+        let value = try u32()
+        return try length(value)
+    }
+
+    /// Reads a u64 length field and checks it against the remaining bytes.
+    mutating func length64() throws -> Int {
+        let value = try u64()
+        return try length(value)
+    }
+
     /// Converts an untrusted unsigned length to `Int`, checking it fits in
     /// the remaining bytes before anything is allocated for it.
     func length<T: UnsignedInteger>(_ value: T) throws -> Int {
@@ -67,9 +79,21 @@ struct ByteReader {
 }
 
 extension UnsafeRawBufferPointer {
-    /// Little-endian load at `offset`; the caller guarantees bounds.
+    // Little-endian loads at a byte offset; the caller guarantees bounds.
+    // Concrete (non-generic) so they always inline into hot loops.
+
     @inline(__always)
-    func le<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
-        T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
+    func u16le(_ offset: Int) -> UInt16 {
+        UInt16(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+
+    @inline(__always)
+    func u32le(_ offset: Int) -> UInt32 {
+        UInt32(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
+    @inline(__always)
+    func u64le(_ offset: Int) -> UInt64 {
+        UInt64(littleEndian: loadUnaligned(fromByteOffset: offset, as: UInt64.self))
     }
 }

@@ -28,13 +28,13 @@ enum DTypeConversion {
     @inline(__always)
     static func element(_ raw: UnsafeRawBufferPointer, _ index: Int, _ dtype: DType) -> Float {
         switch dtype {
-        case .f32: return Float(bitPattern: raw.le(index &* 4, as: UInt32.self))
-        case .f64: return Float(Double(bitPattern: raw.le(index &* 8, as: UInt64.self)))
-        case .f16: return halfToFloat(raw.le(index &* 2, as: UInt16.self))
-        case .bf16: return bfloat16ToFloat(raw.le(index &* 2, as: UInt16.self))
-        case .i64: return Float(Int64(bitPattern: raw.le(index &* 8, as: UInt64.self)))
-        case .i32: return Float(Int32(bitPattern: raw.le(index &* 4, as: UInt32.self)))
-        case .i16: return Float(Int16(bitPattern: raw.le(index &* 2, as: UInt16.self)))
+        case .f32: return Float(bitPattern: raw.u32le(index &* 4))
+        case .f64: return Float(Double(bitPattern: raw.u64le(index &* 8)))
+        case .f16: return halfToFloat(raw.u16le(index &* 2))
+        case .bf16: return bfloat16ToFloat(raw.u16le(index &* 2))
+        case .i64: return Float(Int64(bitPattern: raw.u64le(index &* 8)))
+        case .i32: return Float(Int32(bitPattern: raw.u32le(index &* 4)))
+        case .i16: return Float(Int16(bitPattern: raw.u16le(index &* 2)))
         case .i8: return Float(Int8(bitPattern: raw[index]))
         case .u8: return Float(raw[index])
         case .bool: return raw[index] == 0 ? 0 : 1
@@ -46,11 +46,11 @@ enum DTypeConversion {
         [Float](unsafeUninitializedCapacity: count) { out, initialized in
             switch dtype {
             case .f32:
-                for i in 0..<count { out[i] = Float(bitPattern: raw.le((start + i) * 4, as: UInt32.self)) }
+                for i in 0..<count { out[i] = Float(bitPattern: raw.u32le((start + i) * 4)) }
             case .f16:
-                for i in 0..<count { out[i] = halfToFloat(raw.le((start + i) * 2, as: UInt16.self)) }
+                for i in 0..<count { out[i] = halfToFloat(raw.u16le((start + i) * 2)) }
             case .bf16:
-                for i in 0..<count { out[i] = bfloat16ToFloat(raw.le((start + i) * 2, as: UInt16.self)) }
+                for i in 0..<count { out[i] = bfloat16ToFloat(raw.u16le((start + i) * 2)) }
             default:
                 for i in 0..<count { out[i] = element(raw, start + i, dtype) }
             }

@@ -26,7 +26,7 @@ public enum SafeTensors {
         guard bytes.count >= 8 else {
             throw fail("truncated safetensors file: \(bytes.count) bytes, need at least 8 for the header length")
         }
-        let headerLength = bytes.le(0, as: UInt64.self)
+        let headerLength = bytes.u64le(0)
         guard headerLength <= UInt64(SafeTensorsHeader.maxHeaderBytes) else {
             throw fail("safetensors header length \(headerLength) exceeds the limit of \(SafeTensorsHeader.maxHeaderBytes) bytes")
         }

@@ -132,7 +132,7 @@ struct Unpickler {
                 let version = try reader.u8()
                 guard version <= 5 else { throw error("unsupported pickle protocol \(version)") }
             case 0x95:  // FRAME: a length hint only
-                _ = try reader.length(try reader.u64())
+                _ = try reader.length64()
             case UInt8(ascii: "."):  // STOP
                 guard marks.isEmpty, stack.count == 1 else { throw error("STOP with \(stack.count) values on the stack") }
                 return stack[0]
@@ -140,7 +140,9 @@ struct Unpickler {
             // Marks and stack manipulation
             case UInt8(ascii: "("): marks.append(stack.count)  // MARK
             case UInt8(ascii: "0"): _ = try pop()  // POP
-            case UInt8(ascii: "1"): _ = try popToMark()  // POP_MARK
+            case UInt8(ascii: "1"):  // POP_MARK
+                guard let mark = marks.popLast() else { throw error("MARK expected but not found") }
+                stack.removeSubrange(mark...)
             case UInt8(ascii: "2"): stack.append(try top())  // DUP
 
             // Constants and numbers
@@ -161,14 +163,14 @@ struct Unpickler {
                 stack.append(.float(Double(bitPattern: try reader.u64().byteSwapped)))
 
             // Strings and bytes
-            case UInt8(ascii: "X"): stack.append(.string(try string(try reader.length(try reader.u32()))))  // BINUNICODE
+            case UInt8(ascii: "X"): stack.append(.string(try string(try reader.length32())))  // BINUNICODE
             case 0x8c: stack.append(.string(try string(Int(try reader.u8()))))  // SHORT_BINUNICODE
-            case 0x8d: stack.append(.string(try string(try reader.length(try reader.u64()))))  // BINUNICODE8
-            case UInt8(ascii: "T"): stack.append(.string(try string(try reader.length(try reader.u32()))))  // BINSTRING
+            case 0x8d: stack.append(.string(try string(try reader.length64())))  // BINUNICODE8
+            case UInt8(ascii: "T"): stack.append(.string(try string(try reader.length32())))  // BINSTRING
             case UInt8(ascii: "U"): stack.append(.string(try string(Int(try reader.u8()))))  // SHORT_BINSTRING
             case UInt8(ascii: "C"): stack.append(.bytes(Array(try reader.slice(Int(try reader.u8())))))  // SHORT_BINBYTES
-            case UInt8(ascii: "B"): stack.append(.bytes(Array(try reader.slice(try reader.length(try reader.u32())))))  // BINBYTES
-            case 0x8e: stack.append(.bytes(Array(try reader.slice(try reader.length(try reader.u64())))))  // BINBYTES8
+            case UInt8(ascii: "B"): stack.append(.bytes(Array(try reader.slice(try reader.length32()))))  // BINBYTES
+            case 0x8e: stack.append(.bytes(Array(try reader.slice(try reader.length64()))))  // BINBYTES8
 
             // Containers
             case UInt8(ascii: ")"): stack.append(.tuple(arena.list([])))  // EMPTY_TUPLE

@@ -96,8 +96,8 @@ struct ZipArchive {
         let lowest = max(0, file.count - 22 - 0xffff)
         var at = file.count - 22
         while at >= lowest {
-            if file.le(at, as: UInt32.self) == eocdSignature,
-               at + 22 + Int(file.le(at + 20, as: UInt16.self)) <= file.count {
+            if file.u32le(at) == eocdSignature,
+               at + 22 + Int(file.u16le(at + 20)) <= file.count {
                 eocd = at
                 break
             }
@@ -106,29 +106,29 @@ struct ZipArchive {
         guard eocd >= 0 else {
             throw fail("not a zip archive: end of central directory record not found (truncated or corrupt file)")
         }
-        let disk = file.le(eocd + 4, as: UInt16.self)
-        let cdDisk = file.le(eocd + 6, as: UInt16.self)
-        var count = UInt64(file.le(eocd + 10, as: UInt16.self))
-        var size = UInt64(file.le(eocd + 12, as: UInt32.self))
-        var offset = UInt64(file.le(eocd + 16, as: UInt32.self))
+        let disk = file.u16le(eocd + 4)
+        let cdDisk = file.u16le(eocd + 6)
+        var count = UInt64(file.u16le(eocd + 10))
+        var size = UInt64(file.u32le(eocd + 12))
+        var offset = UInt64(file.u32le(eocd + 16))
         var limit = eocd
         if count == 0xffff || size == 0xffff_ffff || offset == 0xffff_ffff {
             // Zip64: a locator sits right before the classic record.
             let locator = eocd - 20
-            guard locator >= 0, file.le(locator, as: UInt32.self) == zip64LocatorSignature else {
+            guard locator >= 0, file.u32le(locator) == zip64LocatorSignature else {
                 throw fail("corrupt zip: Zip64 end of central directory locator missing")
             }
-            let recordOffset = file.le(locator + 8, as: UInt64.self)
+            let recordOffset = file.u64le(locator + 8)
             guard recordOffset <= UInt64(locator), locator - Int(recordOffset) >= 56,
-                  file.le(Int(recordOffset), as: UInt32.self) == zip64EOCDSignature
+                  file.u32le(Int(recordOffset)) == zip64EOCDSignature
             else { throw fail("corrupt zip: Zip64 end of central directory record invalid") }
             let record = Int(recordOffset)
-            guard file.le(record + 16, as: UInt32.self) == 0, file.le(record + 20, as: UInt32.self) == 0 else {
+            guard file.u32le(record + 16) == 0, file.u32le(record + 20) == 0 else {
                 throw fail("unsupported zip: multi-disk archives are not supported")
             }
-            count = file.le(record + 32, as: UInt64.self)
-            size = file.le(record + 40, as: UInt64.self)
-            offset = file.le(record + 48, as: UInt64.self)
+            count = file.u64le(record + 32)
+            size = file.u64le(record + 40)
+            offset = file.u64le(record + 48)
             limit = record
         } else if disk != 0 || cdDisk != 0 {
             throw fail("unsupported zip: multi-disk archives are not supported")
@@ -183,10 +183,10 @@ struct ZipArchive {
         // where the data starts (PyTorch pads it for alignment).
         let local = Int(clamping: localOffset)
         guard local <= dataLimit, dataLimit - local >= 30,
-              file.le(local, as: UInt32.self) == Self.localSignature
+              file.u32le(local) == Self.localSignature
         else { throw fail("corrupt zip: entry '\(name)' has no valid local header at offset \(localOffset)") }
-        let localNameLength = Int(file.le(local + 26, as: UInt16.self))
-        let localExtraLength = Int(file.le(local + 28, as: UInt16.self))
+        let localNameLength = Int(file.u16le(local + 26))
+        let localExtraLength = Int(file.u16le(local + 28))
         let dataOffset = local + 30 + localNameLength + localExtraLength
         guard localNameLength == nameLength, dataOffset <= dataLimit,
               memcmpEqual(UnsafeRawBufferPointer(rebasing: file[(local + 30)..<(local + 30 + nameLength)]), nameBytes)
