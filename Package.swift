@@ -48,6 +48,8 @@ let package = Package(
         .executableTarget(name: "data-bench", dependencies: ["ImageData", "Engine"]),
         .testTarget(name: "ParityTests", dependencies: ["Practise", "NN", "Engine", "ONNX"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], resources: [.copy("Fixtures")]),
+        // Runs the built `practise` executable with bad input.
+        .testTarget(name: "CLITests", dependencies: ["practise"]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Checkpoint", "TestSupport"], resources: [.copy("Fixtures")]),
     ]

@@ -77,7 +77,7 @@ public struct CompressionReport: Codable, Sendable {
         let rows: [(String, String)] = [
             ("model", model),
             ("blocks dropped", droppedBlocks.joined(separator: ", ")),
-            ("latency teacher", String(format: "%.2f ms (batch %d, %d threads)", latencyMs.teacher, latencyBatch, threads)),
+            ("latency teacher", String(format: "%.2f ms (batch %d, threads %d)", latencyMs.teacher, latencyBatch, threads)),
             ("latency student", String(format: "%.2f ms", latencyMs.student)),
             ("latency reduction", String(format: "%.1f%%", latencyReduction * 100)),
             ("top-1 teacher", String(format: "%.2f%%", top1.teacher)),
@@ -97,17 +97,22 @@ public struct CompressionReport: Codable, Sendable {
             ("Tiny set", "\(numSamples) images of `\(data)`, seed \(seed)"),
             ("Method", "\(method): \(analysisIterations) analysis / \(finetuneIterations) finetuning iterations"),
             ("Dropped blocks", droppedBlocks.map { "`\($0)`" }.joined(separator: ", ")),
-            ("Latency", String(format: "%.2f → %.2f ms (−%.1f%%), batch %d, %d threads", latencyMs.teacher, latencyMs.student, latencyReduction * 100, latencyBatch, threads)),
+            ("Latency", String(format: "%.2f → %.2f ms (−%.1f%%), batch %d, threads %d", latencyMs.teacher, latencyMs.student, latencyReduction * 100, latencyBatch, threads)),
             ("Top-1", String(format: "teacher %.2f%%, pruned %.2f%%, student %.2f%%", top1.teacher, top1.prunedBeforeFinetune, top1.student)),
             ("Top-5", String(format: "teacher %.2f%%, student %.2f%%", top5.teacher, top5.student)),
             ("Evaluated on", "\(evalCount) images of `\(evalData)`"),
         ] { md += "| \(line.0) | \(line.1) |\n" }
-        md += "\n## Candidates (best to drop first)\n\n| block | recoverability | latency reduction | score | dropped |\n|---|---:|---:|---:|:---:|\n"
-        for c in Selection.ranked(candidates) {
-            md += String(format: "| `%@` | %.5f | %.2f%% | %.5f | %@ |\n", c.block, c.recoverability, c.latencyReduction, c.score,
-                         droppedBlocks.contains(c.block) ? "✔" : "")
+        if candidates.isEmpty {
+            md += "\nAnalysis skipped: the blocks were given with `--blocks`.\n"
+        } else {
+            md += "\n## Candidates (best to drop first)\n\n| block | recoverability | latency reduction | score | dropped |\n|---|---:|---:|---:|:---:|\n"
+            for c in Selection.ranked(candidates) {
+                md += String(format: "| `%@` | %.5f | %.2f%% | %.5f | %@ |\n", c.block, c.recoverability, c.latencyReduction, c.score,
+                             droppedBlocks.contains(c.block) ? "✔" : "")
+            }
+            md += "\n![recoverability vs latency](candidates.svg)\n"
         }
-        md += "\n![recoverability vs latency](candidates.svg)\n\n## Wall time\n\n| phase | seconds |\n|---|---:|\n"
+        md += "\n## Wall time\n\n| phase | seconds |\n|---|---:|\n"
         for (k, v) in wallSeconds.sorted(by: { $0.key < $1.key }) { md += String(format: "| %@ | %.1f |\n", k, v) }
         return md
     }

@@ -15,7 +15,8 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         common.apply()
-        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
+        // Without --weights the seeded random initialisation is exported (handy for latency tests).
+        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: false)
         let side = imageSize ?? m.spec.architecture.defaultImageSize
         let extra = m.loaded?.metadata.filter { $0.key.hasPrefix("practise.") } ?? [:]
         switch format.lowercased() {

@@ -1,0 +1,91 @@
+import Foundation
+import XCTest
+
+/// The command-line tool refuses bad input with a specific message and writes nothing.
+final class CLIErrorTests: XCTestCase {
+    /// The `practise` executable built next to this test bundle.
+    var binary: URL {
+        var dir = Bundle(for: CLIErrorTests.self).bundleURL
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("practise").path) && dir.path != "/" {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("practise")
+    }
+
+    lazy var work: String = {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("practise-cli-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+        return d
+    }()
+
+    override func tearDown() { try? FileManager.default.removeItem(atPath: work) }
+
+    /// Runs the tool; returns (exit status, stdout + stderr).
+    func run(_ args: [String]) throws -> (Int32, String) {
+        guard FileManager.default.fileExists(atPath: binary.path) else { throw XCTSkip("practise executable not built next to the tests") }
+        let p = Process()
+        p.executableURL = binary
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// A random-init ResNet-20 saved by the tool itself, as weights for the other checks.
+    func weights() throws -> String {
+        let path = work + "/r20.safetensors"
+        let (status, out) = try run(["export", "--model", "resnet20", "--format", "safetensors", "--out", path])
+        XCTAssertEqual(status, 0, out)
+        return path
+    }
+
+    func testRefusesExistingOutputFolderWithoutForce() throws {
+        let w = try weights()
+        try FileManager.default.createDirectory(atPath: work + "/out", withIntermediateDirectories: true)
+        let (status, out) = try run(["compress", "--weights", w, "--data", "bundled", "--blocks", "layer1.1", "--out", work + "/out"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssert(out.contains("already exists; use --force to replace it"), out)
+    }
+
+    func testRejectsABlockThatIsNotACandidate() throws {
+        let w = try weights()
+        let (status, out) = try run(["compress", "--weights", w, "--data", "bundled", "--blocks", "layer2.0",
+                                     "--finetune-iterations", "1", "--out", work + "/o2"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssert(out.contains("'layer2.0' is not a droppable block of resnet20"), out)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/o2"), "nothing written")
+    }
+
+    func testRejectsWeightsOfAnotherArchitecture() throws {
+        let w = try weights()
+        let (status, out) = try run(["eval", "--model", "resnet32", "--weights", w, "--data", "bundled"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssert(out.contains("holds a resnet20, not a resnet32"), out)
+    }
+
+    func testRejectsDataWithTheWrongClassCount() throws {
+        let w = try weights()
+        let (status, out) = try run(["eval", "--weights", w, "--num-classes", "5", "--data", "bundled"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssert(out.contains("shape mismatch for fc.weight: expected [5, 64], found [10, 64]"), out)
+    }
+
+    func testMissingWeightsFileAndUnknownModel() throws {
+        var (status, out) = try run(["eval", "--weights", work + "/nope.safetensors", "--data", "bundled"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssert(out.contains("weights file not found"), out)
+        (status, out) = try run(["blocks", "--model", "vgg16"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssert(out.contains("unknown model 'vgg16'"), out)
+    }
+
+    func testDropRuleIsRequiredExactlyOnce() throws {
+        let (status, out) = try run(["compress", "--weights", "x", "--out", work + "/o3", "--drop", "2", "--target-latency-reduction", "0.2"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssert(out.contains("give exactly one of --drop K, --target-latency-reduction R or --blocks a,b"), out)
+    }
+}
