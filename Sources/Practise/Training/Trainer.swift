@@ -33,6 +33,10 @@ public final class Trainer {
     public private(set) var completedEpochs = 0
     /// Test top-1 after each completed epoch.
     public private(set) var history: [Double] = []
+    /// Seconds spent producing batches (decode + augmentation) and in training steps, this run.
+    public private(set) var dataSeconds = 0.0, stepSeconds = 0.0
+    /// Share of the training time spent waiting for data.
+    public var dataShare: Double { dataSeconds / max(dataSeconds + stepSeconds, 1e-9) }
 
     public init(model: ClassifierModel, recipe: TrainRecipe, seed: UInt64) {
         self.model = model; self.recipe = recipe; self.seed = seed
@@ -60,7 +64,10 @@ public final class Trainer {
             model.train()
             for step in 0..<steps {
                 let idx = Array(order[(step * recipe.batchSize)..<((step + 1) * recipe.batchSize)])
+                let t0 = Date()
                 let batch = try DataIO.batch(train, indices: idx, transform: transform, seed: seed, stream: epoch * steps + step)
+                let t1 = Date()
+                defer { dataSeconds += t1.timeIntervalSince(t0); stepSeconds += Date().timeIntervalSince(t1) }
                 optimizer.learningRate = schedule.rate(base: recipe.learningRate, iteration: epoch * steps + step, total: total)
                 let loss = crossEntropy(model(batch.images), targets: batch.labels, labelSmoothing: recipe.labelSmoothing)
                 guard loss.item.isFinite else {

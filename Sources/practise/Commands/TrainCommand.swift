@@ -70,7 +70,7 @@ struct TrainCommand: ParsableCommand {
         }
         final["practise.train_seconds"] = String(format: "%.0f", Date().timeIntervalSince(start))
         try WeightsIO.save(m.model, spec: m.spec, to: out, extra: final)
-        say("wrote \(out)")
+        say(String(format: "wrote %@ (data loading took %.1f%% of the training time)", out, trainer.dataShare * 100))
         try Context.writeJSON(["top1": trainer.history.last ?? 0, "epochs": Double(epochs)], to: common.json)
     }
 }
