@@ -58,6 +58,7 @@ def main():
     ap.add_argument("--torch-python", default="/usr/bin/python3")
     ap.add_argument("--export", metavar="MODEL", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--onnx", help="time this ONNX file (e.g. one exported by `practise export`) instead of torch's export")
     args = ap.parse_args()
 
     if args.export:
@@ -68,7 +69,7 @@ def main():
 
     model_name, batch = WORKLOADS[args.workload]
     os.makedirs(args.model_dir, exist_ok=True)
-    onnx_path = os.path.join(args.model_dir, f"{model_name}-opset13.onnx")
+    onnx_path = args.onnx or os.path.join(args.model_dir, f"{model_name}-opset13.onnx")
     if not os.path.exists(onnx_path):
         subprocess.run([args.torch_python, os.path.abspath(__file__), "--export", model_name, "--out", onnx_path],
                        check=True)
