@@ -23,12 +23,22 @@ public struct LatencyMeter: Sendable {
     public var budgetSeconds: Double
     public var minRuns: Int
 
-    public init(warmupRuns: Int = 2, runs: Int = 15, budgetSeconds: Double = 20, minRuns: Int = 5) {
+    public init(warmupRuns: Int = 2, runs: Int = 25, budgetSeconds: Double = 20, minRuns: Int = 7) {
         self.warmupRuns = warmupRuns; self.runs = runs; self.budgetSeconds = budgetSeconds; self.minRuns = minRuns
     }
 
     /// Measures each workload; rounds run them in turn (A B C A B C …).
     public func measure(batch: Int, _ workloads: [() -> Void]) -> [LatencyMeasurement] {
+        let samples = rounds(workloads)
+        return samples.map { s in
+            let sorted = s.sorted()
+            func pct(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(p * Double(sorted.count - 1) + 0.5))] }
+            return LatencyMeasurement(medianMs: pct(0.5), p10Ms: pct(0.1), p90Ms: pct(0.9), runs: s.count, batch: batch, threads: Threads.count)
+        }
+    }
+
+    /// Timings in milliseconds, `[workload][round]`, after warm-up.
+    func rounds(_ workloads: [() -> Void]) -> [[Double]] {
         for w in workloads { for _ in 0..<warmupRuns { w() } }
         var samples = Array(repeating: [Double](), count: workloads.count)
         let start = Date()
@@ -40,11 +50,7 @@ public struct LatencyMeter: Sendable {
                 samples[i].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
             }
         }
-        return samples.map { s in
-            let sorted = s.sorted()
-            func pct(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(p * Double(sorted.count - 1) + 0.5))] }
-            return LatencyMeasurement(medianMs: pct(0.5), p10Ms: pct(0.1), p90Ms: pct(0.9), runs: s.count, batch: batch, threads: Threads.count)
-        }
+        return samples
     }
 
     /// Eval-mode forward latency of each model on a zero batch `[batch] + imageShape`, interleaved.
@@ -77,11 +83,20 @@ public struct LatencyMeter: Sendable {
         let keys = signatures.keys.sorted()
         var workloads: [() -> Void] = [{ _ = Autograd.noGrad { model(x) } }]
         for k in keys { let (b, input) = signatures[k]!; workloads.append { _ = Autograd.noGrad { b(input) } } }
-        let m = measure(batch: batch, workloads)
+        // Each round times the whole network and every block back to back; the share is the
+        // median over rounds of the paired ratio, so load that drifts between rounds cancels.
+        let t = rounds(workloads)
         var bySig: [String: Double] = [:]
-        for (i, k) in keys.enumerated() { bySig[k] = 100 * m[i + 1].medianMs / m[0].medianMs }
+        for (i, k) in keys.enumerated() {
+            let ratios = zip(t[i + 1], t[0]).map { $0 / $1 }.sorted()
+            bySig[k] = 100 * ratios[ratios.count / 2]
+        }
+        let wholeSorted = t[0].sorted()
+        let whole = LatencyMeasurement(medianMs: wholeSorted[wholeSorted.count / 2], p10Ms: wholeSorted[wholeSorted.count / 10],
+                                       p90Ms: wholeSorted[min(wholeSorted.count - 1, wholeSorted.count * 9 / 10)],
+                                       runs: wholeSorted.count, batch: batch, threads: Threads.count)
         var out: [String: Double] = [:]
         for c in candidates { out[c.path] = bySig[signatureOf[c.path]!]! }
-        return (out, m[0])
+        return (out, whole)
     }
 }
