@@ -99,8 +99,9 @@ public enum Autograd {
     /// `a + b` in fresh storage (backward closures may hand the same tensor to several inputs).
     private static func addAccumulating(_ a: Tensor, _ b: Tensor) -> Tensor {
         checkSameShape(a.shape, b.shape, "gradient accumulation")
-        let out = a.copy()
-        Vector.add(out.pointer, b.pointer, count: out.count)
+        let out = Tensor(uninitialized: a.shape)
+        let o = out.pointer, x = a.pointer, y = b.pointer
+        Parallel.chunks(out.count, minChunk: 65536) { r in for i in r { o[i] = x[i] + y[i] } }
         return out
     }
 }

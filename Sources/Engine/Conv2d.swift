@@ -141,8 +141,8 @@ struct ConvPlan: Sendable {
                         gemm(perChunk, m: og, n: cols, k: k, a: wg, lda: k, b: b, ldb: cols, c: tmp, ldc: cols)
                         for t in 0..<count {
                             for o in 0..<og {
-                                (y + ((first + t) * outChannels + g * og + o) * outPlane)
-                                    .update(from: tmp + o * cols + t * outPlane, count: outPlane)
+                                Vector.copy(y + ((first + t) * outChannels + g * og + o) * outPlane,
+                                            tmp + o * cols + t * outPlane, count: outPlane)
                             }
                         }
                     }
@@ -181,8 +181,8 @@ struct ConvPlan: Sendable {
                     } else {
                         for t in 0..<count {
                             for o in 0..<og {
-                                (gyc + o * cols + t * outPlane)
-                                    .update(from: gy + ((first + t) * outChannels + g * og + o) * outPlane, count: outPlane)
+                                Vector.copy(gyc + o * cols + t * outPlane,
+                                            gy + ((first + t) * outChannels + g * og + o) * outPlane, count: outPlane)
                             }
                         }
                         gyg = UnsafePointer(gyc)

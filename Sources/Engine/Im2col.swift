@@ -46,19 +46,18 @@ func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePo
                     let dst = row + y * ow
                     let iy = y * g.stride - g.padding + i
                     if iy < 0 || iy >= g.height {
-                        dst.update(repeating: 0, count: ow)
+                        Vector.zero(dst, count: ow)
                         continue
                     }
                     let src = plane + iy * g.width
-                    if valid.lowerBound > 0 { dst.update(repeating: 0, count: valid.lowerBound) }
+                    if valid.lowerBound > 0 { Vector.zero(dst, count: valid.lowerBound) }
                     if g.stride == 1 {
                         // Rows are short (7–56 floats): a plain loop beats a memmove call.
-                        let d = dst + valid.lowerBound, s = src + valid.lowerBound + off
-                        for x in 0..<valid.count { d[x] = s[x] }
+                        Vector.copy(dst + valid.lowerBound, src + valid.lowerBound + off, count: valid.count)
                     } else {
                         for x in valid { dst[x] = src[x * g.stride + off] }
                     }
-                    if valid.upperBound < ow { (dst + valid.upperBound).update(repeating: 0, count: ow - valid.upperBound) }
+                    if valid.upperBound < ow { Vector.zero(dst + valid.upperBound, count: ow - valid.upperBound) }
                 }
             }
         }

@@ -20,6 +20,19 @@ public enum Vector {
         for i in 0..<count { a[i] *= alpha }
     }
 
+    /// `dst[i] = src[i]` as a plain loop: for the short rows of convolution layouts (7–200 floats)
+    /// this beats a `memmove` call.
+    @inline(__always)
+    public static func copy(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, count: Int) {
+        for i in 0..<count { dst[i] = src[i] }
+    }
+
+    /// `dst[i] = 0` as a plain loop, for short rows.
+    @inline(__always)
+    public static func zero(_ dst: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { dst[i] = 0 }
+    }
+
     /// Sum of all elements, accumulated in Double.
     public static func sum(_ a: UnsafePointer<Float>, count: Int) -> Double {
         var s: Double = 0
