@@ -19,7 +19,7 @@ public func relu6(_ x: Tensor) -> Tensor {
     Parallel.chunks(x.count, minChunk: 65536) { r in for i in r { d[i] = Swift.min(Swift.max(s[i], 0), 6) } }
     return Autograd.record(out, inputs: [x]) { gy, _ in
         let dx = Tensor(uninitialized: x.shape)
-        let g = gy.pointer, o = dx.pointer
+        let g = gy.pointer, o = dx.pointer, s = x.pointer
         Parallel.chunks(x.count, minChunk: 65536) { r in for i in r { let gi = g[i], si = s[i]; o[i] = (si > 0) && (si < 6) ? gi : 0 } }
         return [dx]
     }

@@ -55,6 +55,9 @@ public func mseLoss(_ a: Tensor, _ b: Tensor) -> Tensor {
     }
     let out = Tensor(scalar: Float(acc / Double(count)))
     return Autograd.record(out, inputs: [a, b]) { gy, needs in
+        // Take the pointers here so the closure holds `a` and `b` alive: in an optimised build a
+        // caller's target tensor may otherwise be released right after the forward call.
+        let ap = a.pointer, bp = b.pointer
         let scale = 2 * gy.item / Float(count)
         let da = Tensor(uninitialized: a.shape)
         let dp = da.pointer
