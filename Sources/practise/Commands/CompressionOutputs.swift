@@ -15,7 +15,8 @@ enum CompressionOutputs {
             MetadataKey.seed: String(options.seed),
             MetadataKey.mean: WeightsIO.joined(data.normalization.mean),
             MetadataKey.std: WeightsIO.joined(data.normalization.std),
-            MetadataKey.recipe: "PRACTISE \(options.method.rawValue): \(options.analysisIterations) analysis / \(options.finetuneIterations) finetune iterations, \(data.indices.count) samples",
+            MetadataKey.recipe: (options.blocks == nil ? "PRACTISE \(options.method.rawValue): \(options.analysisIterations) analysis / "
+                                 : "\(options.method.rawValue) on given blocks: ") + "\(options.finetuneIterations) finetune iterations, \(data.indices.count) samples",
             MetadataKey.top1: String(format: "%.2f", o.studentAccuracy.top1),
         ]
         try WeightsIO.save(o.student, spec: o.studentSpec, to: path("model.safetensors"), extra: extra)
