@@ -21,6 +21,17 @@ final class LatencyTests: XCTestCase {
         XCTAssertLessThanOrEqual(whole.medianMs, whole.p90Ms)
     }
 
+    func testSubMillisecondWorkloadsAreRepeatedWithinASample() {
+        var calls = 0
+        let m = LatencyMeter(warmupRuns: 1, runs: 5, budgetSeconds: 10, minRuns: 5, minSampleMs: 2)
+        let r = m.measure(batch: 1, [{ calls += 1; usleep(100) }])[0]
+        XCTAssertEqual(r.runs, 5)
+        // One warm-up call, then ≥ 2 ms / (≥ 0.1 ms per call) ≈ up to 20 calls per sample.
+        XCTAssertGreaterThan(calls, 1 + 5 * 3)
+        XCTAssertGreaterThan(r.medianMs, 0.09)
+        XCTAssertLessThan(r.medianMs, 2)
+    }
+
     func testRankingIsStableAcrossRepeatedAnalyses() throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("practise-rank-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: base) }

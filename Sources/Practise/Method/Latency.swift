@@ -2,7 +2,8 @@ import Engine
 import Foundation
 import NN
 
-/// Latency of one workload: median and spread of repeated timed runs.
+/// Latency of one workload: median and spread of repeated timed samples (`runs` of them; a
+/// sample of a sub-millisecond workload averages several back-to-back calls).
 public struct LatencyMeasurement: Sendable, Codable, Equatable {
     public var medianMs: Double
     /// 10th and 90th percentiles.
@@ -22,9 +23,14 @@ public struct LatencyMeter: Sendable {
     /// Stop early once this much wall time is spent (each workload still gets `minRuns`).
     public var budgetSeconds: Double
     public var minRuns: Int
+    /// A workload faster than this is repeated within one sample until the sample lasts this
+    /// long (the sample is the mean per call), so timer resolution and scheduler jitter do not
+    /// dominate sub-millisecond workloads.
+    public var minSampleMs: Double
 
-    public init(warmupRuns: Int = 2, runs: Int = 25, budgetSeconds: Double = 20, minRuns: Int = 7) {
+    public init(warmupRuns: Int = 2, runs: Int = 25, budgetSeconds: Double = 20, minRuns: Int = 7, minSampleMs: Double = 5) {
         self.warmupRuns = warmupRuns; self.runs = runs; self.budgetSeconds = budgetSeconds; self.minRuns = minRuns
+        self.minSampleMs = minSampleMs
     }
 
     /// Measures each workload; rounds run them in turn (A B C A B C …).
@@ -39,18 +45,26 @@ public struct LatencyMeter: Sendable {
 
     /// Timings in milliseconds, `[workload][round]`, after warm-up.
     func rounds(_ workloads: [() -> Void]) -> [[Double]] {
-        for w in workloads { for _ in 0..<warmupRuns { w() } }
+        // Warm-up; the slowest warm-up call sets how many calls make one sample.
+        let repeats = workloads.map { w -> Int in
+            var slowest = 0.0
+            for _ in 0..<max(1, warmupRuns) { slowest = max(slowest, Self.timeMs(w, repeats: 1)) }
+            return slowest >= minSampleMs ? 1 : min(1000, Int((minSampleMs / max(slowest, 1e-3)).rounded(.up)))
+        }
         var samples = Array(repeating: [Double](), count: workloads.count)
         let start = Date()
         for round in 0..<runs {
             if round >= minRuns && Date().timeIntervalSince(start) > budgetSeconds { break }
-            for (i, w) in workloads.enumerated() {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                w()
-                samples[i].append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-            }
+            for (i, w) in workloads.enumerated() { samples[i].append(Self.timeMs(w, repeats: repeats[i])) }
         }
         return samples
+    }
+
+    /// Mean wall time of one call, over `repeats` back-to-back calls, in milliseconds.
+    static func timeMs(_ work: () -> Void, repeats: Int) -> Double {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<repeats { work() }
+        return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6 / Double(repeats)
     }
 
     /// Eval-mode forward latency of each model on a zero batch `[batch] + imageShape`, interleaved.
