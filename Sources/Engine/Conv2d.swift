@@ -80,11 +80,13 @@ struct ConvPlan: Sendable {
                                 kernelH: weight[2], kernelW: weight[3], stride: stride, padding: padding)
         checkShape(geometry.outHeight > 0 && geometry.outWidth > 0,
                    "conv2d: kernel \(weight[2])×\(weight[3]) larger than padded input \(x)")
-        // Batch small images side by side so each GEMM has about 1024 columns or more, in a
-        // number of chunks that divides evenly among the threads.
+        // Batch small images side by side so each GEMM is wide enough (≥ 256 columns) while
+        // its column matrix stays about L2-sized (≤ 96 Ki floats), in a number of chunks that
+        // divides evenly among the threads.
+        let perChunkColumns = max(256, min(1024, 98_304 / max(geometry.columnRows, 1)))
         let columns = batch * geometry.columnCount
         let threads = Threads.count
-        let chunksWanted = max(1, threads * ((columns + 1024 * threads - 1) / (1024 * threads)))
+        let chunksWanted = max(1, threads * ((columns + perChunkColumns * threads - 1) / (perChunkColumns * threads)))
         imagesPerChunk = max(1, (batch + chunksWanted - 1) / chunksWanted)
     }
 

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Geometry of one 2-D convolution or pooling window sweep over a single image plane.
 public struct ConvGeometry: Sendable, Equatable {
     public var channels: Int, height: Int, width: Int
@@ -32,60 +34,22 @@ public struct ConvGeometry: Sendable, Equatable {
 }
 
 /// Unfolds one image `x` `[C, H, W]` into `col` `[C*kH*kW, OH*OW]` whose rows are laid out with
-/// leading dimension `ldc` (≥ OH*OW, so several images can sit side by side).
+/// leading dimension `ldc` (≥ OH*OW, so several images can sit side by side). Padding becomes 0.
 func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>, ldc: Int) {
-    let oh = g.outHeight, ow = g.outWidth
-    for c in 0..<g.channels {
-        let plane = x + c * g.height * g.width
-        for i in 0..<g.kernelH {
-            for j in 0..<g.kernelW {
-                let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ldc
-                let valid = g.validColumns(j)
-                let off = j - g.padding
-                for y in 0..<oh {
-                    let dst = row + y * ow
-                    let iy = y * g.stride - g.padding + i
-                    if iy < 0 || iy >= g.height {
-                        Vector.zero(dst, count: ow)
-                        continue
-                    }
-                    let src = plane + iy * g.width
-                    if valid.lowerBound > 0 { Vector.zero(dst, count: valid.lowerBound) }
-                    if g.stride == 1 {
-                        // Rows are short (7–56 floats): a plain loop beats a memmove call.
-                        Vector.copy(dst + valid.lowerBound, src + valid.lowerBound + off, count: valid.count)
-                    } else {
-                        for x in valid { dst[x] = src[x * g.stride + off] }
-                    }
-                    if valid.upperBound < ow { Vector.zero(dst + valid.upperBound, count: ow - valid.upperBound) }
-                }
-            }
-        }
-    }
+    var shape = g.kernelShape
+    pk_im2col(x, &shape, col, ldc)
 }
 
 /// Folds `col` `[C*kH*kW, OH*OW]` (leading dimension `ldc`) back, adding into `dx` `[C, H, W]`.
 func col2im(_ col: UnsafePointer<Float>, ldc: Int, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
-    let oh = g.outHeight, ow = g.outWidth
-    for c in 0..<g.channels {
-        let plane = dx + c * g.height * g.width
-        for i in 0..<g.kernelH {
-            for j in 0..<g.kernelW {
-                let row = col + ((c * g.kernelH + i) * g.kernelW + j) * ldc
-                let valid = g.validColumns(j)
-                let off = j - g.padding
-                for y in 0..<oh {
-                    let iy = y * g.stride - g.padding + i
-                    if iy < 0 || iy >= g.height { continue }
-                    let src = row + y * ow
-                    let dst = plane + iy * g.width
-                    if g.stride == 1 {
-                        for x in valid { dst[x + off] += src[x] }
-                    } else {
-                        for x in valid { dst[x * g.stride + off] += src[x] }
-                    }
-                }
-            }
-        }
+    var shape = g.kernelShape
+    pk_col2im(col, ldc, &shape, dx)
+}
+
+extension ConvGeometry {
+    /// The same geometry as the C kernels take it.
+    var kernelShape: pk_conv_shape {
+        pk_conv_shape(channels: channels, height: height, width: width, kernel_h: kernelH, kernel_w: kernelW,
+                      stride: stride, padding: padding, out_h: outHeight, out_w: outWidth)
     }
 }

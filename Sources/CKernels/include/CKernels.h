@@ -21,6 +21,24 @@ int pk_simd_level(void);
 /// Force a level at run time (clamped to what the CPU supports); returns the level now in force. For tests.
 int pk_set_simd_level(int level);
 
+/// One image plane sweep of a convolution: input `[channels, height, width]`, kernel
+/// `kernel_h x kernel_w`, output `out_h x out_w`.
+typedef struct {
+    long channels, height, width, kernel_h, kernel_w, stride, padding, out_h, out_w;
+} pk_conv_shape;
+
+/// Unfolds one image `x` `[channels, height, width]` into `col` `[channels*kh*kw, out_h*out_w]`
+/// whose rows have leading dimension `ldc` (>= out_h*out_w); padding positions become 0.
+void pk_im2col(const float *x, const pk_conv_shape *g, float *col, long ldc);
+
+/// Folds `col` (layout as pk_im2col's) back, adding every entry into its input pixel of `dx`
+/// `[channels, height, width]`; entries at padding positions are dropped.
+void pk_col2im(const float *col, long ldc, const pk_conv_shape *g, float *dx);
+
+/// On glibc, serves large blocks from the heap instead of fresh mmaps so that freed tensor
+/// buffers are reused rather than unmapped and page-faulted again; a no-op elsewhere.
+void pk_keep_freed_blocks_in_heap(void);
+
 #ifdef __cplusplus
 }
 #endif

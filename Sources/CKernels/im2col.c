@@ -1,0 +1,150 @@
+// Unfolding an image into the column matrix of a convolution (im2col) and folding a column
+// gradient back (col2im), for the GEMM-based conv2d in the Engine target.
+//
+// Row r = (c, i, j) of the column matrix holds, for every output pixel (y, x), the input pixel
+// (y*stride - padding + i, x*stride - padding + j) of channel c, or 0 where that lies in the
+// padding. Output columns x whose input column is inside the image form one range [lo, hi) per
+// kernel column j, and likewise output rows y per kernel row i.
+//
+// Fast path ("same" stride-1 convs, output width == input width, e.g. 3x3 padding 1): row
+// (c, i, j) is the channel plane shifted by (i - padding) rows and (j - padding) columns, so it
+// is one contiguous copy of the whole plane followed by zeroing the one or two columns that
+// wrapped around from the neighbouring image row. This replaces oh short row copies (7-56
+// floats each) with one memcpy. The loops are compiled once per SIMD level (AVX-512, AVX2,
+// baseline) and picked by pk_simd_level(), so PRACTISE_SIMD selects them like the GEMM kernels.
+#include "CKernels.h"
+
+#include <string.h>
+
+#define BODY static inline __attribute__((always_inline))
+
+/// Output index range [*lo, *hi) whose input coordinate o*stride + off lies in [0, extent).
+static void valid_range(long off, long stride, long extent, long out, long *lo, long *hi) {
+    long l = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    long h = extent - 1 - off >= 0 ? (extent - 1 - off) / stride + 1 : 0;
+    if (h > out) h = out;
+    if (l > out) l = out;
+    if (h < l) h = l;
+    *lo = l;
+    *hi = h;
+}
+
+static void zero(float *p, long n) {
+    if (n > 0) memset(p, 0, (size_t)n * sizeof(float));
+}
+
+BODY void im2col_body(const float *restrict x, const pk_conv_shape *g, float *restrict col, long ldc) {
+    const long H = g->height, W = g->width, oh = g->out_h, ow = g->out_w;
+    const long s = g->stride, p = g->padding, kh = g->kernel_h, kw = g->kernel_w;
+    const int shifted_plane = s == 1 && ow == W;
+    for (long c = 0; c < g->channels; ++c) {
+        const float *plane = x + c * H * W;
+        for (long i = 0; i < kh; ++i) {
+            long ylo, yhi;
+            valid_range(i - p, s, H, oh, &ylo, &yhi);
+            for (long j = 0; j < kw; ++j) {
+                float *row = col + ((c * kh + i) * kw + j) * ldc;
+                const long off = j - p;
+                long lo, hi;
+                valid_range(off, s, W, ow, &lo, &hi);
+                zero(row, ylo * ow);
+                zero(row + yhi * ow, (oh - yhi) * ow);
+                if (shifted_plane) {
+                    // row[d] = plane[d + shift] for d in the valid rows; the elements clipped at
+                    // either end fall in wrapped columns and are zeroed below with the others.
+                    const long shift = (i - p) * W + off;
+                    long d0 = ylo * ow, d1 = yhi * ow;
+                    if (d0 + shift < 0) d0 = -shift;
+                    if (d1 + shift > H * W) d1 = H * W - shift;
+                    if (d1 > d0) {
+                        zero(row + ylo * ow, d0 - ylo * ow);
+                        memcpy(row + d0, plane + d0 + shift, (size_t)(d1 - d0) * sizeof(float));
+                        zero(row + d1, yhi * ow - d1);
+                    } else {
+                        zero(row + ylo * ow, (yhi - ylo) * ow);
+                    }
+                    for (long y = ylo; y < yhi; ++y) {
+                        for (long t = 0; t < lo; ++t) row[y * ow + t] = 0;
+                        for (long t = hi; t < ow; ++t) row[y * ow + t] = 0;
+                    }
+                    continue;
+                }
+                for (long y = ylo; y < yhi; ++y) {
+                    float *dst = row + y * ow;
+                    const float *src = plane + (y * s - p + i) * W + off;
+                    for (long t = 0; t < lo; ++t) dst[t] = 0;
+                    if (s == 1) {
+                        for (long t = lo; t < hi; ++t) dst[t] = src[t];
+                    } else {
+                        for (long t = lo; t < hi; ++t) dst[t] = src[t * s];
+                    }
+                    for (long t = hi; t < ow; ++t) dst[t] = 0;
+                }
+            }
+        }
+    }
+}
+
+BODY void col2im_body(const float *restrict col, long ldc, const pk_conv_shape *g, float *restrict dx) {
+    const long H = g->height, W = g->width, ow = g->out_w;
+    const long s = g->stride, p = g->padding, kh = g->kernel_h, kw = g->kernel_w;
+    for (long c = 0; c < g->channels; ++c) {
+        float *plane = dx + c * H * W;
+        for (long i = 0; i < kh; ++i) {
+            long ylo, yhi;
+            valid_range(i - p, s, H, g->out_h, &ylo, &yhi);
+            for (long j = 0; j < kw; ++j) {
+                const float *row = col + ((c * kh + i) * kw + j) * ldc;
+                const long off = j - p;
+                long lo, hi;
+                valid_range(off, s, W, ow, &lo, &hi);
+                for (long y = ylo; y < yhi; ++y) {
+                    const float *src = row + y * ow;
+                    float *dst = plane + (y * s - p + i) * W + off;
+                    if (s == 1) {
+                        for (long t = lo; t < hi; ++t) dst[t] += src[t];
+                    } else {
+                        for (long t = lo; t < hi; ++t) dst[t * s] += src[t];
+                    }
+                }
+            }
+        }
+    }
+}
+
+// MARK: - One compiled copy per SIMD level
+
+#define LEVEL_VARIANTS(NAME, PARAMS, ARGS)                                              \
+    static void NAME##_portable PARAMS { NAME##_body ARGS; }                            \
+    X86_ONLY(__attribute__((target("avx2,fma"))) static void NAME##_avx2 PARAMS {       \
+        NAME##_body ARGS;                                                               \
+    } __attribute__((target("avx512f"))) static void NAME##_avx512 PARAMS { NAME##_body ARGS; })
+
+#if defined(__x86_64__)
+#define X86_ONLY(...) __VA_ARGS__
+#else
+#define X86_ONLY(...)
+#endif
+
+LEVEL_VARIANTS(im2col, (const float *x, const pk_conv_shape *g, float *col, long ldc), (x, g, col, ldc))
+LEVEL_VARIANTS(col2im, (const float *col, long ldc, const pk_conv_shape *g, float *dx), (col, ldc, g, dx))
+
+void pk_im2col(const float *x, const pk_conv_shape *g, float *col, long ldc) {
+#if defined(__x86_64__)
+    switch (pk_simd_level()) {
+        case 2: im2col_avx512(x, g, col, ldc); return;
+        case 1: im2col_avx2(x, g, col, ldc); return;
+    }
+#endif
+    im2col_portable(x, g, col, ldc);
+}
+
+void pk_col2im(const float *col, long ldc, const pk_conv_shape *g, float *dx) {
+#if defined(__x86_64__)
+    switch (pk_simd_level()) {
+        case 2: col2im_avx512(col, ldc, g, dx); return;
+        case 1: col2im_avx2(col, ldc, g, dx); return;
+    }
+#endif
+    col2im_portable(col, ldc, g, dx);
+}
