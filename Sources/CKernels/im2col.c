@@ -13,10 +13,9 @@
 // floats each) with one memcpy. The loops are compiled once per SIMD level (AVX-512, AVX2,
 // baseline) and picked by pk_simd_level(), so PRACTISE_SIMD selects them like the GEMM kernels.
 #include "CKernels.h"
+#include "internal.h"
 
 #include <string.h>
-
-#define BODY static inline __attribute__((always_inline))
 
 /// Output index range [*lo, *hi) whose input coordinate o*stride + off lies in [0, extent).
 static void valid_range(long off, long stride, long extent, long out, long *lo, long *hi) {
@@ -33,7 +32,7 @@ static void zero(float *p, long n) {
     if (n > 0) memset(p, 0, (size_t)n * sizeof(float));
 }
 
-BODY void im2col_body(const float *restrict x, const pk_conv_shape *g, float *restrict col, long ldc) {
+PK_BODY void im2col_body(const float *restrict x, const pk_conv_shape *g, float *restrict col, long ldc) {
     const long H = g->height, W = g->width, oh = g->out_h, ow = g->out_w;
     const long s = g->stride, p = g->padding, kh = g->kernel_h, kw = g->kernel_w;
     const int shifted_plane = s == 1 && ow == W;
@@ -85,7 +84,7 @@ BODY void im2col_body(const float *restrict x, const pk_conv_shape *g, float *re
     }
 }
 
-BODY void col2im_body(const float *restrict col, long ldc, const pk_conv_shape *g, float *restrict dx) {
+PK_BODY void col2im_body(const float *restrict col, long ldc, const pk_conv_shape *g, float *restrict dx) {
     const long H = g->height, W = g->width, ow = g->out_w;
     const long s = g->stride, p = g->padding, kh = g->kernel_h, kw = g->kernel_w;
     for (long c = 0; c < g->channels; ++c) {
@@ -114,37 +113,9 @@ BODY void col2im_body(const float *restrict col, long ldc, const pk_conv_shape *
 
 // MARK: - One compiled copy per SIMD level
 
-#define LEVEL_VARIANTS(NAME, PARAMS, ARGS)                                              \
-    static void NAME##_portable PARAMS { NAME##_body ARGS; }                            \
-    X86_ONLY(__attribute__((target("avx2,fma"))) static void NAME##_avx2 PARAMS {       \
-        NAME##_body ARGS;                                                               \
-    } __attribute__((target("avx512f"))) static void NAME##_avx512 PARAMS { NAME##_body ARGS; })
+PK_LEVEL_VARIANTS(void, im2col, (const float *x, const pk_conv_shape *g, float *col, long ldc), (x, g, col, ldc))
+PK_LEVEL_VARIANTS(void, col2im, (const float *col, long ldc, const pk_conv_shape *g, float *dx), (col, ldc, g, dx))
 
-#if defined(__x86_64__)
-#define X86_ONLY(...) __VA_ARGS__
-#else
-#define X86_ONLY(...)
-#endif
+void pk_im2col(const float *x, const pk_conv_shape *g, float *col, long ldc) { PK_DISPATCH(im2col, (x, g, col, ldc)) }
 
-LEVEL_VARIANTS(im2col, (const float *x, const pk_conv_shape *g, float *col, long ldc), (x, g, col, ldc))
-LEVEL_VARIANTS(col2im, (const float *col, long ldc, const pk_conv_shape *g, float *dx), (col, ldc, g, dx))
-
-void pk_im2col(const float *x, const pk_conv_shape *g, float *col, long ldc) {
-#if defined(__x86_64__)
-    switch (pk_simd_level()) {
-        case 2: im2col_avx512(x, g, col, ldc); return;
-        case 1: im2col_avx2(x, g, col, ldc); return;
-    }
-#endif
-    im2col_portable(x, g, col, ldc);
-}
-
-void pk_col2im(const float *col, long ldc, const pk_conv_shape *g, float *dx) {
-#if defined(__x86_64__)
-    switch (pk_simd_level()) {
-        case 2: col2im_avx512(col, ldc, g, dx); return;
-        case 1: col2im_avx2(col, ldc, g, dx); return;
-    }
-#endif
-    col2im_portable(col, ldc, g, dx);
-}
+void pk_col2im(const float *col, long ldc, const pk_conv_shape *g, float *dx) { PK_DISPATCH(col2im, (col, ldc, g, dx)) }

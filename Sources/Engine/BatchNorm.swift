@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// 2-D batch normalisation over `[N, C, H, W]`, as `F.batch_norm`.
@@ -23,18 +24,9 @@ public func batchNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: 
         checkShape(m > 1, "batchNorm2d: training needs more than one value per channel, input is \(x.shape)")
         Parallel.forEach(c) { ch in
             var s: Double = 0, ss: Double = 0
-            for b in 0..<n {
-                let p = xp + (b * c + ch) * plane
-                s += Vector.sum(p, count: plane)
-            }
+            for b in 0..<n { s += Double(pk_sum(xp + (b * c + ch) * plane, plane)) }
             let mu = s / Double(m)
-            for b in 0..<n {
-                let p = xp + (b * c + ch) * plane
-                var acc: Float = 0
-                let muf = Float(mu)
-                for i in 0..<plane { let d = p[i] - muf; acc += d * d }
-                ss += Double(acc)
-            }
+            for b in 0..<n { ss += Double(pk_sum_sq_dev(xp + (b * c + ch) * plane, plane, Float(mu))) }
             let variance = ss / Double(m)
             mean.pointer[ch] = Float(mu)
             invStd.pointer[ch] = Float(1 / (variance + Double(eps)).squareRoot())
@@ -54,8 +46,7 @@ public func batchNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: 
         let ch = nc % c
         let scale = w[ch] * invStd.pointer[ch]
         let shift = bb[ch] - mean.pointer[ch] * scale
-        let src = xp + nc * plane, dst = yp + nc * plane
-        for i in 0..<plane { dst[i] = src[i] * scale + shift }
+        pk_scale_shift(xp + nc * plane, plane, scale, shift, yp + nc * plane)
     }
     return Autograd.record(out, inputs: [x, weight, bias]) { gy, needs in
         batchNormBackward(x: x, gy: gy, weight: weight, mean: mean, invStd: invStd, training: training, needs: needs)
@@ -75,7 +66,7 @@ private func batchNormBackward(x: Tensor, gy: Tensor, weight: Tensor, mean: Tens
         for b in 0..<n {
             let off = (b * c + ch) * plane
             var a: Float = 0, ax: Float = 0
-            for i in 0..<plane { let g = gp[off + i]; a += g; ax += g * (xp[off + i] - mu) }
+            pk_sum_and_dot_dev(gp + off, xp + off, plane, mu, &a, &ax)
             s += Double(a); sx += Double(ax)
         }
         sumDy.pointer[ch] = Float(s)
@@ -92,12 +83,9 @@ private func batchNormBackward(x: Tensor, gy: Tensor, weight: Tensor, mean: Tens
             let off = nc * plane
             if training {
                 let a = sumDy.pointer[ch] / m, b = sumDyXhat.pointer[ch] / m
-                for i in 0..<plane {
-                    let xhat = (xp[off + i] - mu) * inv
-                    dp[off + i] = scale * (gp[off + i] - a - xhat * b)
-                }
+                pk_bn_input_grad(gp + off, xp + off, plane, mu, inv, scale, a, b, dp + off)
             } else {
-                for i in 0..<plane { dp[off + i] = scale * gp[off + i] }
+                pk_scale_shift(gp + off, plane, scale, 0, dp + off)
             }
         }
         dx = out

@@ -35,6 +35,19 @@ void pk_im2col(const float *x, const pk_conv_shape *g, float *col, long ldc);
 /// `[channels, height, width]`; entries at padding positions are dropped.
 void pk_col2im(const float *col, long ldc, const pk_conv_shape *g, float *dx);
 
+/// Batch-norm plane loops (float results, summed in any order):
+/// Σ x[i]
+float pk_sum(const float *x, long n);
+/// Σ (x[i] − mu)²
+float pk_sum_sq_dev(const float *x, long n, float mu);
+/// y[i] = x[i]·scale + shift (y may equal x)
+void pk_scale_shift(const float *x, long n, float scale, float shift, float *y);
+/// *sum_g = Σ g[i], *sum_g_dev = Σ g[i]·(x[i] − mu)
+void pk_sum_and_dot_dev(const float *g, const float *x, long n, float mu, float *sum_g, float *sum_g_dev);
+/// dx[i] = scale·(g[i] − a − (x[i] − mu)·inv·b)
+void pk_bn_input_grad(const float *g, const float *x, long n, float mu, float inv, float scale, float a, float b,
+                      float *dx);
+
 /// On glibc, serves large blocks from the heap instead of fresh mmaps so that freed tensor
 /// buffers are reused rather than unmapped and page-faulted again; a no-op elsewhere.
 void pk_keep_freed_blocks_in_heap(void);
