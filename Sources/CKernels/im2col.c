@@ -10,7 +10,8 @@
 // (c, i, j) is the channel plane shifted by (i - padding) rows and (j - padding) columns, so it
 // is one contiguous copy of the whole plane followed by zeroing the one or two columns that
 // wrapped around from the neighbouring image row. This replaces oh short row copies (7-56
-// floats each) with one memcpy. The loops are compiled once per SIMD level (AVX-512, AVX2,
+// floats each) with one memcpy; col2im likewise adds whole planes after zeroing the wrapped
+// entries of its (scratch) column matrix. The loops are compiled once per SIMD level (AVX-512, AVX2,
 // baseline) and picked by pk_simd_level(), so PRACTISE_SIMD selects them like the GEMM kernels.
 #include "CKernels.h"
 #include "internal.h"
@@ -84,19 +85,35 @@ PK_BODY void im2col_body(const float *restrict x, const pk_conv_shape *g, float 
     }
 }
 
-PK_BODY void col2im_body(const float *restrict col, long ldc, const pk_conv_shape *g, float *restrict dx) {
+PK_BODY void col2im_body(float *restrict col, long ldc, const pk_conv_shape *g, float *restrict dx) {
     const long H = g->height, W = g->width, ow = g->out_w;
     const long s = g->stride, p = g->padding, kh = g->kernel_h, kw = g->kernel_w;
+    const int shifted_plane = s == 1 && ow == W;
     for (long c = 0; c < g->channels; ++c) {
         float *plane = dx + c * H * W;
         for (long i = 0; i < kh; ++i) {
             long ylo, yhi;
             valid_range(i - p, s, H, g->out_h, &ylo, &yhi);
             for (long j = 0; j < kw; ++j) {
-                const float *row = col + ((c * kh + i) * kw + j) * ldc;
+                float *row = col + ((c * kh + i) * kw + j) * ldc;
                 const long off = j - p;
                 long lo, hi;
                 valid_range(off, s, W, ow, &lo, &hi);
+                if (shifted_plane) {
+                    // Zero the padding entries of the valid rows (they would wrap into the
+                    // neighbouring image row), then add the rows as one contiguous range.
+                    for (long y = ylo; y < yhi; ++y) {
+                        for (long t = 0; t < lo; ++t) row[y * ow + t] = 0;
+                        for (long t = hi; t < ow; ++t) row[y * ow + t] = 0;
+                    }
+                    const long shift = (i - p) * W + off;
+                    long d0 = ylo * ow, d1 = yhi * ow;
+                    if (d0 + shift < 0) d0 = -shift;
+                    if (d1 + shift > H * W) d1 = H * W - shift;
+                    float *dst = plane + shift;
+                    for (long d = d0; d < d1; ++d) dst[d] += row[d];
+                    continue;
+                }
                 for (long y = ylo; y < yhi; ++y) {
                     const float *src = row + y * ow;
                     float *dst = plane + (y * s - p + i) * W + off;
@@ -114,8 +131,8 @@ PK_BODY void col2im_body(const float *restrict col, long ldc, const pk_conv_shap
 // MARK: - One compiled copy per SIMD level
 
 PK_LEVEL_VARIANTS(void, im2col, (const float *x, const pk_conv_shape *g, float *col, long ldc), (x, g, col, ldc))
-PK_LEVEL_VARIANTS(void, col2im, (const float *col, long ldc, const pk_conv_shape *g, float *dx), (col, ldc, g, dx))
+PK_LEVEL_VARIANTS(void, col2im, (float *col, long ldc, const pk_conv_shape *g, float *dx), (col, ldc, g, dx))
 
 void pk_im2col(const float *x, const pk_conv_shape *g, float *col, long ldc) { PK_DISPATCH(im2col, (x, g, col, ldc)) }
 
-void pk_col2im(const float *col, long ldc, const pk_conv_shape *g, float *dx) { PK_DISPATCH(col2im, (col, ldc, g, dx)) }
+void pk_col2im(float *col, long ldc, const pk_conv_shape *g, float *dx) { PK_DISPATCH(col2im, (col, ldc, g, dx)) }

@@ -41,7 +41,8 @@ func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePo
 }
 
 /// Folds `col` `[C*kH*kW, OH*OW]` (leading dimension `ldc`) back, adding into `dx` `[C, H, W]`.
-func col2im(_ col: UnsafePointer<Float>, ldc: Int, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
+/// `col` is scratch: its padding entries are overwritten.
+func col2im(_ col: UnsafeMutablePointer<Float>, ldc: Int, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
     var shape = g.kernelShape
     pk_col2im(col, ldc, &shape, dx)
 }

@@ -52,11 +52,12 @@ final class Im2colTests: XCTestCase {
             let n = sh.channels * sh.height * sh.width
             let x = (0..<n).map { _ in rng.float() }
             let d = (0..<(rows * plane)).map { _ in rng.float() }
+            var scratch = d
             var col = [Float](repeating: 0, count: rows * plane)
             pk_im2col(x, &sh, &col, plane)
             let dx0 = (0..<n).map { _ in rng.float() }
             var dx = dx0
-            pk_col2im(d, plane, &sh, &dx)
+            pk_col2im(&scratch, plane, &sh, &dx)
             var lhs = 0.0, rhs = 0.0
             for i in 0..<(rows * plane) { lhs += Double(col[i]) * Double(d[i]) }
             for i in 0..<n { rhs += Double(x[i]) * Double(dx[i] - dx0[i]) }

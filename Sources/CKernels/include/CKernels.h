@@ -32,8 +32,9 @@ typedef struct {
 void pk_im2col(const float *x, const pk_conv_shape *g, float *col, long ldc);
 
 /// Folds `col` (layout as pk_im2col's) back, adding every entry into its input pixel of `dx`
-/// `[channels, height, width]`; entries at padding positions are dropped.
-void pk_col2im(const float *col, long ldc, const pk_conv_shape *g, float *dx);
+/// `[channels, height, width]`; entries at padding positions are dropped. `col` is scratch: its
+/// padding entries may be overwritten with zeros.
+void pk_col2im(float *col, long ldc, const pk_conv_shape *g, float *dx);
 
 /// Batch-norm plane loops (float results, summed in any order):
 /// Σ x[i]
