@@ -1,26 +1,32 @@
 /// `max(x, 0)` element-wise, any shape.
+///
+/// The backward pass reads only the output (`y > 0`), so the input is not kept alive for it:
+/// a BatchNorm output feeding a ReLU is freed as soon as the ReLU has run.
 public func relu(_ x: Tensor) -> Tensor {
     let out = Tensor(uninitialized: x.shape)
     let s = x.pointer, d = out.pointer
     Parallel.chunks(x.count, minChunk: 65536) { r in for i in r { d[i] = Swift.max(s[i], 0) } }
+    let shape = x.shape, count = x.count
     return Autograd.record(out, inputs: [x]) { gy, _ in
-        let dx = Tensor(uninitialized: x.shape)
+        let dx = Tensor(uninitialized: shape)
         let g = gy.pointer, y = out.pointer, o = dx.pointer
         // Load unconditionally and select, so the loop vectorises (a conditional load does not).
-        Parallel.chunks(x.count, minChunk: 65536) { r in for i in r { let gi = g[i]; o[i] = y[i] > 0 ? gi : 0 } }
+        Parallel.chunks(count, minChunk: 65536) { r in for i in r { let gi = g[i]; o[i] = y[i] > 0 ? gi : 0 } }
         return [dx]
     }
 }
 
-/// `min(max(x, 0), 6)` element-wise, any shape.
+/// `min(max(x, 0), 6)` element-wise, any shape. Like ``relu(_:)``, the backward pass reads only
+/// the output (`0 < y < 6` exactly where `0 < x < 6`).
 public func relu6(_ x: Tensor) -> Tensor {
     let out = Tensor(uninitialized: x.shape)
     let s = x.pointer, d = out.pointer
     Parallel.chunks(x.count, minChunk: 65536) { r in for i in r { d[i] = Swift.min(Swift.max(s[i], 0), 6) } }
+    let shape = x.shape, count = x.count
     return Autograd.record(out, inputs: [x]) { gy, _ in
-        let dx = Tensor(uninitialized: x.shape)
-        let g = gy.pointer, o = dx.pointer, s = x.pointer
-        Parallel.chunks(x.count, minChunk: 65536) { r in for i in r { let gi = g[i], si = s[i]; o[i] = (si > 0) && (si < 6) ? gi : 0 } }
+        let dx = Tensor(uninitialized: shape)
+        let g = gy.pointer, o = dx.pointer, y = out.pointer
+        Parallel.chunks(count, minChunk: 65536) { r in for i in r { let gi = g[i], yi = y[i]; o[i] = (yi > 0) && (yi < 6) ? gi : 0 } }
         return [dx]
     }
 }

@@ -49,8 +49,8 @@ public func dropout(_ x: Tensor, p: Float, training: Bool, generator: inout Seed
     let out = Tensor(uninitialized: x.shape)
     for i in 0..<x.count { out.pointer[i] = x.pointer[i] * mask.pointer[i] }
     return Autograd.record(out, inputs: [x]) { gy, _ in
-        let dx = Tensor(uninitialized: x.shape)
-        for i in 0..<x.count { dx.pointer[i] = gy.pointer[i] * mask.pointer[i] }
+        let dx = Tensor(uninitialized: mask.shape)
+        for i in 0..<mask.count { dx.pointer[i] = gy.pointer[i] * mask.pointer[i] }
         return [dx]
     }
 }

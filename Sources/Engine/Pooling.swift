@@ -30,8 +30,9 @@ public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int
             }
         }
     }
+    let inputShape = x.shape  // the backward pass needs the shape only, not the input
     return Autograd.record(out, inputs: [x]) { gy, _ in
-        let dx = Tensor(zeros: x.shape)
+        let dx = Tensor(zeros: inputShape)
         let gp = gy.pointer, dp = dx.pointer, idx = owner.pointer
         Parallel.forEach(planes, minChunk: 8) { p in
             let base = p * g.height * g.width
@@ -93,8 +94,9 @@ private func windowAverage(_ x: Tensor, rows: [(Int, Int)], cols: [(Int, Int)],
             }
         }
     }
+    let inputShape = x.shape  // the backward pass needs the shape only, not the input
     return Autograd.record(out, inputs: [x]) { gy, _ in
-        let dx = Tensor(zeros: x.shape)
+        let dx = Tensor(zeros: inputShape)
         let gp = gy.pointer, dp = dx.pointer
         Parallel.forEach(n * c, minChunk: 8) { p in
             let dst = dp + p * h * w

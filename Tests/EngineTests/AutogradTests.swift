@@ -40,4 +40,26 @@ final class AutogradTests: XCTestCase {
         XCTAssertEqual(va, vb)
         XCTAssertNotEqual(va, vc)
     }
+
+    /// Ops whose backward needs only their output or a mask must not keep their input alive:
+    /// a BatchNorm output feeding a ReLU is freed as soon as the ReLU has run, which is what
+    /// keeps a training step's peak memory down.
+    func testBackwardClosuresDoNotRetainInputsTheyDoNotNeed() {
+        let p = Parameter(Tensor((0..<32).map { Float($0) - 16 }, shape: [1, 2, 4, 4]))
+        let ops: [(String, (Tensor) -> Tensor)] = [
+            ("relu", { relu($0) }), ("relu6", { relu6($0) }),
+            ("maxPool2d", { maxPool2d($0, kernel: 2, stride: 2) }), ("avgPool2d", { avgPool2d($0, kernel: 2, stride: 2) }),
+        ]
+        for (name, op) in ops {
+            weak var intermediate: Storage?
+            let y: Tensor = {
+                let h = scaled(p.tensor, by: 2)   // a temporary with a tape node, like a BN output
+                intermediate = h.storage
+                return op(h)
+            }()
+            XCTAssertNil(intermediate, "\(name) keeps its input alive until backward")
+            weightedSum(y, Tensor(repeating: 1, shape: y.shape)).backward()
+            XCTAssertNotNil(p.grad, name)
+        }
+    }
 }
