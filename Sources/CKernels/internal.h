@@ -9,30 +9,6 @@
 #define PK_UNROLL4 _Pragma("clang loop unroll_count(4)")
 #else
 #define PK_UNROLL4
-
-/// Plain-C loops compiled once per SIMD level: `NAME##_body` (always inlined) becomes
-/// `NAME##_portable` and, on x86-64, `NAME##_avx2` and `NAME##_avx512`; PK_DISPATCH picks one by
-/// pk_simd_level(), so PRACTISE_SIMD selects these loops like the GEMM kernels.
-#define PK_BODY static inline __attribute__((always_inline))
-#if defined(__x86_64__)
-#define PK_LEVEL_VARIANTS(RET, NAME, PARAMS, ARGS)                                             \
-    static RET NAME##_portable PARAMS { return NAME##_body ARGS; }                             \
-    __attribute__((target("avx2,fma"))) static RET NAME##_avx2 PARAMS { return NAME##_body ARGS; } \
-    __attribute__((target("avx512f"))) static RET NAME##_avx512 PARAMS { return NAME##_body ARGS; }
-#define PK_DISPATCH(NAME, ARGS)                                      \
-    switch (pk_simd_level()) {                                       \
-        case 2: return NAME##_avx512 ARGS;                           \
-        case 1: return NAME##_avx2 ARGS;                             \
-        default: return NAME##_portable ARGS;                        \
-    }
-#else
-#define PK_LEVEL_VARIANTS(RET, NAME, PARAMS, ARGS) \
-    static RET NAME##_portable PARAMS { return NAME##_body ARGS; }
-#define PK_DISPATCH(NAME, ARGS) return NAME##_portable ARGS;
-#endif
-
-int pk_simd_level(void);
-
 #endif
 
 /// Micro-kernel: computes an m x n tile (m <= MR, n <= NR) of
@@ -75,30 +51,6 @@ void pk_pack_a_x86(int transA, const float *A, long lda, long i0, long k0,
                    long rows, long kc, int mr, float *dst);
 void pk_pack_b_x86(int transB, const float *B, long ldb, long k0, long j0,
                    long kc, long cols, int nr, float *dst);
-
-/// Plain-C loops compiled once per SIMD level: `NAME##_body` (always inlined) becomes
-/// `NAME##_portable` and, on x86-64, `NAME##_avx2` and `NAME##_avx512`; PK_DISPATCH picks one by
-/// pk_simd_level(), so PRACTISE_SIMD selects these loops like the GEMM kernels.
-#define PK_BODY static inline __attribute__((always_inline))
-#if defined(__x86_64__)
-#define PK_LEVEL_VARIANTS(RET, NAME, PARAMS, ARGS)                                             \
-    static RET NAME##_portable PARAMS { return NAME##_body ARGS; }                             \
-    __attribute__((target("avx2,fma"))) static RET NAME##_avx2 PARAMS { return NAME##_body ARGS; } \
-    __attribute__((target("avx512f"))) static RET NAME##_avx512 PARAMS { return NAME##_body ARGS; }
-#define PK_DISPATCH(NAME, ARGS)                                      \
-    switch (pk_simd_level()) {                                       \
-        case 2: return NAME##_avx512 ARGS;                           \
-        case 1: return NAME##_avx2 ARGS;                             \
-        default: return NAME##_portable ARGS;                        \
-    }
-#else
-#define PK_LEVEL_VARIANTS(RET, NAME, PARAMS, ARGS) \
-    static RET NAME##_portable PARAMS { return NAME##_body ARGS; }
-#define PK_DISPATCH(NAME, ARGS) return NAME##_portable ARGS;
-#endif
-
-int pk_simd_level(void);
-
 #endif
 
 /// Per-level descriptors. The x86 ones exist only on x86-64 builds.
@@ -106,30 +58,6 @@ const pk_kernel_desc *pk_desc_portable(void);
 #if defined(__x86_64__)
 const pk_kernel_desc *pk_desc_avx2(void);
 const pk_kernel_desc *pk_desc_avx512(void);
-
-/// Plain-C loops compiled once per SIMD level: `NAME##_body` (always inlined) becomes
-/// `NAME##_portable` and, on x86-64, `NAME##_avx2` and `NAME##_avx512`; PK_DISPATCH picks one by
-/// pk_simd_level(), so PRACTISE_SIMD selects these loops like the GEMM kernels.
-#define PK_BODY static inline __attribute__((always_inline))
-#if defined(__x86_64__)
-#define PK_LEVEL_VARIANTS(RET, NAME, PARAMS, ARGS)                                             \
-    static RET NAME##_portable PARAMS { return NAME##_body ARGS; }                             \
-    __attribute__((target("avx2,fma"))) static RET NAME##_avx2 PARAMS { return NAME##_body ARGS; } \
-    __attribute__((target("avx512f"))) static RET NAME##_avx512 PARAMS { return NAME##_body ARGS; }
-#define PK_DISPATCH(NAME, ARGS)                                      \
-    switch (pk_simd_level()) {                                       \
-        case 2: return NAME##_avx512 ARGS;                           \
-        case 1: return NAME##_avx2 ARGS;                             \
-        default: return NAME##_portable ARGS;                        \
-    }
-#else
-#define PK_LEVEL_VARIANTS(RET, NAME, PARAMS, ARGS) \
-    static RET NAME##_portable PARAMS { return NAME##_body ARGS; }
-#define PK_DISPATCH(NAME, ARGS) return NAME##_portable ARGS;
-#endif
-
-int pk_simd_level(void);
-
 #endif
 
 /// Blocked GEMM driver (Goto/BLIS-style loops around a micro-kernel). Requires M, N, K > 0.
@@ -137,21 +65,20 @@ void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, lo
                      float alpha, const float *A, long lda, const float *B, long ldb,
                      float beta, float *C, long ldc);
 
-
 /// Plain-C loops compiled once per SIMD level: `NAME##_body` (always inlined) becomes
 /// `NAME##_portable` and, on x86-64, `NAME##_avx2` and `NAME##_avx512`; PK_DISPATCH picks one by
 /// pk_simd_level(), so PRACTISE_SIMD selects these loops like the GEMM kernels.
 #define PK_BODY static inline __attribute__((always_inline))
 #if defined(__x86_64__)
-#define PK_LEVEL_VARIANTS(RET, NAME, PARAMS, ARGS)                                             \
-    static RET NAME##_portable PARAMS { return NAME##_body ARGS; }                             \
+#define PK_LEVEL_VARIANTS(RET, NAME, PARAMS, ARGS)                                                 \
+    static RET NAME##_portable PARAMS { return NAME##_body ARGS; }                                 \
     __attribute__((target("avx2,fma"))) static RET NAME##_avx2 PARAMS { return NAME##_body ARGS; } \
     __attribute__((target("avx512f"))) static RET NAME##_avx512 PARAMS { return NAME##_body ARGS; }
-#define PK_DISPATCH(NAME, ARGS)                                      \
-    switch (pk_simd_level()) {                                       \
-        case 2: return NAME##_avx512 ARGS;                           \
-        case 1: return NAME##_avx2 ARGS;                             \
-        default: return NAME##_portable ARGS;                        \
+#define PK_DISPATCH(NAME, ARGS)            \
+    switch (pk_simd_level()) {             \
+        case 2: return NAME##_avx512 ARGS; \
+        case 1: return NAME##_avx2 ARGS;   \
+        default: return NAME##_portable ARGS; \
     }
 #else
 #define PK_LEVEL_VARIANTS(RET, NAME, PARAMS, ARGS) \
