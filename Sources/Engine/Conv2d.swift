@@ -114,6 +114,15 @@ struct ConvPlan: Sendable {
         }
     }
 
+    /// The column matrix `[K, count·OH·OW]` of group `g` of the chunk's images: the input itself
+    /// for a 1×1 stride-1 conv of one image, else unfolded into `scratch`.
+    func columnMatrix(_ x: UnsafePointer<Float>, group g: Int, first: Int, count: Int,
+                      scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if geometry.isPointwise && count == 1 { return x + (first * inChannels + g * geometry.channels) * inPlane }
+        unfold(x, group: g, first: first, count: count, into: scratch)
+        return UnsafePointer(scratch)
+    }
+
     func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
         let k = geometry.columnRows, og = groupOut
         let perChunk = parallelOverChunks
@@ -128,14 +137,7 @@ struct ConvPlan: Sendable {
                 let cols = count * outPlane
                 for g in 0..<groups {
                     let wg = w + g * og * k
-                    let direct = geometry.isPointwise && count == 1
-                    let b: UnsafePointer<Float>
-                    if direct {
-                        b = x + (first * inChannels + g * geometry.channels) * inPlane
-                    } else {
-                        unfold(x, group: g, first: first, count: count, into: col)
-                        b = UnsafePointer(col)
-                    }
+                    let b = columnMatrix(x, group: g, first: first, count: count, scratch: col)
                     if count == 1 {
                         let dst = y + (first * outChannels + g * og) * outPlane
                         gemm(perChunk, m: og, n: cols, k: k, a: wg, lda: k, b: b, ldb: cols, c: dst, ldc: cols)
@@ -191,13 +193,7 @@ struct ConvPlan: Sendable {
                     }
                     let direct = geometry.isPointwise && count == 1
                     if dw != nil {
-                        let b: UnsafePointer<Float>
-                        if direct {
-                            b = x + (first * inChannels + g * geometry.channels) * inPlane
-                        } else {
-                            unfold(x, group: g, first: first, count: count, into: col)
-                            b = UnsafePointer(col)
-                        }
+                        let b = columnMatrix(x, group: g, first: first, count: count, scratch: col)
                         // dW_g[og, K] += gy_g[og, cols] · col[K, cols]ᵀ
                         gemm(perChunk, transB: true, m: og, n: k, k: cols, a: gyg, lda: cols, b: b, ldb: cols,
                              beta: 1, c: myDW + g * og * k, ldc: k)
