@@ -26,6 +26,24 @@ final class SelectionTests: XCTestCase {
         XCTAssertEqual(r.measured, 0.2)
     }
 
+    func testDropByTargetRemovesBlocksWhileTheMeasurementStillReachesIt() throws {
+        // Predicted: two blocks for 12%; measured, one block already gives 13%, none fewer exists.
+        var asked: [[String]] = []
+        let r = try Selection.reaching(0.12, of: scores) { blocks in
+            asked.append(blocks)
+            return [1: 0.13, 2: 0.25][blocks.count]!
+        }
+        XCTAssertEqual(asked, [["layer1.2", "layer3.1"], ["layer1.2"]])
+        XCTAssertEqual(r.blocks, ["layer1.2"])
+        XCTAssertEqual(r.measured, 0.13)
+    }
+
+    func testDropByTargetStopsRemovingWhenTheMeasurementFallsShort() throws {
+        let r = try Selection.reaching(0.12, of: scores) { blocks in blocks.count == 2 ? 0.2 : 0.1 }
+        XCTAssertEqual(r.blocks, ["layer1.2", "layer3.1"])
+        XCTAssertEqual(r.measured, 0.2)
+    }
+
     func testUnreachableTargetFails() {
         XCTAssertThrowsError(try Selection.reaching(0.9, of: scores) { _ in 0.3 }) { error in
             XCTAssert("\(error)".contains("no selection reaches a 90.0% latency reduction"), "\(error)")

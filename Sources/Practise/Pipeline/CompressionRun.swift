@@ -73,7 +73,6 @@ public final class CompressionRun {
         let candidates = Candidates.find(in: teacher, imageShape: imageShape)
         var scores: [CandidateScore] = []
         var dropped: [String]
-        var lastMeasure: (Double, LatencyMeasurement, LatencyMeasurement)?
         if let blocks = options.blocks {
             let known = Set(candidates.map(\.path))
             for b in blocks where !known.contains(b) {
@@ -97,9 +96,7 @@ public final class CompressionRun {
             case .latencyTarget(let target):
                 let chosen = try Selection.reaching(target, of: scores) { blocks in
                     progress("selection: measuring latency without \(blocks.joined(separator: ", "))")
-                    let r = measuredReduction(blocks)
-                    lastMeasure = r
-                    return r.0
+                    return measuredReduction(blocks).0
                 }
                 dropped = sortedBlockPaths(chosen.blocks)
             }
@@ -130,7 +127,6 @@ public final class CompressionRun {
         let t5 = Date()
         progress("measuring latency of teacher and student")
         let m = latencyMeter.measureModels([teacher, student], imageShape: imageShape, batch: options.latencyBatch)
-        _ = lastMeasure
         wall["latency"] = Date().timeIntervalSince(t5)
         wall["total"] = Date().timeIntervalSince(start)
         return CompressionOutcome(student: student, studentSpec: studentSpec, scores: scores, dropped: dropped,
