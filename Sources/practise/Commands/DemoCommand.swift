@@ -22,7 +22,7 @@ struct DemoCommand: ParsableCommand {
                     "--drop", String(drop), "--out", out, "--force"]
         if let threads { args += ["--threads", String(threads)] }
         say("practise compress " + args.joined(separator: " ") + "\n")
-        var command = try CompressCommand.parse(args)
+        let command = try CompressCommand.parse(args)
         try command.run()
     }
 }
