@@ -8,7 +8,7 @@ struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "demo",
         abstract: "Compress the bundled Fashion-MNIST teacher with the bundled tiny set, end to end (a few minutes on 2 cores).")
 
-    @Option(help: "Bundled teacher: resnet20 (or resnet56 once bundled).") var model: String = "resnet20"
+    @Option(help: "Bundled teacher: resnet20 or resnet56.") var model: String = "resnet20"
     @Option(help: "Tiny-set size.") var numSamples: Int = 100
     @Option(help: "Analysis iterations.") var analysisIterations: Int = 100
     @Option(help: "Finetuning iterations.") var finetuneIterations: Int = 300
