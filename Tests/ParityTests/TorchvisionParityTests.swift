@@ -44,19 +44,25 @@ final class TorchvisionParityTests: XCTestCase {
 
     /// Writes ONNX models with inputs and our logits (batch 1 and 8) for Scripts/check-onnx.py.
     func testWriteONNXCases() throws {
-        var cases: [(String, ModelSpec, Int)] = [
-            ("resnet18", ModelSpec(architecture: .resnet18, numClasses: 10), 64),
-            ("mobilenet_v2", ModelSpec(architecture: .mobilenet_v2, numClasses: 10), 64),
-            ("resnet56", ModelSpec(architecture: .resnet56), 28),
-            ("resnet56-compressed", ModelSpec(architecture: .resnet56, droppedBlocks: ["layer1.3", "layer2.5", "layer3.8"]), 28),
+        // Random weights with randomised BatchNorm statistics, plus the bundled teachers as trained.
+        var cases: [(String, ModelSpec, Int, [String: Tensor]?)] = [
+            ("resnet18", ModelSpec(architecture: .resnet18, numClasses: 10), 64, nil),
+            ("mobilenet_v2", ModelSpec(architecture: .mobilenet_v2, numClasses: 10), 64, nil),
+            ("resnet56", ModelSpec(architecture: .resnet56), 28, nil),
+            ("resnet56-compressed", ModelSpec(architecture: .resnet56, droppedBlocks: ["layer1.3", "layer2.5", "layer3.8"]), 28, nil),
         ]
-        if let teacher = try? WeightsIO.load(TeacherFile.path("resnet20")) {
-            _ = teacher
-            cases.append(("resnet20-bundled", ModelSpec(architecture: .resnet20), 28))
+        for (name, arch) in [("resnet20", Architecture.resnet20), ("resnet56", .resnet56)] {
+            let teacher = try WeightsIO.load(TeacherFile.path(name))
+            cases.append(("\(name)-bundled", ModelSpec(architecture: arch), 28, teacher.tensors))
+            // A compressed teacher: blocks dropped, the rest of the trained weights kept.
+            let spec = ModelSpec(architecture: arch, droppedBlocks: ["layer1.2", "layer2.2"])
+            cases.append(("\(name)-bundled-compressed", spec, 28, teacher.tensors.filter { key, _ in
+                !key.hasPrefix("layer1.2.") && !key.hasPrefix("layer2.2.")
+            }))
         }
-        for (name, spec, side) in cases {
+        for (name, spec, side, weights) in cases {
             let model = spec.build(seed: 7)
-            randomiseBatchNorm(model, seed: 3)
+            if let weights { try model.load(stateDict: weights) } else { randomiseBatchNorm(model, seed: 3) }
             model.eval()
             let shape = [spec.inChannels, side, side]
             try ONNXExport.write(model, spec: spec, imageShape: shape, to: path("\(name).onnx"))
