@@ -33,6 +33,28 @@ static void zero(float *p, long n) {
     if (n > 0) memset(p, 0, (size_t)n * sizeof(float));
 }
 
+/// Shifted-plane path: row index d of the valid output rows [ylo, yhi) reads plane index
+/// d + shift. [*d0, *d1) is that range clipped to the plane; the clipped ends fall in wrapped
+/// columns, which the callers zero anyway.
+static long shifted_span(long i, long j, long p, long W, long H, long ylo, long yhi, long *d0, long *d1) {
+    const long shift = (i - p) * W + (j - p);
+    long a = ylo * W, b = yhi * W;
+    if (a + shift < 0) a = -shift;
+    if (b + shift > H * W) b = H * W - shift;
+    *d0 = a;
+    *d1 = b > a ? b : a;
+    return shift;
+}
+
+/// Zeroes, in output rows [ylo, yhi) of a column-matrix row, the columns outside [lo, hi)
+/// (padding positions, which the shifted plane fills from the neighbouring image row).
+static void zero_wrapped_columns(float *row, long ylo, long yhi, long ow, long lo, long hi) {
+    for (long y = ylo; y < yhi; ++y) {
+        for (long t = 0; t < lo; ++t) row[y * ow + t] = 0;
+        for (long t = hi; t < ow; ++t) row[y * ow + t] = 0;
+    }
+}
+
 PK_BODY void im2col_body(const float *restrict x, const pk_conv_shape *g, float *restrict col, long ldc) {
     const long H = g->height, W = g->width, oh = g->out_h, ow = g->out_w;
     const long s = g->stride, p = g->padding, kh = g->kernel_h, kw = g->kernel_w;
@@ -50,23 +72,13 @@ PK_BODY void im2col_body(const float *restrict x, const pk_conv_shape *g, float 
                 zero(row, ylo * ow);
                 zero(row + yhi * ow, (oh - yhi) * ow);
                 if (shifted_plane) {
-                    // row[d] = plane[d + shift] for d in the valid rows; the elements clipped at
-                    // either end fall in wrapped columns and are zeroed below with the others.
-                    const long shift = (i - p) * W + off;
-                    long d0 = ylo * ow, d1 = yhi * ow;
-                    if (d0 + shift < 0) d0 = -shift;
-                    if (d1 + shift > H * W) d1 = H * W - shift;
-                    if (d1 > d0) {
-                        zero(row + ylo * ow, d0 - ylo * ow);
-                        memcpy(row + d0, plane + d0 + shift, (size_t)(d1 - d0) * sizeof(float));
-                        zero(row + d1, yhi * ow - d1);
-                    } else {
-                        zero(row + ylo * ow, (yhi - ylo) * ow);
-                    }
-                    for (long y = ylo; y < yhi; ++y) {
-                        for (long t = 0; t < lo; ++t) row[y * ow + t] = 0;
-                        for (long t = hi; t < ow; ++t) row[y * ow + t] = 0;
-                    }
+                    // row[d] = plane[d + shift] for d in the valid rows, then the wrapped columns.
+                    long d0, d1;
+                    const long shift = shifted_span(i, j, p, W, H, ylo, yhi, &d0, &d1);
+                    zero(row + ylo * ow, d0 - ylo * ow);
+                    memcpy(row + d0, plane + d0 + shift, (size_t)(d1 - d0) * sizeof(float));
+                    zero(row + d1, yhi * ow - d1);
+                    zero_wrapped_columns(row, ylo, yhi, ow, lo, hi);
                     continue;
                 }
                 for (long y = ylo; y < yhi; ++y) {
@@ -100,17 +112,11 @@ PK_BODY void col2im_body(float *restrict col, long ldc, const pk_conv_shape *g, 
                 long lo, hi;
                 valid_range(off, s, W, ow, &lo, &hi);
                 if (shifted_plane) {
-                    // Zero the padding entries of the valid rows (they would wrap into the
-                    // neighbouring image row), then add the rows as one contiguous range.
-                    for (long y = ylo; y < yhi; ++y) {
-                        for (long t = 0; t < lo; ++t) row[y * ow + t] = 0;
-                        for (long t = hi; t < ow; ++t) row[y * ow + t] = 0;
-                    }
-                    const long shift = (i - p) * W + off;
-                    long d0 = ylo * ow, d1 = yhi * ow;
-                    if (d0 + shift < 0) d0 = -shift;
-                    if (d1 + shift > H * W) d1 = H * W - shift;
-                    float *dst = plane + shift;
+                    // Zero the padding entries (they would wrap into the neighbouring image
+                    // row), then add the valid rows as one contiguous range.
+                    zero_wrapped_columns(row, ylo, yhi, ow, lo, hi);
+                    long d0, d1;
+                    float *dst = plane + shifted_span(i, j, p, W, H, ylo, yhi, &d0, &d1);
                     for (long d = d0; d < d1; ++d) dst[d] += row[d];
                     continue;
                 }

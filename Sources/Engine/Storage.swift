@@ -30,8 +30,9 @@ public final class Storage: @unchecked Sendable {
     /// By default glibc serves every block above a sliding threshold (128 KiB … 32 MiB) with a
     /// fresh `mmap` and unmaps it on `free`, so each training step's activations and gradients
     /// are page-faulted and zeroed by the kernel again: about 10% of a ResNet-56 step here.
-    /// A fixed 1 GiB mmap threshold and trim threshold let freed blocks be reused instead; the
-    /// heap holds on to at most what a step's peak already needed.
+    /// `pk_keep_freed_blocks_in_heap` (CKernels/allocator.c, also run at load time) fixes the
+    /// thresholds and uses one arena so freed blocks are reused instead; referencing it here
+    /// keeps it linked into every binary that uses the engine.
     static let allocatorTuned: Void = pk_keep_freed_blocks_in_heap()
 
     public var buffer: UnsafeMutableBufferPointer<Float> {
