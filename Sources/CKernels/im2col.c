@@ -35,54 +35,71 @@ static void zero(float *p, long n) {
 
 /// Shifted-plane path: row index d of the valid output rows [ylo, yhi) reads plane index
 /// d + shift. [*d0, *d1) is that range clipped to the plane; the clipped ends fall in wrapped
-/// columns, which the callers zero anyway.
+/// columns, which the callers zero anyway. Always ylo*W <= *d0 <= *d1 <= yhi*W (an empty range
+/// when [ylo, yhi) is: e.g. a block of output rows above the first valid one).
 static long shifted_span(long i, long j, long p, long W, long H, long ylo, long yhi, long *d0, long *d1) {
     const long shift = (i - p) * W + (j - p);
     long a = ylo * W, b = yhi * W;
     if (a + shift < 0) a = -shift;
+    if (a > yhi * W) a = yhi * W;
     if (b + shift > H * W) b = H * W - shift;
     *d0 = a;
     *d1 = b > a ? b : a;
     return shift;
 }
 
-/// Zeroes, in output rows [ylo, yhi) of a column-matrix row, the columns outside [lo, hi)
-/// (padding positions, which the shifted plane fills from the neighbouring image row).
-static void zero_wrapped_columns(float *row, long ylo, long yhi, long ow, long lo, long hi) {
-    for (long y = ylo; y < yhi; ++y) {
-        for (long t = 0; t < lo; ++t) row[y * ow + t] = 0;
-        for (long t = hi; t < ow; ++t) row[y * ow + t] = 0;
+/// Zeroes, in `rows` consecutive output rows starting at `first` (each `ow` wide), the columns
+/// outside [lo, hi): padding positions, which the shifted plane fills from the neighbouring
+/// image row.
+static void zero_wrapped_columns(float *first, long rows, long ow, long lo, long hi) {
+    for (long y = 0; y < rows; ++y) {
+        for (long t = 0; t < lo; ++t) first[y * ow + t] = 0;
+        for (long t = hi; t < ow; ++t) first[y * ow + t] = 0;
     }
 }
 
-PK_BODY void im2col_body(const float *restrict x, const pk_conv_shape *g, float *restrict col, long ldc) {
-    const long H = g->height, W = g->width, oh = g->out_h, ow = g->out_w;
+/// Valid output rows of kernel row i (input row inside the image), clipped to the block [y0, y1).
+static void valid_rows(const pk_conv_shape *g, long i, long y0, long y1, long *ylo, long *yhi) {
+    valid_range(i - g->padding, g->stride, g->height, g->out_h, ylo, yhi);
+    if (*ylo < y0) *ylo = y0;
+    if (*ylo > y1) *ylo = y1;
+    if (*yhi > y1) *yhi = y1;
+    if (*yhi < *ylo) *yhi = *ylo;
+}
+
+// Both bodies work on the output rows [y0, y1) only: column (y - y0)*ow + t of a row of `col`
+// is output pixel (y, t). `base` = y0*ow converts plane-wide output indices to block columns.
+
+PK_BODY void im2col_body(const float *restrict x, const pk_conv_shape *g, long y0, long y1,
+                         float *restrict col, long ldc) {
+    const long H = g->height, W = g->width, ow = g->out_w;
     const long s = g->stride, p = g->padding, kh = g->kernel_h, kw = g->kernel_w;
+    const long base = y0 * ow;
     const int shifted_plane = s == 1 && ow == W;
     for (long c = 0; c < g->channels; ++c) {
         const float *plane = x + c * H * W;
         for (long i = 0; i < kh; ++i) {
             long ylo, yhi;
-            valid_range(i - p, s, H, oh, &ylo, &yhi);
+            valid_rows(g, i, y0, y1, &ylo, &yhi);
             for (long j = 0; j < kw; ++j) {
                 float *row = col + ((c * kh + i) * kw + j) * ldc;
                 const long off = j - p;
                 long lo, hi;
                 valid_range(off, s, W, ow, &lo, &hi);
-                zero(row, ylo * ow);
-                zero(row + yhi * ow, (oh - yhi) * ow);
+                zero(row, (ylo - y0) * ow);
+                zero(row + (yhi - y0) * ow, (y1 - yhi) * ow);
                 if (shifted_plane) {
-                    // row[d] = plane[d + shift] for d in the valid rows, then the wrapped columns.
+                    // row[d - base] = plane[d + shift] for d in the valid rows, then the wrapped columns.
                     long d0, d1;
                     const long shift = shifted_span(i, j, p, W, H, ylo, yhi, &d0, &d1);
-                    zero(row + ylo * ow, d0 - ylo * ow);
-                    memcpy(row + d0, plane + d0 + shift, (size_t)(d1 - d0) * sizeof(float));
-                    zero(row + d1, yhi * ow - d1);
-                    zero_wrapped_columns(row, ylo, yhi, ow, lo, hi);
+                    zero(row + ylo * ow - base, d0 - ylo * ow);
+                    memcpy(row + d0 - base, plane + d0 + shift, (size_t)(d1 - d0) * sizeof(float));
+                    zero(row + d1 - base, yhi * ow - d1);
+                    zero_wrapped_columns(row + ylo * ow - base, yhi - ylo, ow, lo, hi);
                     continue;
                 }
                 for (long y = ylo; y < yhi; ++y) {
-                    float *dst = row + y * ow;
+                    float *dst = row + y * ow - base;
                     const float *src = plane + (y * s - p + i) * W + off;
                     for (long t = 0; t < lo; ++t) dst[t] = 0;
                     if (s == 1) {
@@ -97,15 +114,17 @@ PK_BODY void im2col_body(const float *restrict x, const pk_conv_shape *g, float 
     }
 }
 
-PK_BODY void col2im_body(float *restrict col, long ldc, const pk_conv_shape *g, float *restrict dx) {
+PK_BODY void col2im_body(float *restrict col, long ldc, const pk_conv_shape *g, long y0, long y1,
+                         float *restrict dx) {
     const long H = g->height, W = g->width, ow = g->out_w;
     const long s = g->stride, p = g->padding, kh = g->kernel_h, kw = g->kernel_w;
+    const long base = y0 * ow;
     const int shifted_plane = s == 1 && ow == W;
     for (long c = 0; c < g->channels; ++c) {
         float *plane = dx + c * H * W;
         for (long i = 0; i < kh; ++i) {
             long ylo, yhi;
-            valid_range(i - p, s, H, g->out_h, &ylo, &yhi);
+            valid_rows(g, i, y0, y1, &ylo, &yhi);
             for (long j = 0; j < kw; ++j) {
                 float *row = col + ((c * kh + i) * kw + j) * ldc;
                 const long off = j - p;
@@ -114,14 +133,14 @@ PK_BODY void col2im_body(float *restrict col, long ldc, const pk_conv_shape *g, 
                 if (shifted_plane) {
                     // Zero the padding entries (they would wrap into the neighbouring image
                     // row), then add the valid rows as one contiguous range.
-                    zero_wrapped_columns(row, ylo, yhi, ow, lo, hi);
+                    zero_wrapped_columns(row + ylo * ow - base, yhi - ylo, ow, lo, hi);
                     long d0, d1;
                     float *dst = plane + shifted_span(i, j, p, W, H, ylo, yhi, &d0, &d1);
-                    for (long d = d0; d < d1; ++d) dst[d] += row[d];
+                    for (long d = d0; d < d1; ++d) dst[d] += row[d - base];
                     continue;
                 }
                 for (long y = ylo; y < yhi; ++y) {
-                    const float *src = row + y * ow;
+                    const float *src = row + y * ow - base;
                     float *dst = plane + (y * s - p + i) * W + off;
                     if (s == 1) {
                         for (long t = lo; t < hi; ++t) dst[t] += src[t];
@@ -136,9 +155,19 @@ PK_BODY void col2im_body(float *restrict col, long ldc, const pk_conv_shape *g, 
 
 // MARK: - One compiled copy per SIMD level
 
-PK_LEVEL_VARIANTS(void, im2col, (const float *x, const pk_conv_shape *g, float *col, long ldc), (x, g, col, ldc))
-PK_LEVEL_VARIANTS(void, col2im, (float *col, long ldc, const pk_conv_shape *g, float *dx), (col, ldc, g, dx))
+PK_LEVEL_VARIANTS(void, im2col, (const float *x, const pk_conv_shape *g, long y0, long y1, float *col, long ldc),
+                  (x, g, y0, y1, col, ldc))
+PK_LEVEL_VARIANTS(void, col2im, (float *col, long ldc, const pk_conv_shape *g, long y0, long y1, float *dx),
+                  (col, ldc, g, y0, y1, dx))
 
-void pk_im2col(const float *x, const pk_conv_shape *g, float *col, long ldc) { PK_DISPATCH(im2col, (x, g, col, ldc)) }
+void pk_im2col_rows(const float *x, const pk_conv_shape *g, long y0, long y1, float *col, long ldc) {
+    PK_DISPATCH(im2col, (x, g, y0, y1, col, ldc))
+}
 
-void pk_col2im(float *col, long ldc, const pk_conv_shape *g, float *dx) { PK_DISPATCH(col2im, (col, ldc, g, dx)) }
+void pk_col2im_rows(float *col, long ldc, const pk_conv_shape *g, long y0, long y1, float *dx) {
+    PK_DISPATCH(col2im, (col, ldc, g, y0, y1, dx))
+}
+
+void pk_im2col(const float *x, const pk_conv_shape *g, float *col, long ldc) { pk_im2col_rows(x, g, 0, g->out_h, col, ldc); }
+
+void pk_col2im(float *col, long ldc, const pk_conv_shape *g, float *dx) { pk_col2im_rows(col, ldc, g, 0, g->out_h, dx); }

@@ -40,6 +40,20 @@ func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePo
     pk_im2col(x, &shape, col, ldc)
 }
 
+/// Unfolds the output rows `rows` of one image: `col` `[C*kH*kW, rows.count*OW]`, column
+/// `(y - rows.lowerBound)*OW + x` holding output pixel `(y, x)`.
+func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, rows: Range<Int>, _ col: UnsafeMutablePointer<Float>, ldc: Int) {
+    var shape = g.kernelShape
+    pk_im2col_rows(x, &shape, rows.lowerBound, rows.upperBound, col, ldc)
+}
+
+/// Folds a block of output rows laid out as `im2col(_:_:rows:_:ldc:)`'s back into `dx` `[C, H, W]`.
+/// `col` is scratch: its padding entries are overwritten.
+func col2im(_ col: UnsafeMutablePointer<Float>, ldc: Int, _ g: ConvGeometry, rows: Range<Int>, _ dx: UnsafeMutablePointer<Float>) {
+    var shape = g.kernelShape
+    pk_col2im_rows(col, ldc, &shape, rows.lowerBound, rows.upperBound, dx)
+}
+
 /// Folds `col` `[C*kH*kW, OH*OW]` (leading dimension `ldc`) back, adding into `dx` `[C, H, W]`.
 /// `col` is scratch: its padding entries are overwritten.
 func col2im(_ col: UnsafeMutablePointer<Float>, ldc: Int, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {

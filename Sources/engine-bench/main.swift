@@ -60,11 +60,13 @@ func step() {
 step(); step()   // warm-up
 var times: [Double] = []
 let start = Date()
+let cpuStart = clock()   // process CPU time: comparable between runs on a busy machine
 while times.count < 3 || (Date().timeIntervalSince(start) < seconds && times.count < 200) {
     let t0 = DispatchTime.now().uptimeNanoseconds
     step()
     times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
 }
+let cpuMs = Double(clock() - cpuStart) * 1000 / Double(CLOCKS_PER_SEC) / Double(times.count)
 let median = times.sorted()[times.count / 2]
-print(String(format: "{\"workload\": \"%@\", \"engine\": \"practise\", \"threads\": %d, \"ms_per_iter\": %.3f, \"throughput_img_s\": %.2f, \"iters\": %d, \"peak_rss_mb\": %.1f}",
-             args[1], Threads.count, median, Double(w.batch) * 1000 / median, times.count, peakRSSMegabytes()))
+print(String(format: "{\"workload\": \"%@\", \"engine\": \"practise\", \"threads\": %d, \"ms_per_iter\": %.3f, \"throughput_img_s\": %.2f, \"iters\": %d, \"peak_rss_mb\": %.1f, \"cpu_ms_per_iter\": %.3f}",
+             args[1], Threads.count, median, Double(w.batch) * 1000 / median, times.count, peakRSSMegabytes(), cpuMs))

@@ -64,4 +64,42 @@ final class Im2colTests: XCTestCase {
             XCTAssertEqual(lhs, rhs, accuracy: 1e-4 * max(1, abs(lhs)), "\(g)")
         }
     }
+
+    /// pk_im2col_rows over any block of output rows equals those columns of the whole-image
+    /// column matrix, and pk_col2im_rows over the blocks of an image adds up to pk_col2im.
+    func testRowBlocksMatchTheWholeImage() {
+        var rng = Rng(state: 13)
+        for g in geometries {
+            var sh = shape(g)
+            let oh = sh.out_h, ow = sh.out_w, plane = oh * ow, rows = sh.channels * sh.kernel_h * sh.kernel_w
+            let n = sh.channels * sh.height * sh.width
+            let x = (0..<n).map { _ in rng.float() }
+            var full = [Float](repeating: 0, count: rows * plane)
+            pk_im2col(x, &sh, &full, plane)
+            let d = (0..<(rows * plane)).map { _ in rng.float() }
+            var scratch = d
+            var dxFull = [Float](repeating: 0, count: n)
+            pk_col2im(&scratch, plane, &sh, &dxFull)
+            for blockRows in 1...max(1, oh - 1) {
+                var dxBlocks = [Float](repeating: 0, count: n)
+                for y0 in stride(from: 0, to: oh, by: blockRows) {
+                    let y1 = min(oh, y0 + blockRows), width = (y1 - y0) * ow, ldc = width + 3
+                    var col = [Float](repeating: .nan, count: rows * ldc)
+                    pk_im2col_rows(x, &sh, y0, y1, &col, ldc)
+                    var dBlock = [Float](repeating: 0, count: rows * ldc)
+                    for r in 0..<rows {
+                        for t in 0..<width {
+                            XCTAssertEqual(col[r * ldc + t], full[r * plane + y0 * ow + t], "\(g) rows \(y0)..<\(y1) row \(r) column \(t)")
+                            dBlock[r * ldc + t] = d[r * plane + y0 * ow + t]
+                        }
+                        XCTAssert(col[r * ldc + width..<(r + 1) * ldc].allSatisfy(\.isNaN), "\(g) rows \(y0)..<\(y1) wrote past row \(r)")
+                    }
+                    pk_col2im_rows(&dBlock, ldc, &sh, y0, y1, &dxBlocks)
+                }
+                for i in 0..<n {
+                    XCTAssertEqual(dxBlocks[i], dxFull[i], accuracy: 1e-5, "\(g) blocks of \(blockRows) rows, pixel \(i)")
+                }
+            }
+        }
+    }
 }

@@ -36,6 +36,13 @@ void pk_im2col(const float *x, const pk_conv_shape *g, float *col, long ldc);
 /// padding entries may be overwritten with zeros.
 void pk_col2im(float *col, long ldc, const pk_conv_shape *g, float *dx);
 
+/// pk_im2col for the output rows [y0, y1) only: `col` `[channels*kh*kw, (y1-y0)*out_w]`, column
+/// (y - y0)*out_w + x holding output pixel (y, x). Lets a large image be unfolded in L2-sized blocks.
+void pk_im2col_rows(const float *x, const pk_conv_shape *g, long y0, long y1, float *col, long ldc);
+
+/// pk_col2im for a block of output rows laid out as pk_im2col_rows's.
+void pk_col2im_rows(float *col, long ldc, const pk_conv_shape *g, long y0, long y1, float *dx);
+
 /// Batch-norm plane loops (float results, summed in any order):
 /// Σ x[i]
 float pk_sum(const float *x, long n);

@@ -1,0 +1,59 @@
+@testable import Engine
+import TestSupport
+import XCTest
+
+/// The work split of conv2d: cutting large images into blocks of output rows must not change
+/// the forward output or either gradient.
+final class ConvPlanTests: XCTestCase {
+    /// Runs `plan` forward and backward on fixed random data; returns (y, dx, dw).
+    func run(_ plan: ConvPlan, x: Tensor, w: Tensor, gy: Tensor) -> (Tensor, Tensor, Tensor) {
+        let y = Tensor(zeros: plan.outputShape), dx = Tensor(zeros: x.shape), dw = Tensor(zeros: w.shape)
+        plan.forward(x.pointer, w.pointer, y.pointer)
+        plan.backward(x.pointer, w.pointer, gy.pointer, dx.pointer, dw.pointer)
+        return (y, dx, dw)
+    }
+
+    func testRowBlocksGiveTheSameResultsAsWholeImages() {
+        // (x, weight, stride, padding, groups)
+        let cases: [([Int], [Int], Int, Int, Int)] = [
+            ([2, 3, 9, 7], [4, 3, 3, 3], 1, 1, 1),   // "same" 3×3: shifted-plane path
+            ([1, 2, 11, 8], [3, 2, 3, 3], 2, 1, 1),  // strided
+            ([2, 4, 8, 8], [6, 2, 5, 5], 1, 2, 2),   // grouped, larger kernel
+            ([3, 2, 6, 6], [2, 2, 3, 3], 1, 0, 1),   // valid padding
+        ]
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        for threads in [1, 2] {
+            Threads.count = threads
+            for (xs, ws, s, p, g) in cases {
+                let whole = ConvPlan(x: xs, weight: ws, bias: nil, stride: s, padding: p, groups: g)
+                let blocked = ConvPlan(x: xs, weight: ws, bias: nil, stride: s, padding: p, groups: g,
+                                       columnBudget: 1, minBlockColumns: 1)
+                XCTAssertEqual(whole.rowsPerBlock, whole.geometry.outHeight)
+                XCTAssertEqual(blocked.rowsPerBlock, 1, "\(xs) \(ws)")
+                XCTAssertEqual(blocked.imagesPerChunk, 1)
+                let x = randomTensor(xs, seed: 1), w = randomTensor(ws, seed: 2)
+                let gy = randomTensor(whole.outputShape, seed: 3)
+                let (y0, dx0, dw0) = run(whole, x: x, w: w, gy: gy)
+                let (y1, dx1, dw1) = run(blocked, x: x, w: w, gy: gy)
+                let what = "\(xs) \(ws) stride \(s) padding \(p) groups \(g), \(threads) threads"
+                assertClose(y1, y0, rtol: 1e-5, atol: 1e-5, "forward, \(what)")
+                assertClose(dx1, dx0, rtol: 1e-5, atol: 1e-5, "input gradient, \(what)")
+                assertClose(dw1, dw0, rtol: 1e-5, atol: 1e-5, "weight gradient, \(what)")
+            }
+        }
+    }
+
+    /// The default split only cuts images whose column matrix is well beyond L2, into blocks of
+    /// at least 256 columns: ResNet-34's first stage at 224, not ResNet-56's 28×28 images.
+    func testDefaultSplitCutsOnlyLargeColumnMatrices() {
+        let stage1 = ConvPlan(x: [16, 64, 56, 56], weight: [64, 64, 3, 3], bias: nil, stride: 1, padding: 1, groups: 1)
+        XCTAssertLessThan(stage1.rowsPerBlock, 56)
+        XCTAssertGreaterThanOrEqual(stage1.rowsPerBlock * 56, 256)
+        XCTAssertLessThanOrEqual(stage1.geometry.columnRows * stage1.rowsPerBlock * 56, 196_608)
+        let cifar = ConvPlan(x: [64, 16, 28, 28], weight: [16, 16, 3, 3], bias: nil, stride: 1, padding: 1, groups: 1)
+        XCTAssertEqual(cifar.rowsPerBlock, 28)
+        let pointwise = ConvPlan(x: [1, 256, 56, 56], weight: [64, 256, 1, 1], bias: nil, stride: 1, padding: 0, groups: 1)
+        XCTAssertEqual(pointwise.rowsPerBlock, 56)
+    }
+}
