@@ -1,3 +1,5 @@
+import CKernels
+
 /// Max pooling over `[N, C, H, W]` (implicit −∞ padding, as `F.max_pool2d`). → `[N, C, OH, OW]`.
 public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
     checkShape(x.rank == 4, "maxPool2d: input must be [N, C, H, W], got \(x.shape)")
@@ -6,30 +8,19 @@ public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int
     checkShape(padding * 2 <= kernel, "maxPool2d: padding \(padding) must be at most half the kernel \(kernel)")
     let planes = x.shape[0] * x.shape[1], oh = g.outHeight, ow = g.outWidth
     let out = Tensor(uninitialized: [x.shape[0], x.shape[1], oh, ow])
-    // Flat index (within the input plane) of each output's maximum, for the backward pass.
-    let argmax = UnsafeMutablePointer<Int32>.allocate(capacity: max(out.count, 1))
+    // Flat index (within the input plane) of each output's maximum, kept only for a backward pass.
+    let needsArgmax = Autograd.isRecording && x.node != nil
+    let argmax = UnsafeMutablePointer<Int32>.allocate(capacity: needsArgmax ? max(out.count, 1) : 1)
     let owner = ArgmaxBuffer(argmax)
-    let xp = x.pointer, yp = out.pointer
-    Parallel.forEach(planes, minChunk: 8) { p in
-        let src = xp + p * g.height * g.width
-        for r in 0..<oh {
-            for q in 0..<ow {
-                var best = -Float.infinity, where_: Int32 = -1
-                for i in 0..<kernel {
-                    let iy = r * s - padding + i
-                    if iy < 0 || iy >= g.height { continue }
-                    for j in 0..<kernel {
-                        let ix = q * s - padding + j
-                        if ix < 0 || ix >= g.width { continue }
-                        let v = src[iy * g.width + ix]
-                        if v > best || where_ < 0 || v.isNaN { best = v; where_ = Int32(iy * g.width + ix) }
-                    }
-                }
-                yp[p * oh * ow + r * ow + q] = best
-                argmax[p * oh * ow + r * ow + q] = where_
-            }
-        }
+    let xp = x.pointer, yp = out.pointer, inPlane = g.height * g.width, outPlane = oh * ow
+    let shape = g.kernelShape
+    Parallel.chunks(planes, minChunk: 8) { range in
+        var sh = shape
+        let status = pk_max_pool2d(xp + range.lowerBound * inPlane, range.count, &sh, yp + range.lowerBound * outPlane,
+                                   needsArgmax ? argmax + range.lowerBound * outPlane : nil)
+        precondition(status == 0, "maxPool2d: out of memory for scratch rows")
     }
+    guard needsArgmax else { return out }
     let inputShape = x.shape  // the backward pass needs the shape only, not the input
     return Autograd.record(out, inputs: [x]) { gy, _ in
         let dx = Tensor(zeros: inputShape)

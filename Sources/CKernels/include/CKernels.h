@@ -2,6 +2,7 @@
 #define PRACTISE_CKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -42,6 +43,12 @@ void pk_im2col_rows(const float *x, const pk_conv_shape *g, long y0, long y1, fl
 
 /// pk_col2im for a block of output rows laid out as pk_im2col_rows's.
 void pk_col2im_rows(float *col, long ldc, const pk_conv_shape *g, long y0, long y1, float *dx);
+
+/// Max pooling of `planes` planes `[height, width]` → `[out_h, out_w]` (kernel, stride and
+/// padding from `g`; padding <= kernel/2; `channels` unused), with F.max_pool2d's choice of
+/// element (first maximum in row-major window order, NaN wins). `argmax`, if not NULL, receives
+/// each output's flat index within its input plane. Returns 0, or -1 if scratch memory ran out.
+int pk_max_pool2d(const float *x, long planes, const pk_conv_shape *g, float *y, int32_t *argmax);
 
 /// Batch-norm plane loops (float results, summed in any order):
 /// Σ x[i]
