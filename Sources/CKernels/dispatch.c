@@ -105,5 +105,25 @@ void pk_sgemm(int transA, int transB, long M, long N, long K, float alpha,
         return;
     }
     pk_gemm_blocked(desc_for_level(pk_simd_level()), transA != 0, transB != 0, M, N, K,
-                    alpha, A, lda, B, ldb, beta, C, ldc);
+                    alpha, A, lda, NULL, B, ldb, beta, C, ldc);
+}
+
+size_t pk_sgemm_packed_a_size(int level, long M, long K) {
+    return M > 0 && K > 0 ? pk_packed_a_floats(desc_for_level(level), M, K) : 0;
+}
+
+void pk_sgemm_pack_a(int level, int transA, long M, long K, const float *A, long lda, float *packed) {
+    if (M > 0 && K > 0) pk_pack_a_all(desc_for_level(level), transA != 0, A, lda, M, K, packed);
+}
+
+void pk_sgemm_packed(int level, int transA, int transB, long M, long N, long K, float alpha,
+                     const float *A, long lda, const float *packed, const float *B, long ldb,
+                     float beta, float *C, long ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(M, N, beta, C, ldc);
+        return;
+    }
+    pk_gemm_blocked(desc_for_level(level), transA != 0, transB != 0, M, N, K, alpha, A, lda, packed,
+                    B, ldb, beta, C, ldc);
 }

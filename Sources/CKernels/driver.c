@@ -104,16 +104,38 @@ static void gemm_naive(int transA, int transB, long M, long N, long K, float alp
     }
 }
 
+size_t pk_packed_a_floats(const pk_kernel_desc *d, long M, long K) {
+    return (size_t)round_up(M, d->mr) * (size_t)K;
+}
+
+// Whole-matrix layout: K block [pc, pc + kc) occupies floats [pc*Mr, (pc + kc)*Mr) with
+// Mr = round_up(M, mr); inside it the MR-row panel starting at row i sits at i*kc, laid out as
+// pack_a writes it. The K blocks are the driver's (balanced_block(K, d->kc, 1)), so the driver
+// finds the panel it would have packed at packed_a + pc*Mr + i*kc.
+void pk_pack_a_all(const pk_kernel_desc *d, int transA, const float *A, long lda, long M, long K,
+                   float *dst) {
+    const long kcb = balanced_block(K, d->kc, 1), Mr = round_up(M, d->mr);
+    for (long pc = 0; pc < K; pc += kcb) {
+        const long kc = K - pc < kcb ? K - pc : kcb;
+        for (long i = 0; i < M; i += d->mr) {
+            const long m = M - i < d->mr ? M - i : d->mr;
+            d->pack_a(transA, A, lda, i, pc, m, kc, d->mr, dst + pc * Mr + i * kc);
+        }
+    }
+}
+
 void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, long N, long K,
-                     float alpha, const float *A, long lda, const float *B, long ldb,
-                     float beta, float *C, long ldc) {
+                     float alpha, const float *A, long lda, const float *packed_a,
+                     const float *B, long ldb, float beta, float *C, long ldc) {
     const int mr = d->mr, nr = d->nr;
     const long kcb = balanced_block(K, d->kc, 1);
     const long mcb = balanced_block(M, d->mc, mr);
     const long ncb = balanced_block(N, d->nc, nr);
+    const long Mr = round_up(M, mr);
 
-    // Workspace: packed A block, then packed B block (both offsets multiples of 16 floats).
-    const size_t a_floats = (size_t)round_up(mcb, mr) * (size_t)kcb;
+    // Workspace: packed A block (unless A comes packed), then packed B block (both offsets
+    // multiples of 16 floats).
+    const size_t a_floats = packed_a ? 0 : (size_t)round_up(mcb, mr) * (size_t)kcb;
     const size_t a_span = (size_t)round_up((long)a_floats, 16);
     const size_t b_floats = (size_t)round_up(ncb, nr) * (size_t)kcb;
     float *ws = ws_get(a_span + b_floats);
@@ -140,9 +162,15 @@ void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, lo
                     float *cj = C + ic * ldc + jc + jr;
                     for (long ir = 0; ir < mc; ir += mr) {
                         const int m = (int)(mc - ir < mr ? mc - ir : mr);
-                        float *ap = Ap + ir * kc;
-                        // Likewise each A panel is packed on the first jr pass.
-                        if (jr == 0) d->pack_a(transA, A, lda, ic + ir, pc, m, kc, mr, ap);
+                        const float *ap;
+                        if (packed_a) {
+                            ap = packed_a + pc * Mr + (ic + ir) * kc;
+                        } else {
+                            // Likewise each A panel is packed on the first jr pass.
+                            float *dst = Ap + ir * kc;
+                            if (jr == 0) d->pack_a(transA, A, lda, ic + ir, pc, m, kc, mr, dst);
+                            ap = dst;
+                        }
                         d->kernel(kc, ap, bp, cj + ir * ldc, ldc, m, n, alpha, beta_k);
                     }
                 }

@@ -61,9 +61,17 @@ const pk_kernel_desc *pk_desc_avx512(void);
 #endif
 
 /// Blocked GEMM driver (Goto/BLIS-style loops around a micro-kernel). Requires M, N, K > 0.
+/// `packed_a`, if not NULL, is op(A) already packed by pk_pack_a_all with the same `d`, M and K
+/// (A itself is then read only if the workspace cannot be allocated).
 void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, long N, long K,
-                     float alpha, const float *A, long lda, const float *B, long ldb,
-                     float beta, float *C, long ldc);
+                     float alpha, const float *A, long lda, const float *packed_a,
+                     const float *B, long ldb, float beta, float *C, long ldc);
+
+/// Floats of op(A) `[M, K]` packed whole for `d`.
+size_t pk_packed_a_floats(const pk_kernel_desc *d, long M, long K);
+/// Packs the whole of op(A) `[M, K]` in the layout pk_gemm_blocked reads through `packed_a`.
+void pk_pack_a_all(const pk_kernel_desc *d, int transA, const float *A, long lda, long M, long K,
+                   float *dst);
 
 /// Plain-C loops compiled once per SIMD level: `NAME##_body` (always inlined) becomes
 /// `NAME##_portable` and, on x86-64, `NAME##_avx2` and `NAME##_avx512`; PK_DISPATCH picks one by

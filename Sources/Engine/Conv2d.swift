@@ -155,6 +155,8 @@ struct ConvPlan: Sendable {
         let perUnit = parallel(over: unitCount)
         let colSize = k * unitColumns
         let tmpSize = imagesPerChunk > 1 ? og * unitColumns : 0
+        // Each group's weight matrix is packed once for all units instead of once per GEMM.
+        let packed = unitCount > 1 ? (0..<groups).map { g in PackedMatrix(m: og, k: k, a: w + g * og * k, lda: k) } : nil
         let work = { (units: Range<Int>) in
             let col = UnsafeMutablePointer<Float>.allocate(capacity: max(colSize, 1))
             let tmp = UnsafeMutablePointer<Float>.allocate(capacity: max(tmpSize, 1))
@@ -164,14 +166,14 @@ struct ConvPlan: Sendable {
                 let rows = rowBlock(u % blocksPerImage)
                 let cols = count * rows.count * geometry.outWidth
                 for g in 0..<groups {
-                    let wg = w + g * og * k
+                    let wg = PackedOrPlain(packed?[g], m: og, k: k, a: w + g * og * k, lda: k)
                     let b = columnMatrix(x, group: g, first: first, count: count, rows: rows, scratch: col)
                     if count == 1 {
                         // Straight into the output rows of this block (leading dimension OH·OW).
                         let dst = y + (first * outChannels + g * og) * outPlane + rows.lowerBound * geometry.outWidth
-                        gemm(perUnit, m: og, n: cols, k: k, a: wg, lda: k, b: b, ldb: cols, c: dst, ldc: outPlane)
+                        gemm(perUnit, wg, n: cols, b: b, ldb: cols, c: dst, ldc: outPlane)
                     } else {
-                        gemm(perUnit, m: og, n: cols, k: k, a: wg, lda: k, b: b, ldb: cols, c: tmp, ldc: cols)
+                        gemm(perUnit, wg, n: cols, b: b, ldb: cols, c: tmp, ldc: cols)
                         for t in 0..<count {
                             for o in 0..<og {
                                 Vector.copy(y + ((first + t) * outChannels + g * og + o) * outPlane,
@@ -199,6 +201,9 @@ struct ConvPlan: Sendable {
         defer { dwParts.deallocate() }
         let colSize = k * unitColumns
         let gySize = imagesPerChunk > 1 ? og * unitColumns : 0
+        // Each group's W_gᵀ packed once for all units' input-gradient GEMMs.
+        let packed = dx != nil && unitCount > 1
+            ? (0..<groups).map { g in PackedMatrix(transA: true, m: k, k: og, a: w + g * og * k, lda: k) } : nil
         let work = { (chunks: Range<Int>, piece: Int) in
             let myDW = dwParts + piece * wSize
             let col = UnsafeMutablePointer<Float>.allocate(capacity: max(colSize, 1))
@@ -233,15 +238,13 @@ struct ConvPlan: Sendable {
                                  beta: 1, c: myDW + g * og * k, ldc: k)
                         }
                         guard let dx else { continue }
-                        let wg = w + g * og * k
+                        let wgT = PackedOrPlain(packed?[g], transA: true, m: k, k: og, a: w + g * og * k, lda: k)
                         if geometry.isPointwise && count == 1 {
                             let dst = dx + (first * inChannels + g * geometry.channels) * inPlane
-                            gemm(perChunk, transA: true, m: k, n: cols, k: og, a: wg, lda: k, b: gyg, ldb: ld,
-                                 beta: 1, c: dst, ldc: cols)
+                            gemm(perChunk, wgT, n: cols, b: gyg, ldb: ld, beta: 1, c: dst, ldc: cols)
                         } else {
                             // dcol[K, cols] = W_gᵀ · gy_g, then fold back into dx.
-                            gemm(perChunk, transA: true, m: k, n: cols, k: og, a: wg, lda: k, b: gyg, ldb: ld,
-                                 c: dcol, ldc: cols)
+                            gemm(perChunk, wgT, n: cols, b: gyg, ldb: ld, c: dcol, ldc: cols)
                             let block = rows.count * geometry.outWidth
                             for t in 0..<count {
                                 let img = dx + ((first + t) * inChannels + g * geometry.channels) * inPlane
@@ -258,6 +261,19 @@ struct ConvPlan: Sendable {
         }
     }
 
+    /// `C = op(A)·B + beta·C` with `op(A)` packed beforehand when it is reused, on this thread
+    /// (`single`) or split across threads.
+    @inline(__always)
+    private func gemm(_ single: Bool, _ a: PackedOrPlain, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                      beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        switch (a.packed, single) {
+        case let (p?, true): Gemm.single(p, n: n, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        case let (p?, false): Gemm.parallel(p, n: n, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        case (nil, _):
+            gemm(single, transA: a.transA, m: a.m, n: n, k: a.k, a: a.a, lda: a.lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+    }
+
     @inline(__always)
     private func gemm(_ single: Bool, transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -267,5 +283,15 @@ struct ConvPlan: Sendable {
         } else {
             Gemm.parallel(transA: transA, transB: transB, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
+    }
+}
+
+/// A GEMM left operand `op(A)` `[m, k]`, packed beforehand or not.
+struct PackedOrPlain {
+    let packed: PackedMatrix?
+    let transA: Bool, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int
+
+    init(_ packed: PackedMatrix?, transA: Bool = false, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int) {
+        self.packed = packed; self.transA = transA; self.m = m; self.k = k; self.a = a; self.lda = lda
     }
 }

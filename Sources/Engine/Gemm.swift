@@ -41,4 +41,54 @@ public enum Gemm {
             }
         }
     }
+
+    /// `C[M,N] = op(A) * op(B) + beta * C` with `op(A)` packed beforehand, on the calling thread.
+    @inline(__always)
+    public static func single(_ a: PackedMatrix, transB: Bool = false, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                              beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if a.m == 0 || n == 0 { return }
+        pk_sgemm_packed(a.level, a.transposed ? 1 : 0, transB ? 1 : 0, a.m, n, a.k, 1, a.source, a.lda, a.buffer,
+                        b, ldb, beta, c, ldc)
+    }
+
+    /// The same split across the engine's threads by columns of C; when `n < m` it falls back to
+    /// the unpacked row split of ``parallel(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+    public static func parallel(_ a: PackedMatrix, transB: Bool = false, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                                beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if Threads.count == 1 || 2 * a.m * n * a.k < 2_000_000 {
+            single(a, transB: transB, n: n, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        } else if n >= a.m {
+            let blocks = (n + 15) / 16
+            Parallel.chunks(blocks) { r in
+                let j0 = r.lowerBound * 16, j1 = min(n, r.upperBound * 16)
+                single(a, transB: transB, n: j1 - j0, b: b + (transB ? j0 * ldb : j0), ldb: ldb, beta: beta, c: c + j0, ldc: ldc)
+            }
+        } else {
+            parallel(transA: a.transposed, transB: transB, m: a.m, n: n, k: a.k, a: a.source, lda: a.lda,
+                     b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+    }
+}
+
+/// The left operand `op(A)` `[M, K]` of many products, packed once into the GEMM kernels' panel
+/// layout (for the SIMD level in force when packing). Keeps a pointer to `A`, which must stay
+/// valid and unchanged while this is used.
+public final class PackedMatrix: @unchecked Sendable {
+    public let m: Int, k: Int
+    let transposed: Bool
+    let source: UnsafePointer<Float>
+    let lda: Int
+    let level: Int32
+    let buffer: UnsafeMutablePointer<Float>
+
+    /// Packs `op(A)`: `A` stored `[M, K]` (leading dimension `lda`), or `[K, M]` when `transA`.
+    public init(transA: Bool = false, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int) {
+        self.m = m; self.k = k; transposed = transA; source = a; self.lda = lda
+        level = pk_simd_level()
+        let size = max(pk_sgemm_packed_a_size(level, m, k), 1)
+        buffer = .allocate(capacity: size)
+        pk_sgemm_pack_a(level, transA ? 1 : 0, m, k, a, lda, buffer)
+    }
+
+    deinit { buffer.deallocate() }
 }

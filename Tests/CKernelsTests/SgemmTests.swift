@@ -34,7 +34,8 @@ final class SgemmTests: XCTestCase {
 
     /// Runs `c` at the current SIMD level and returns the largest error relative to the
     /// magnitude of the reference (max |ref| over the matrix, at least 1).
-    private func run(_ c: Case, rng: inout Rng, poisonC: Bool = false) -> Double {
+    /// With `prepacked`, op(A) is packed first (pk_sgemm_pack_a) and multiplied by pk_sgemm_packed.
+    private func run(_ c: Case, rng: inout Rng, poisonC: Bool = false, prepacked: Bool = false) -> Double {
         let aRows = c.transA ? c.k : c.m, bRows = c.transB ? c.n : c.k
         let a = (0..<(aRows * c.lda)).map { _ in rng.float() }
         let b = (0..<(bRows * c.ldb)).map { _ in rng.float() }
@@ -58,8 +59,18 @@ final class SgemmTests: XCTestCase {
             }
         }
 
-        pk_sgemm(c.transA ? 1 : 0, c.transB ? 1 : 0, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb,
-                 c.beta, &out, c.ldc)
+        if prepacked {
+            let level = pk_simd_level()
+            var packed = [Float](repeating: .nan, count: max(pk_sgemm_packed_a_size(level, c.m, c.k), 1))
+            pk_sgemm_pack_a(level, c.transA ? 1 : 0, c.m, c.k, a, c.lda, &packed)
+            // A itself is poisoned: the product must come from the packed panels alone.
+            let poisoned = [Float](repeating: .nan, count: a.count)
+            pk_sgemm_packed(level, c.transA ? 1 : 0, c.transB ? 1 : 0, c.m, c.n, c.k, c.alpha, poisoned, c.lda,
+                            packed, b, c.ldb, c.beta, &out, c.ldc)
+        } else {
+            pk_sgemm(c.transA ? 1 : 0, c.transB ? 1 : 0, c.m, c.n, c.k, c.alpha, a, c.lda, b, c.ldb,
+                     c.beta, &out, c.ldc)
+        }
 
         var worst = 0.0
         for i in 0..<c.m {
@@ -78,12 +89,12 @@ final class SgemmTests: XCTestCase {
     }
 
     private func check(_ cases: [Case], seed: UInt64 = 0x9E37_79B9_7F4A_7C15, poisonC: Bool = false,
-                       file: StaticString = #filePath, line: UInt = #line) {
+                       prepacked: Bool = false, file: StaticString = #filePath, line: UInt = #line) {
         for level in levels {
             XCTAssertEqual(pk_set_simd_level(level), level)
             var rng = Rng(state: seed)
             for c in cases {
-                let err = run(c, rng: &rng, poisonC: poisonC)
+                let err = run(c, rng: &rng, poisonC: poisonC, prepacked: prepacked)
                 XCTAssertLessThan(err, 1e-4 * max(1, sqrt(Double(c.k)) / 8),
                                   "level \(level): \(c)", file: file, line: line)
             }
@@ -130,6 +141,21 @@ final class SgemmTests: XCTestCase {
             Case(transA: false, transB: false, m: 3, n: 3100, k: 27, alpha: 1, beta: 1),
         ]
         check(cases)
+    }
+
+    /// A packed once (whole-matrix layout of every K and M block) gives the same products.
+    func testPrepackedLeftOperand() {
+        var rng = Rng(state: 777)
+        var cases = (0..<24).map { i in
+            Case(transA: i % 2 == 1, transB: (i / 2) % 2 == 1, m: rng.int(1...70), n: rng.int(1...90), k: rng.int(1...80),
+                 alpha: i % 3 == 0 ? 1 : -0.5, beta: i % 4 == 0 ? 0 : 1, padA: rng.int(0...3), padB: rng.int(0...3))
+        }
+        cases += [
+            Case(transA: false, transB: false, m: 250, n: 70, k: 600, alpha: 1, beta: 0.5, padC: 3),
+            Case(transA: true, transB: false, m: 300, n: 50, k: 520, alpha: 1, beta: 0),
+            Case(transA: true, transB: true, m: 45, n: 77, k: 300, alpha: -1, beta: 2),
+        ]
+        check(cases, prepacked: true)
     }
 
     /// beta == 0 must overwrite C even when it holds NaN.

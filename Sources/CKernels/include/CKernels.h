@@ -19,6 +19,17 @@ void pk_sgemm(int transA, int transB, long M, long N, long K, float alpha,
 /// the environment variable PRACTISE_SIMD=avx512|avx2|portable forces a level no higher than the CPU has.
 int pk_simd_level(void);
 
+/// Pre-packed A, for many products with the same left operand (e.g. a conv weight applied to
+/// every chunk of a batch): pack op(A) `[M, K]` once for a SIMD level, then multiply with
+/// pk_sgemm_packed at that same level (pass the value pk_simd_level() returned when packing).
+/// pk_sgemm_packed_a_size gives the floats `packed` must hold; pk_sgemm_packed computes
+/// C = alpha * op(A) * op(B) + beta * C like pk_sgemm, reading A itself only as a fallback.
+size_t pk_sgemm_packed_a_size(int level, long M, long K);
+void pk_sgemm_pack_a(int level, int transA, long M, long K, const float *A, long lda, float *packed);
+void pk_sgemm_packed(int level, int transA, int transB, long M, long N, long K, float alpha,
+                     const float *A, long lda, const float *packed, const float *B, long ldb,
+                     float beta, float *C, long ldc);
+
 /// Force a level at run time (clamped to what the CPU supports); returns the level now in force. For tests.
 int pk_set_simd_level(int level);
 
