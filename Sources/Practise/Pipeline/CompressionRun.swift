@@ -34,6 +34,10 @@ public struct CompressionOutcome {
     public var prunedAccuracy: Accuracy
     public var studentAccuracy: Accuracy
     public var wallSeconds: [String: Double]
+    /// With `--target-latency-reduction`: the target and the reduction the selection measured
+    /// for the chosen blocks (the final, separate measurement is teacher vs student latency).
+    public var latencyTarget: Double? = nil
+    public var selectionMeasuredReduction: Double? = nil
 }
 
 /// Analysis → selection → rebuild from the teacher → finetuning → evaluation → latency.
@@ -73,6 +77,7 @@ public final class CompressionRun {
         let candidates = Candidates.find(in: teacher, imageShape: imageShape)
         var scores: [CandidateScore] = []
         var dropped: [String]
+        var selection: (target: Double, measured: Double)? = nil
         if let blocks = options.blocks {
             let known = Set(candidates.map(\.path))
             for b in blocks where !known.contains(b) {
@@ -99,6 +104,7 @@ public final class CompressionRun {
                     return measuredReduction(blocks).0
                 }
                 dropped = sortedBlockPaths(chosen.blocks)
+                selection = (target, chosen.measured)
             }
             wall["selection"] = Date().timeIntervalSince(t1)
         }
@@ -131,6 +137,7 @@ public final class CompressionRun {
         wall["total"] = Date().timeIntervalSince(start)
         return CompressionOutcome(student: student, studentSpec: studentSpec, scores: scores, dropped: dropped,
                                   teacherLatency: m[0], studentLatency: m[1], teacherAccuracy: teacherAcc,
-                                  prunedAccuracy: prunedAcc, studentAccuracy: studentAcc, wallSeconds: wall)
+                                  prunedAccuracy: prunedAcc, studentAccuracy: studentAcc, wallSeconds: wall,
+                                  latencyTarget: selection?.target, selectionMeasuredReduction: selection?.measured)
     }
 }

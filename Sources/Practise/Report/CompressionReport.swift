@@ -30,6 +30,11 @@ public struct CompressionReport: Codable, Sendable {
     public var latencySpreadMs: [String: [Double]]
     /// Fraction of the teacher's latency removed, e.g. 0.23.
     public var latencyReduction: Double
+    /// With `--target-latency-reduction`: the target, the reduction the selection measured for the
+    /// chosen blocks, and whether the final teacher-vs-student measurement reached the target.
+    public var latencyTarget: Double?
+    public var selectionLatencyReduction: Double?
+    public var targetMet: Bool?
     public var top1: Top1
     public var top5: Pair
     public var evalCount: Int
@@ -40,6 +45,7 @@ public struct CompressionReport: Codable, Sendable {
         case analysisIterations = "analysis_iterations", finetuneIterations = "finetune_iterations", threads
         case latencyBatch = "latency_batch", candidates, droppedBlocks = "dropped_blocks", latencyMs = "latency_ms"
         case latencySpreadMs = "latency_spread_ms", latencyReduction = "latency_reduction", top1, top5
+        case latencyTarget = "latency_target", selectionLatencyReduction = "selection_latency_reduction", targetMet = "target_met"
         case evalCount = "eval_count", wallSeconds = "wall_seconds"
     }
 
@@ -59,7 +65,11 @@ public struct CompressionReport: Codable, Sendable {
         droppedBlocks = o.dropped
         latencyMs = Pair(teacher: o.teacherLatency.medianMs, student: o.studentLatency.medianMs)
         latencySpreadMs = ["teacher": [o.teacherLatency.p10Ms, o.teacherLatency.p90Ms], "student": [o.studentLatency.p10Ms, o.studentLatency.p90Ms]]
-        latencyReduction = 1 - o.studentLatency.medianMs / o.teacherLatency.medianMs
+        let reduction = 1 - o.studentLatency.medianMs / o.teacherLatency.medianMs
+        latencyReduction = reduction
+        latencyTarget = o.latencyTarget
+        selectionLatencyReduction = o.selectionMeasuredReduction
+        targetMet = o.latencyTarget.map { reduction >= $0 }
         top1 = Top1(teacher: o.teacherAccuracy.top1, prunedBeforeFinetune: o.prunedAccuracy.top1, student: o.studentAccuracy.top1)
         top5 = Pair(teacher: o.teacherAccuracy.top5, student: o.studentAccuracy.top5)
         evalCount = o.studentAccuracy.count
@@ -80,6 +90,7 @@ public struct CompressionReport: Codable, Sendable {
             ("latency teacher", String(format: "%.2f ms (batch %d, threads %d)", latencyMs.teacher, latencyBatch, threads)),
             ("latency student", String(format: "%.2f ms", latencyMs.student)),
             ("latency reduction", String(format: "%.1f%%", latencyReduction * 100)),
+        ] + targetRows + [
             ("top-1 teacher", String(format: "%.2f%%", top1.teacher)),
             ("top-1 pruned, no finetune", String(format: "%.2f%%", top1.prunedBeforeFinetune)),
             ("top-1 student (\(method))", String(format: "%.2f%%", top1.student)),
@@ -87,6 +98,23 @@ public struct CompressionReport: Codable, Sendable {
             ("time taken", String(format: "%.0f s", wallSeconds["total"] ?? 0)),
         ]
         return Table.render(header: ["", ""], rows: rows.map { [$0.0, $0.1] })
+    }
+
+    /// "latency target" row: met or not by the final measurement, with the selection's figure.
+    private var targetRows: [(String, String)] {
+        guard let target = latencyTarget else { return [] }
+        let selected = selectionLatencyReduction.map { String(format: "; the selection measured %.1f%%", $0 * 100) } ?? ""
+        return [("latency target", String(format: "%.1f%%: %@ (final measurement %.1f%%%@)", target * 100,
+                                          targetMet == true ? "met" : "NOT met", latencyReduction * 100, selected))]
+    }
+
+    /// A warning for stderr when the final measurement fell short of the target, else nil.
+    public var targetWarning: String? {
+        guard let target = latencyTarget, targetMet == false else { return nil }
+        return String(format: "warning: the final measurement gave a %.1f%% latency reduction, short of the %.1f%% target "
+                      + "(the selection measured %.1f%% for the same blocks). Latency on a busy machine varies by a few "
+                      + "percent; re-measure with `practise latency`, or ask for a slightly higher target.",
+                      latencyReduction * 100, target * 100, (selectionLatencyReduction ?? 0) * 100)
     }
 
     public var markdown: String {
@@ -98,6 +126,7 @@ public struct CompressionReport: Codable, Sendable {
             ("Method", "\(method): \(analysisIterations) analysis / \(finetuneIterations) finetuning iterations"),
             ("Dropped blocks", droppedBlocks.map { "`\($0)`" }.joined(separator: ", ")),
             ("Latency", String(format: "%.2f → %.2f ms (−%.1f%%), batch %d, threads %d", latencyMs.teacher, latencyMs.student, latencyReduction * 100, latencyBatch, threads)),
+        ] + targetRows.map { ("Latency target", $0.1) } + [
             ("Top-1", String(format: "teacher %.2f%%, pruned %.2f%%, student %.2f%%", top1.teacher, top1.prunedBeforeFinetune, top1.student)),
             ("Top-5", String(format: "teacher %.2f%%, student %.2f%%", top5.teacher, top5.student)),
             ("Evaluated on", "\(evalCount) images of `\(evalData)`"),

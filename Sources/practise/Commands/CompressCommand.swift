@@ -60,6 +60,7 @@ struct CompressCommand: ParsableCommand {
         let report = try CompressionOutputs.write(outcome, to: work, options: options, model: m, data: data, writeONNX: !noOnnx)
         try CompressionOutputs.publish(work: work, to: out, force: force)
         say(report.summaryTable)
+        if let warning = report.targetWarning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
         say("\nwrote \(out)/model.safetensors\(noOnnx ? "" : ", model.onnx"), report.json, report.md, candidates.svg, samples.txt")
         try Context.writeJSON(report, to: common.json)
     }
