@@ -4,10 +4,19 @@ import Foundation
 ///
 /// `backward(gradOutput, needs)` returns one gradient per input (nil where `needs[i]` is false
 /// or the input is a constant). Leaf nodes belong to a ``Parameter`` and accumulate into it.
+///
+/// A node's closure (and with it every tensor it saved for the backward pass) is released as
+/// soon as it has run, as PyTorch frees saved tensors, so activations are freed progressively
+/// during the backward pass instead of all at its end; a second backward pass through the same
+/// graph is therefore an error.
 public final class GradNode: @unchecked Sendable {
     let inputs: [GradNode?]
-    let backward: ((Tensor, [Bool]) -> [Tensor?])?
+    private(set) var backward: ((Tensor, [Bool]) -> [Tensor?])?
+    private(set) var released = false
     weak var parameter: Parameter?
+
+    /// Drops the closure and the tensors it captured.
+    func release() { backward = nil; released = true }
 
     init(inputs: [GradNode?], backward: @escaping (Tensor, [Bool]) -> [Tensor?]) {
         self.inputs = inputs
@@ -80,9 +89,13 @@ public enum Autograd {
                     p.accumulate(g)
                     continue
                 }
-                guard let backward = node.backward else { continue }
+                guard let backward = node.backward else {
+                    precondition(!node.released, "backward through a graph a second time: its saved tensors were freed by the first backward pass")
+                    continue
+                }
                 let needs = node.inputs.map { $0 != nil }
                 let inputGrads = backward(g, needs)
+                node.release()
                 for (i, child) in node.inputs.enumerated() {
                     guard let child, i < inputGrads.count, let gi = inputGrads[i] else { continue }
                     let key = ObjectIdentifier(child)

@@ -62,4 +62,21 @@ final class AutogradTests: XCTestCase {
             XCTAssertNotNil(p.grad, name)
         }
     }
+
+    /// Saved tensors are freed as the backward pass goes, while the loss (and so the graph) is
+    /// still alive, as PyTorch does without retain_graph.
+    func testBackwardFreesSavedTensorsAsItGoes() {
+        let p = Parameter(Tensor((0..<8).map { Float($0) - 4 }, shape: [8]))
+        weak var saved: Storage?
+        let loss: Tensor = {
+            let h = relu(p.tensor)       // relu's backward keeps its output for the mask
+            saved = h.storage
+            return weightedSum(scaled(h, by: 2), Tensor(repeating: 1, shape: [8]))
+        }()
+        XCTAssertNotNil(saved, "the relu output is kept for the backward pass")
+        loss.backward()
+        XCTAssertNil(saved, "the relu output is freed once its backward has run")
+        XCTAssertEqual(p.grad.map { g in (0..<8).map { g.pointer[$0] } }, [0, 0, 0, 0, 0, 2, 2, 2])
+        _ = loss
+    }
 }

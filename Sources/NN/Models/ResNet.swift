@@ -50,7 +50,7 @@ public final class ResNet: ClassifierModel, @unchecked Sendable {
     }
 
     public override func stem(_ x: Tensor) -> Tensor {
-        let h = relu(child("bn1")(child("conv1")(x)))
+        let h = batchNormReLU("bn1", child("conv1")(x))
         return stem == .imageNet ? maxPool2d(h, kernel: 3, stride: 2, padding: 1) : h
     }
 

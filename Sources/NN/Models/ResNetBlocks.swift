@@ -27,7 +27,7 @@ public final class BasicBlock: Module, ResidualBlock, @unchecked Sendable {
 
     /// `[N, inPlanes, H, W]` → `[N, planes, H/stride, W/stride]`
     public override func forward(_ x: Tensor) -> Tensor {
-        var out = relu(child("bn1")(child("conv1")(x)))
+        var out = batchNormReLU("bn1", child("conv1")(x))
         out = child("bn2")(child("conv2")(out))
         let skip = hasChild("downsample") ? child("downsample")(x) : x
         return relu(add(out, skip))
@@ -64,8 +64,8 @@ public final class Bottleneck: Module, ResidualBlock, @unchecked Sendable {
 
     /// `[N, inPlanes, H, W]` → `[N, 4·planes, H/stride, W/stride]`
     public override func forward(_ x: Tensor) -> Tensor {
-        var out = relu(child("bn1")(child("conv1")(x)))
-        out = relu(child("bn2")(child("conv2")(out)))
+        var out = batchNormReLU("bn1", child("conv1")(x))
+        out = batchNormReLU("bn2", child("conv2")(out))
         out = child("bn3")(child("conv3")(out))
         let skip = hasChild("downsample") ? child("downsample")(x) : x
         return relu(add(out, skip))
