@@ -93,19 +93,19 @@ PK_BODY void im2col_body(const float *restrict x, const pk_conv_shape *g, long y
                     long d0, d1;
                     const long shift = shifted_span(i, j, p, W, H, ylo, yhi, &d0, &d1);
                     zero(row + ylo * ow - base, d0 - ylo * ow);
-                    memcpy(row + d0 - base, plane + d0 + shift, (size_t)(d1 - d0) * sizeof(float));
+                    if (d1 > d0) memcpy(row + d0 - base, plane + d0 + shift, (size_t)(d1 - d0) * sizeof(float));
                     zero(row + d1 - base, yhi * ow - d1);
                     zero_wrapped_columns(row + ylo * ow - base, yhi - ylo, ow, lo, hi);
                     continue;
                 }
                 for (long y = ylo; y < yhi; ++y) {
                     float *dst = row + y * ow - base;
-                    const float *src = plane + (y * s - p + i) * W + off;
+                    const float *src = plane + (y * s - p + i) * W;  // input row; column t*s + off
                     for (long t = 0; t < lo; ++t) dst[t] = 0;
                     if (s == 1) {
-                        for (long t = lo; t < hi; ++t) dst[t] = src[t];
+                        for (long t = lo; t < hi; ++t) dst[t] = src[t + off];
                     } else {
-                        for (long t = lo; t < hi; ++t) dst[t] = src[t * s];
+                        for (long t = lo; t < hi; ++t) dst[t] = src[t * s + off];
                     }
                     for (long t = hi; t < ow; ++t) dst[t] = 0;
                 }
@@ -135,17 +135,17 @@ PK_BODY void col2im_body(float *restrict col, long ldc, const pk_conv_shape *g, 
                     // row), then add the valid rows as one contiguous range.
                     zero_wrapped_columns(row + ylo * ow - base, yhi - ylo, ow, lo, hi);
                     long d0, d1;
-                    float *dst = plane + shifted_span(i, j, p, W, H, ylo, yhi, &d0, &d1);
-                    for (long d = d0; d < d1; ++d) dst[d] += row[d - base];
+                    const long shift = shifted_span(i, j, p, W, H, ylo, yhi, &d0, &d1);
+                    for (long d = d0; d < d1; ++d) plane[d + shift] += row[d - base];
                     continue;
                 }
                 for (long y = ylo; y < yhi; ++y) {
                     const float *src = row + y * ow - base;
-                    float *dst = plane + (y * s - p + i) * W + off;
+                    float *dst = plane + (y * s - p + i) * W;  // input row; column t*s + off
                     if (s == 1) {
-                        for (long t = lo; t < hi; ++t) dst[t] += src[t];
+                        for (long t = lo; t < hi; ++t) dst[t + off] += src[t];
                     } else {
-                        for (long t = lo; t < hi; ++t) dst[t * s] += src[t];
+                        for (long t = lo; t < hi; ++t) dst[t * s + off] += src[t];
                     }
                 }
             }

@@ -27,8 +27,17 @@ final class SgemmTests: XCTestCase {
         return Array(0...top)
     }
 
+    /// The level in force before each test (PRACTISE_SIMD in the reruns), restored after it so
+    /// later tests in the same process still run at that level.
+    private var savedLevel: Int32 = 0
+
+    override func setUp() {
+        super.setUp()
+        savedLevel = pk_simd_level()
+    }
+
     override func tearDown() {
-        _ = pk_set_simd_level(2)  // back to the best level (clamped to the CPU)
+        _ = pk_set_simd_level(savedLevel)
         super.tearDown()
     }
 

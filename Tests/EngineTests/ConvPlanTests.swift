@@ -16,7 +16,7 @@ final class ConvPlanTests: XCTestCase {
     func testRowBlocksGiveTheSameResultsAsWholeImages() {
         // (x, weight, stride, padding, groups)
         let cases: [([Int], [Int], Int, Int, Int)] = [
-            ([2, 3, 9, 7], [4, 3, 3, 3], 1, 1, 1),   // "same" 3×3: shifted-plane path
+            ([2, 3, 9, 7], [4, 3, 3, 3], 1, 1, 1),   // "same" 3×3: shifted-plane path (9 rows: 2+2+2+2+1)
             ([1, 2, 11, 8], [3, 2, 3, 3], 2, 1, 1),  // strided
             ([2, 4, 8, 8], [6, 2, 5, 5], 1, 2, 2),   // grouped, larger kernel
             ([3, 2, 6, 6], [2, 2, 3, 3], 1, 0, 1),   // valid padding
@@ -27,19 +27,23 @@ final class ConvPlanTests: XCTestCase {
             Threads.count = threads
             for (xs, ws, s, p, g) in cases {
                 let whole = ConvPlan(x: xs, weight: ws, bias: nil, stride: s, padding: p, groups: g)
-                let blocked = ConvPlan(x: xs, weight: ws, bias: nil, stride: s, padding: p, groups: g,
-                                       columnBudget: 1, minBlockColumns: 1)
                 XCTAssertEqual(whole.rowsPerBlock, whole.geometry.outHeight)
-                XCTAssertEqual(blocked.rowsPerBlock, 1, "\(xs) \(ws)")
-                XCTAssertEqual(blocked.imagesPerChunk, 1)
                 let x = randomTensor(xs, seed: 1), w = randomTensor(ws, seed: 2)
                 let gy = randomTensor(whole.outputShape, seed: 3)
                 let (y0, dx0, dw0) = run(whole, x: x, w: w, gy: gy)
-                let (y1, dx1, dw1) = run(blocked, x: x, w: w, gy: gy)
-                let what = "\(xs) \(ws) stride \(s) padding \(p) groups \(g), \(threads) threads"
-                assertClose(y1, y0, rtol: 1e-5, atol: 1e-5, "forward, \(what)")
-                assertClose(dx1, dx0, rtol: 1e-5, atol: 1e-5, "input gradient, \(what)")
-                assertClose(dw1, dw0, rtol: 1e-5, atol: 1e-5, "weight gradient, \(what)")
+                // One-row blocks, and two-row blocks whose last block is shorter.
+                let twoRows = whole.geometry.columnRows * whole.geometry.outWidth * 2
+                for (budget, rows) in [(1, 1), (twoRows, 2)] {
+                    let blocked = ConvPlan(x: xs, weight: ws, bias: nil, stride: s, padding: p, groups: g,
+                                           columnBudget: budget, minBlockColumns: 1)
+                    XCTAssertEqual(blocked.rowsPerBlock, rows, "\(xs) \(ws)")
+                    XCTAssertEqual(blocked.imagesPerChunk, 1)
+                    let (y1, dx1, dw1) = run(blocked, x: x, w: w, gy: gy)
+                    let what = "\(xs) \(ws) stride \(s) padding \(p) groups \(g), \(rows)-row blocks, \(threads) threads"
+                    assertClose(y1, y0, rtol: 1e-5, atol: 1e-5, "forward, \(what)")
+                    assertClose(dx1, dx0, rtol: 1e-5, atol: 1e-5, "input gradient, \(what)")
+                    assertClose(dw1, dw0, rtol: 1e-5, atol: 1e-5, "weight gradient, \(what)")
+                }
             }
         }
     }

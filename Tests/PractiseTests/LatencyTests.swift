@@ -42,15 +42,29 @@ final class LatencyTests: XCTestCase {
             var g = SeededGenerator(seed: 77)
             return [LabelledBatch(images: Tensor((0..<(8 * 144)).map { _ in g.nextGaussian() }, shape: [8, 1, 12, 12]), labels: Array(repeating: 0, count: 8))]
         })
-        var rankings: [[String]] = []
+        var rankings: [[String]] = [], scores: [[String: Double]] = []
         for run in 0..<2 {
             let teacher = Architecture.resnet20.make(numClasses: 4, seed: 5)
             let candidates = Candidates.find(in: teacher, imageShape: [1, 12, 12]).map(\.path)
             let settings = AnalysisSettings(model: "resnet20", candidates: candidates, iterations: 4, batchSize: 4, learningRate: 0.02, seed: 1, samples: [])
             let a = try AnalysisRun(teacher: teacher, imageShape: [1, 12, 12], settings: settings, stateDir: "\(base)/\(run)", latencyBatch: 4)
             a.latencyMeter = meter
-            rankings.append(Selection.ranked(try a.run(data: data)).map(\.block))
+            let result = try a.run(data: data)
+            rankings.append(Selection.ranked(result).map(\.block))
+            scores.append(Dictionary(uniqueKeysWithValues: result.map { ($0.block, $0.score) }))
         }
-        XCTAssertEqual(rankings[0], rankings[1])
+        // Every pair of candidates whose scores differ by more than 10% in both runs is ordered
+        // alike: latency noise may swap near-ties (blocks of different stages cost almost the
+        // same here), not clearly separated candidates. On a quiet machine the rankings are equal.
+        var separated = 0
+        for a in rankings[0] {
+            for b in rankings[0] where a < b {
+                let r0 = scores[0][a]! / scores[0][b]!, r1 = scores[1][a]! / scores[1][b]!
+                guard max(r0, 1 / r0) > 1.1 && max(r1, 1 / r1) > 1.1 else { continue }
+                separated += 1
+                XCTAssertEqual(r0 < 1, r1 < 1, "\(a) vs \(b): score ratio \(r0) in one run, \(r1) in the other; rankings \(rankings)")
+            }
+        }
+        XCTAssertGreaterThan(separated, 5, "most pairs are clearly separated: \(scores)")
     }
 }
