@@ -1,5 +1,3 @@
-import Foundation
-
 /// Shapes and work split of one convolution call.
 ///
 /// The work is cut into units whose column matrix stays about cache-sized: several small images

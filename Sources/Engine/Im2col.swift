@@ -33,13 +33,6 @@ public struct ConvGeometry: Sendable, Equatable {
     }
 }
 
-/// Unfolds one image `x` `[C, H, W]` into `col` `[C*kH*kW, OH*OW]` whose rows are laid out with
-/// leading dimension `ldc` (≥ OH*OW, so several images can sit side by side). Padding becomes 0.
-func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, _ col: UnsafeMutablePointer<Float>, ldc: Int) {
-    var shape = g.kernelShape
-    pk_im2col(x, &shape, col, ldc)
-}
-
 /// Unfolds the output rows `rows` of one image: `col` `[C*kH*kW, rows.count*OW]`, column
 /// `(y - rows.lowerBound)*OW + x` holding output pixel `(y, x)`.
 func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, rows: Range<Int>, _ col: UnsafeMutablePointer<Float>, ldc: Int) {
@@ -52,13 +45,6 @@ func im2col(_ x: UnsafePointer<Float>, _ g: ConvGeometry, rows: Range<Int>, _ co
 func col2im(_ col: UnsafeMutablePointer<Float>, ldc: Int, _ g: ConvGeometry, rows: Range<Int>, _ dx: UnsafeMutablePointer<Float>) {
     var shape = g.kernelShape
     pk_col2im_rows(col, ldc, &shape, rows.lowerBound, rows.upperBound, dx)
-}
-
-/// Folds `col` `[C*kH*kW, OH*OW]` (leading dimension `ldc`) back, adding into `dx` `[C, H, W]`.
-/// `col` is scratch: its padding entries are overwritten.
-func col2im(_ col: UnsafeMutablePointer<Float>, ldc: Int, _ g: ConvGeometry, _ dx: UnsafeMutablePointer<Float>) {
-    var shape = g.kernelShape
-    pk_col2im(col, ldc, &shape, dx)
 }
 
 extension ConvGeometry {
