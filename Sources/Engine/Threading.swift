@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Thread count used by every kernel. Defaults to `PRACTISE_THREADS` or all cores.
@@ -32,11 +33,16 @@ public enum Parallel {
         if count <= 0 { return }
         let pieces = pieceCount(count, minChunk: minChunk)
         if pieces == 1 { body(0..<count, 0); return }
-        // Workers only run while this call waits, so the non-Sendable body is safe to share.
-        nonisolated(unsafe) let body = body
-        DispatchQueue.concurrentPerform(iterations: pieces) { p in
-            let lo = count * p / pieces, hi = count * (p + 1) / pieces
-            if lo < hi { body(lo..<hi, p) }
+        withoutActuallyEscaping(body) { body in
+            var job = PieceJob(count: count, pieces: pieces, body: body)
+            withUnsafeMutablePointer(to: &job) { ctx in
+                pk_parallel_run(Int32(pieces), Int32(Threads.count), { ctx, p in
+                    let job = ctx!.assumingMemoryBound(to: PieceJob.self)
+                    let count = job.pointee.count, pieces = job.pointee.pieces, p = Int(p)
+                    let lo = count * p / pieces, hi = count * (p + 1) / pieces
+                    if lo < hi { job.pointee.body(lo..<hi, p) }
+                }, ctx)
+            }
         }
     }
 
@@ -44,4 +50,11 @@ public enum Parallel {
     public static func pieceCount(_ count: Int, minChunk: Int = 1) -> Int {
         max(1, min(Threads.count, count / max(minChunk, 1)))
     }
+}
+
+/// What the pieces of one `Parallel` region share: the pool's workers read it only while the
+/// calling thread waits inside `pk_parallel_run`.
+private struct PieceJob {
+    let count: Int, pieces: Int
+    let body: (Range<Int>, Int) -> Void
 }

@@ -15,6 +15,15 @@ extern "C" {
 void pk_sgemm(int transA, int transB, long M, long N, long K, float alpha,
               const float *A, long lda, const float *B, long ldb, float beta, float *C, long ldc);
 
+/// One piece of a parallel region: `fn(ctx, piece)`.
+typedef void (*pk_piece_fn)(void *ctx, int piece);
+
+/// Runs `fn(ctx, p)` once for every p in [0, pieces), spread over the calling thread and up to
+/// `threads - 1` pooled workers (CKernels/threadpool.c), and returns when all have finished.
+/// Runs inline on the caller when pieces or threads is 1, when called from inside a piece, or
+/// while another thread is running a region.
+void pk_parallel_run(int pieces, int threads, pk_piece_fn fn, void *ctx);
+
 /// 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C. Detected once via cpuid (__builtin_cpu_supports);
 /// the environment variable PRACTISE_SIMD=avx512|avx2|portable forces a level no higher than the CPU has.
 int pk_simd_level(void);

@@ -1,0 +1,86 @@
+import Engine
+import Foundation
+import XCTest
+
+/// The worker pool behind `Parallel` (CKernels/threadpool.c): every index runs exactly once, in
+/// the piece it was given, whatever the thread count, nesting, idle gaps or concurrent callers.
+final class ParallelTests: XCTestCase {
+    /// Runs `indexedChunks(count)` and returns how often each index ran and which piece ran it.
+    private func coverage(_ count: Int, minChunk: Int = 1) -> (hits: [Int], pieceOf: [Int]) {
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+        let pieceOf = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+        hits.initialize(repeating: 0, count: max(count, 1))
+        pieceOf.initialize(repeating: -1, count: max(count, 1))
+        defer { hits.deallocate(); pieceOf.deallocate() }
+        Parallel.indexedChunks(count, minChunk: minChunk) { range, piece in
+            for i in range { hits[i] += 1; pieceOf[i] = piece }
+        }
+        return (Array(UnsafeBufferPointer(start: hits, count: count)), Array(UnsafeBufferPointer(start: pieceOf, count: count)))
+    }
+
+    func testEveryIndexRunsOnceInContiguousPieces() {
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        for threads in [1, 2, 3, 4, 7] {
+            Threads.count = threads
+            for count in [0, 1, 2, 3, 5, 16, 1000] {
+                let (hits, pieceOf) = coverage(count)
+                XCTAssertEqual(hits, Array(repeating: 1, count: count), "\(threads) threads, \(count) indices")
+                let pieces = Parallel.pieceCount(count)
+                XCTAssertEqual(Set(pieceOf).count, min(pieces, count), "\(threads) threads, \(count) indices")
+                XCTAssertEqual(pieceOf, pieceOf.sorted(), "pieces are contiguous ranges in order")
+                XCTAssertTrue(pieceOf.allSatisfy { $0 >= 0 && $0 < max(pieces, 1) })
+            }
+            // minChunk bounds the number of pieces.
+            XCTAssertEqual(Set(coverage(100, minChunk: 60).pieceOf).count, 1)
+        }
+    }
+
+    func testManyShortRegionsAndWakingAfterIdle() {
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        Threads.count = 2
+        let total = UnsafeMutablePointer<Int>.allocate(capacity: 64)
+        defer { total.deallocate() }
+        for round in 0..<3000 {
+            total.initialize(repeating: 0, count: 64)
+            Parallel.forEach(64) { i in total[i] = i + round }
+            XCTAssertEqual((0..<64).reduce(0) { $0 + total[$1] }, 64 * 63 / 2 + 64 * round)
+            // Now and then stay idle longer than the workers spin, so they go to sleep.
+            if round % 1000 == 999 { usleep(5000) }
+        }
+    }
+
+    func testNestedRegionsRunInline() {
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        Threads.count = 2
+        let grid = UnsafeMutablePointer<Int>.allocate(capacity: 40 * 30)
+        grid.initialize(repeating: 0, count: 40 * 30)
+        defer { grid.deallocate() }
+        Parallel.forEach(40) { i in
+            Parallel.forEach(30) { j in grid[i * 30 + j] += 1 }
+        }
+        XCTAssertTrue((0..<1200).allSatisfy { grid[$0] == 1 })
+    }
+
+    func testConcurrentCallersEachGetTheirWholeRegion() {
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        Threads.count = 2
+        let callers = 4, n = 257, rounds = 300
+        nonisolated(unsafe) let sums = UnsafeMutablePointer<Int>.allocate(capacity: callers)
+        sums.initialize(repeating: 0, count: callers)
+        defer { sums.deallocate() }
+        DispatchQueue.concurrentPerform(iterations: callers) { c in
+            let cells = UnsafeMutablePointer<Int>.allocate(capacity: n)
+            defer { cells.deallocate() }
+            for _ in 0..<rounds {
+                cells.initialize(repeating: 0, count: n)
+                Parallel.forEach(n) { i in cells[i] += i }
+                sums[c] += (0..<n).reduce(0) { $0 + cells[$1] }
+            }
+        }
+        for c in 0..<callers { XCTAssertEqual(sums[c], rounds * n * (n - 1) / 2, "caller \(c)") }
+    }
+}
