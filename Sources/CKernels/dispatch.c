@@ -105,7 +105,7 @@ void pk_sgemm(int transA, int transB, long M, long N, long K, float alpha,
         return;
     }
     pk_gemm_blocked(desc_for_level(pk_simd_level()), transA != 0, transB != 0, M, N, K,
-                    alpha, A, lda, NULL, B, ldb, beta, C, ldc);
+                    alpha, A, lda, NULL, 0, 0, B, ldb, beta, C, ldc);
 }
 
 size_t pk_sgemm_packed_a_size(int level, long M, long K) {
@@ -119,11 +119,20 @@ void pk_sgemm_pack_a(int level, int transA, long M, long K, const float *A, long
 void pk_sgemm_packed(int level, int transA, int transB, long M, long N, long K, float alpha,
                      const float *A, long lda, const float *packed, const float *B, long ldb,
                      float beta, float *C, long ldc) {
-    if (M <= 0 || N <= 0) return;
+    pk_sgemm_packed_rows(level, transA, transB, M, 0, M, N, K, alpha, A, lda, packed, B, ldb, beta, C, ldc);
+}
+
+long pk_sgemm_packed_row_unit(int level) { return desc_for_level(level)->mr; }
+
+void pk_sgemm_packed_rows(int level, int transA, int transB, long M, long row0, long rows, long N, long K,
+                          float alpha, const float *A, long lda, const float *packed, const float *B,
+                          long ldb, float beta, float *C, long ldc) {
+    if (rows <= 0 || N <= 0) return;
     if (K <= 0 || alpha == 0.0f) {
-        scale_c(M, N, beta, C, ldc);
+        scale_c(rows, N, beta, C, ldc);
         return;
     }
-    pk_gemm_blocked(desc_for_level(level), transA != 0, transB != 0, M, N, K, alpha, A, lda, packed,
-                    B, ldb, beta, C, ldc);
+    const float *a_rows = transA ? A + row0 : A + row0 * lda;
+    pk_gemm_blocked(desc_for_level(level), transA != 0, transB != 0, rows, N, K, alpha, a_rows, lda, packed,
+                    row0, M, B, ldb, beta, C, ldc);
 }

@@ -126,12 +126,14 @@ void pk_pack_a_all(const pk_kernel_desc *d, int transA, const float *A, long lda
 
 void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, long N, long K,
                      float alpha, const float *A, long lda, const float *packed_a,
-                     const float *B, long ldb, float beta, float *C, long ldc) {
+                     long packed_row0, long packed_rows, const float *B, long ldb, float beta, float *C, long ldc) {
     const int mr = d->mr, nr = d->nr;
     const long kcb = balanced_block(K, d->kc, 1);
     const long mcb = balanced_block(M, d->mc, mr);
     const long ncb = balanced_block(N, d->nc, nr);
-    const long Mr = round_up(M, mr);
+    // Row stride of the packed K blocks: the whole packed matrix's, which may be taller than
+    // the M rows (from packed_row0 on) this call computes.
+    const long Mr = round_up(packed_a ? packed_rows : M, mr);
 
     // Workspace: packed A block (unless A comes packed), then packed B block (both offsets
     // multiples of 16 floats).
@@ -164,7 +166,7 @@ void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, lo
                         const int m = (int)(mc - ir < mr ? mc - ir : mr);
                         const float *ap;
                         if (packed_a) {
-                            ap = packed_a + pc * Mr + (ic + ir) * kc;
+                            ap = packed_a + pc * Mr + (packed_row0 + ic + ir) * kc;
                         } else {
                             // Likewise each A panel is packed on the first jr pass.
                             float *dst = Ap + ir * kc;

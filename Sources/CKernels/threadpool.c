@@ -14,7 +14,8 @@
 // can never claim a piece of a region that has finished or of the next one.
 //
 // Nested regions (a piece that calls pk_parallel_run) and regions started while another thread
-// owns the pool run inline on the calling thread.
+// owns the pool run inline on the calling thread. Workers beyond the thread count of the latest
+// region (after the count was lowered) sleep without spinning, so they never compete for cores.
 #include "CKernels.h"
 
 #include <pthread.h>
@@ -48,8 +49,10 @@ static void *g_ctx;
 static _Atomic int g_done;      // pieces finished in the current region
 static atomic_flag g_busy = ATOMIC_FLAG_INIT;  // held by the thread running a region
 static _Atomic int g_sleepers;
+static _Atomic int g_active;    // workers that take part: the last region's thread count - 1
 static pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;           // a new region
+static pthread_cond_t g_cond_inactive = PTHREAD_COND_INITIALIZER;  // g_active grew
 static int g_workers;           // guarded by g_mutex
 static _Thread_local int t_in_region;
 
@@ -75,36 +78,57 @@ static void run_pieces(uint64_t ticket) {
     }
 }
 
+/// Sleeps until worker `idx` may take part in regions again (the thread count was lowered).
+static void wait_while_inactive(int idx) {
+    pthread_mutex_lock(&g_mutex);
+    while (idx >= atomic_load(&g_active)) pthread_cond_wait(&g_cond_inactive, &g_mutex);
+    pthread_mutex_unlock(&g_mutex);
+}
+
 static void *worker_main(void *arg) {
-    (void)arg;
+    const int idx = (int)(intptr_t)arg;
     t_in_region = 1;  // anything a piece calls runs its own regions inline
-    uint32_t seen = T_GEN(atomic_load_explicit(&g_ticket, memory_order_acquire));
+    // Generation 0 is never published, so a worker created for a region (before it is
+    // published) joins it even if the thread starts after the publication.
+    uint32_t seen = 0;
     for (;;) {
+        if (idx >= atomic_load(&g_active)) {
+            // Beyond the current thread count: neither spin nor claim until it grows again.
+            wait_while_inactive(idx);
+            seen = T_GEN(atomic_load_explicit(&g_ticket, memory_order_acquire));
+            continue;
+        }
         uint64_t t = atomic_load_explicit(&g_ticket, memory_order_acquire);
-        if (T_GEN(t) == seen) {
-            int64_t start = now_ns();
-            unsigned spins = 0;
-            while (T_GEN(t = atomic_load_explicit(&g_ticket, memory_order_acquire)) == seen) {
-                PK_CPU_RELAX();
-                if ((++spins & 255) == 0 && now_ns() - start > SPIN_NS) {
+        int64_t start = now_ns();
+        unsigned spins = 0;
+        while (T_GEN(t) == seen) {
+            PK_CPU_RELAX();
+            if ((++spins & 255) == 0) {
+                if (idx >= atomic_load(&g_active)) break;
+                if (now_ns() - start > SPIN_NS) {
                     pthread_mutex_lock(&g_mutex);
                     atomic_fetch_add(&g_sleepers, 1);
-                    while (T_GEN(atomic_load(&g_ticket)) == seen) pthread_cond_wait(&g_cond, &g_mutex);
+                    while (T_GEN(atomic_load(&g_ticket)) == seen && idx < atomic_load(&g_active))
+                        pthread_cond_wait(&g_cond, &g_mutex);
                     atomic_fetch_sub(&g_sleepers, 1);
                     pthread_mutex_unlock(&g_mutex);
                     start = now_ns();
                 }
             }
+            t = atomic_load_explicit(&g_ticket, memory_order_acquire);
         }
+        if (T_GEN(t) == seen || idx >= atomic_load(&g_active)) continue;
         seen = T_GEN(t);
         run_pieces(t);
     }
     return NULL;
 }
 
-/// Makes sure at least `count` workers exist (fewer if threads cannot be created).
-static void ensure_workers(int count) {
+/// Makes `count` workers take part in regions (creating them as needed; fewer if threads
+/// cannot be created); workers beyond it sleep.
+static void set_active_workers(int count) {
     if (count > MAX_WORKERS) count = MAX_WORKERS;
+    if (count == atomic_load(&g_active)) return;
     pthread_mutex_lock(&g_mutex);
     while (g_workers < count) {
         pthread_t th;
@@ -113,11 +137,14 @@ static void ensure_workers(int count) {
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         // Pieces run Swift closures that may recurse a little; 8 MB like the main thread.
         pthread_attr_setstacksize(&attr, 8u << 20);
-        int rc = pthread_create(&th, &attr, worker_main, NULL);
+        int rc = pthread_create(&th, &attr, worker_main, (void *)(intptr_t)g_workers);
         pthread_attr_destroy(&attr);
         if (rc != 0) break;
         g_workers += 1;
     }
+    atomic_store(&g_active, count < g_workers ? count : g_workers);
+    pthread_cond_broadcast(&g_cond_inactive);
+    pthread_cond_broadcast(&g_cond);  // sleeping workers beyond the count move to the inactive wait
     pthread_mutex_unlock(&g_mutex);
 }
 
@@ -127,7 +154,7 @@ void pk_parallel_run(int pieces, int threads, pk_piece_fn fn, void *ctx) {
         for (int p = 0; p < pieces; ++p) fn(ctx, p);
         return;
     }
-    ensure_workers((pieces < threads ? pieces : threads) - 1);
+    set_active_workers(threads - 1);
     t_in_region = 1;
     g_fn = fn;
     g_ctx = ctx;

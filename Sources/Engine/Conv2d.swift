@@ -6,19 +6,25 @@ import Foundation
 ///   - x: `[N, C, H, W]`
 ///   - weight: `[O, C/groups, kH, kW]`
 ///   - bias: `[O]` or nil
+///   - pack: `weight` packed beforehand for inference; ignored unless it still holds `weight`.
 /// - Returns: `[N, O, OH, OW]` with `OH = (H + 2·padding − kH)/stride + 1`.
 ///
 /// Depthwise convolutions (`groups == C == O`) use a direct kernel; every other case unfolds
 /// images into a column matrix (skipped for 1×1 stride-1 convs) and multiplies by the weight
 /// matrix with the GEMM kernels. Small images are batched side by side so the GEMMs stay wide.
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
-                   stride: Int = 1, padding: Int = 0, groups: Int = 1) -> Tensor {
+                   stride: Int = 1, padding: Int = 0, groups: Int = 1, pack: ConvWeightPack? = nil) -> Tensor {
     let plan = ConvPlan(x: x.shape, weight: weight.shape, bias: bias?.shape, stride: stride, padding: padding, groups: groups)
     let out = Tensor(uninitialized: plan.outputShape)
     if plan.isDepthwise {
         depthwiseForward(x.pointer, weight.pointer, out.pointer, plan)
+    } else if let wino = WinogradPlan(plan) {
+        let valid = pack.flatMap { $0.isValid(for: weight) ? $0.winograd : nil }
+        let weights = valid ?? WinogradWeights(weight.pointer, outChannels: plan.outChannels, inChannels: plan.inChannels)
+        wino.forward(x.pointer, weights, out.pointer)
     } else {
-        plan.forward(x.pointer, weight.pointer, out.pointer)
+        let prepacked = pack.flatMap { $0.isValid(for: weight) && $0.matrices.count == groups ? $0.matrices : nil }
+        plan.forward(x.pointer, weight.pointer, out.pointer, prepacked: prepacked)
     }
     if let bias { addChannelBias(out, bias) }
     var inputs = [x, weight]

@@ -88,13 +88,16 @@ struct ConvPlan: Sendable {
         return UnsafePointer(scratch)
     }
 
-    func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    /// - Parameter prepacked: each group's weight matrix already packed (``ConvWeightPack``).
+    func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                 prepacked: [PackedMatrix]? = nil) {
         let k = geometry.columnRows, og = groupOut
         let perUnit = parallel(over: unitCount)
         let colSize = k * unitColumns
         let tmpSize = imagesPerChunk > 1 ? og * unitColumns : 0
         // Each group's weight matrix is packed once for all units instead of once per GEMM.
-        let packed = unitCount > 1 ? (0..<groups).map { g in PackedMatrix(m: og, k: k, a: w + g * og * k, lda: k) } : nil
+        let packed = prepacked
+            ?? (unitCount > 1 ? (0..<groups).map { g in PackedMatrix(m: og, k: k, a: w + g * og * k, lda: k) } : nil)
         let work = { (units: Range<Int>) in
             let col = UnsafeMutablePointer<Float>.allocate(capacity: max(colSize, 1))
             let tmp = UnsafeMutablePointer<Float>.allocate(capacity: max(tmpSize, 1))

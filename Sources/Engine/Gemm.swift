@@ -51,8 +51,8 @@ public enum Gemm {
                         b, ldb, beta, c, ldc)
     }
 
-    /// The same split across the engine's threads by columns of C; when `n < m` it falls back to
-    /// the unpacked row split of ``parallel(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``.
+    /// The same split across the engine's threads: by columns of C when `n >= m`, else by
+    /// row panels of the packed `op(A)`.
     public static func parallel(_ a: PackedMatrix, transB: Bool = false, n: Int, b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if Threads.count == 1 || 2 * a.m * n * a.k < 2_000_000 {
@@ -64,8 +64,12 @@ public enum Gemm {
                 single(a, transB: transB, n: j1 - j0, b: b + (transB ? j0 * ldb : j0), ldb: ldb, beta: beta, c: c + j0, ldc: ldc)
             }
         } else {
-            parallel(transA: a.transposed, transB: transB, m: a.m, n: n, k: a.k, a: a.source, lda: a.lda,
-                     b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            let unit = pk_sgemm_packed_row_unit(a.level), panels = (a.m + unit - 1) / unit
+            Parallel.chunks(panels) { r in
+                let i0 = r.lowerBound * unit, i1 = min(a.m, r.upperBound * unit)
+                pk_sgemm_packed_rows(a.level, a.transposed ? 1 : 0, transB ? 1 : 0, a.m, i0, i1 - i0, n, a.k, 1,
+                                     a.source, a.lda, a.buffer, b, ldb, beta, c + i0 * ldc, ldc)
+            }
         }
     }
 }

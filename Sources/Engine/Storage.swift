@@ -8,6 +8,10 @@ import CKernels
 public final class Storage: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     public let count: Int
+    /// Bumped by every in-place writer that others may have cached derived data from (optimiser
+    /// steps, state-dict loading): caches such as ``ConvWeightPack`` compare it. Code that writes
+    /// into a parameter's storage through `pointer` calls ``markModified()``.
+    public private(set) var version = 0
 
     /// Allocates `count` floats. Contents are uninitialised unless `zeroed`.
     public init(count: Int, zeroed: Bool = true) {
@@ -34,6 +38,9 @@ public final class Storage: @unchecked Sendable {
     /// thresholds and uses one arena so freed blocks are reused instead; referencing it here
     /// keeps it linked into every binary that uses the engine.
     static let allocatorTuned: Void = pk_keep_freed_blocks_in_heap()
+
+    /// Records an in-place write (see ``version``).
+    public func markModified() { version &+= 1 }
 
     public var buffer: UnsafeMutableBufferPointer<Float> {
         UnsafeMutableBufferPointer(start: pointer, count: count)

@@ -107,10 +107,29 @@ open class Module: @unchecked Sendable {
 
     // MARK: Modes
 
-    /// Sets training mode on this module and every descendant.
+    /// Sets training mode on this module and every descendant (and drops what
+    /// ``prepareForInference()`` prepared).
     public func train(_ on: Bool = true) {
-        for (_, m) in namedModules() { m.isTraining = on }
+        for (_, m) in namedModules() {
+            m.isTraining = on
+            m.setInferencePrepared(false)
+        }
     }
+
+    /// Inference fast path for the whole tree: evaluation mode, and layers arrange their weights
+    /// for the kernels once (``Conv2d`` packs its weight into GEMM panels) instead of on every
+    /// forward pass. Lasts until the next ``train(_:)``/``eval()``; a layer whose weight has
+    /// changed since (optimiser step, state-dict load, or a write followed by
+    /// `Storage.markModified()`) notices and uses the weight itself.
+    public func prepareForInference() {
+        for (_, m) in namedModules() {
+            m.isTraining = false
+            m.setInferencePrepared(true)
+        }
+    }
+
+    /// Prepares (or drops) this module's own inference state; see ``prepareForInference()``.
+    open func setInferencePrepared(_ on: Bool) {}
 
     /// Evaluation mode for the whole tree.
     public func eval() { train(false) }

@@ -45,6 +45,7 @@ extension Module {
         for (key, target) in own {
             guard let source = tensors[key] else { continue }
             target.pointer.update(from: source.pointer, count: target.count)
+            target.storage.markModified()
         }
     }
 }

@@ -44,7 +44,7 @@ var g = SeededGenerator(seed: 1)
 nonisolated(unsafe) let x = Tensor((0..<(w.batch * w.inChannels * w.side * w.side)).map { _ in g.nextGaussian() }, shape: [w.batch, w.inChannels, w.side, w.side])
 nonisolated(unsafe) let labels = (0..<w.batch).map { $0 % w.classes }
 nonisolated(unsafe) let opt = SGD(parameters: model.namedParameters().map(\.parameter), learningRate: 0.01, momentum: 0.9, weightDecay: 1e-4)
-if w.train { model.train() } else { model.eval() }
+if w.train { model.train() } else { model.prepareForInference() }
 
 func step() {
     if w.train {

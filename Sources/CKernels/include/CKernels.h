@@ -38,6 +38,13 @@ void pk_sgemm_pack_a(int level, int transA, long M, long K, const float *A, long
 void pk_sgemm_packed(int level, int transA, int transB, long M, long N, long K, float alpha,
                      const float *A, long lda, const float *packed, const float *B, long ldb,
                      float beta, float *C, long ldc);
+/// Rows [row0, row0 + rows) of pk_sgemm_packed's product (C points at row row0 of the result):
+/// lets threads split a packed product by rows. row0 must be a multiple of
+/// pk_sgemm_packed_row_unit(level), the kernels' row-panel height.
+void pk_sgemm_packed_rows(int level, int transA, int transB, long M, long row0, long rows, long N, long K,
+                          float alpha, const float *A, long lda, const float *packed, const float *B,
+                          long ldb, float beta, float *C, long ldc);
+long pk_sgemm_packed_row_unit(int level);
 
 /// Force a level at run time (clamped to what the CPU supports); returns the level now in force. For tests.
 int pk_set_simd_level(int level);
@@ -60,6 +67,23 @@ void pk_col2im(float *col, long ldc, const pk_conv_shape *g, float *dx);
 /// pk_im2col for the output rows [y0, y1) only: `col` `[channels*kh*kw, (y1-y0)*out_w]`, column
 /// (y - y0)*out_w + x holding output pixel (y, x). Lets a large image be unfolded in L2-sized blocks.
 void pk_im2col_rows(const float *x, const pk_conv_shape *g, long y0, long y1, float *col, long ldc);
+
+/// Winograd F(2x2, 3x3) for stride-1 3x3 convolutions (CKernels/winograd.c). Output tiles are
+/// 2x2, tw = ceil(out_w / 2) per row; the 16 positions xi of a transformed tile each get their
+/// own matrix, xi_stride floats apart. Whether `g` is supported (3x3, stride 1, padding <= 2,
+/// out_w <= 2048):
+int pk_winograd_supports(const pk_conv_shape *g);
+/// Transformed weights, input channels [c0, c1): `w` `[O, C, 3, 3]` -> `u` `[16, C, O]` (each
+/// U_xi stored transposed, so packing it for the GEMM is a plain copy).
+void pk_winograd_weight(const float *w, long O, long C, long c0, long c1, float *u);
+/// Transformed input tiles of one image `x` `[channels, H, W]`, channels [c0, c1) and tile rows
+/// [ty0, ty1): v[xi * xi_stride + c * ldv + (ty - ty0) * tw + tx].
+void pk_winograd_input(const float *x, const pk_conv_shape *g, long c0, long c1, long ty0, long ty1,
+                       float *v, long ldv, long xi_stride);
+/// Output rows [2 ty0, 2 ty1) (clipped to out_h) of channels [o0, o1) of one image `y`
+/// `[O, out_h, out_w]` from the products m[xi * xi_stride + o * ldm + (ty - ty0) * tw + tx].
+void pk_winograd_output(const float *m, long ldm, long xi_stride, const pk_conv_shape *g, long o0, long o1,
+                        long ty0, long ty1, float *y);
 
 /// pk_col2im for a block of output rows laid out as pk_im2col_rows's.
 void pk_col2im_rows(float *col, long ldc, const pk_conv_shape *g, long y0, long y1, float *dx);

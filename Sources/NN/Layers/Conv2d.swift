@@ -22,7 +22,15 @@ public final class Conv2d: Module, @unchecked Sendable {
     public var weight: Parameter { parameter("weight") }
     public var bias: Parameter? { parameters.first { $0.name == "bias" }?.parameter }
 
+    /// The weight packed by ``Module/prepareForInference()``, used while it matches the weight.
+    private var inferencePack: ConvWeightPack?
+
+    public override func setInferencePrepared(_ on: Bool) {
+        inferencePack = on ? ConvWeightPack(weight: weight.value, groups: groups, stride: stride) : nil
+    }
+
     public override func forward(_ x: Tensor) -> Tensor {
-        conv2d(x, weight: weight.tensor, bias: bias?.tensor, stride: stride, padding: padding, groups: groups)
+        conv2d(x, weight: weight.tensor, bias: bias?.tensor, stride: stride, padding: padding, groups: groups,
+               pack: inferencePack)
     }
 }

@@ -47,6 +47,7 @@ public final class SGD: Optimizer {
                 }
             }
             Vector.axpy(w, -learningRate, d.pointer, count: n)
+            p.value.storage.markModified()
         }
     }
 
@@ -93,6 +94,7 @@ public final class Adam: Optimizer {
                 let denom = (vt.pointer[i] / bc2).squareRoot() + eps
                 w[i] -= learningRate * (mt.pointer[i] / bc1) / denom
             }
+            p.value.storage.markModified()
         }
     }
 }

@@ -11,7 +11,7 @@ public enum Evaluation {
     /// Evaluates `model` in eval mode over the batches `next()` returns until nil.
     public static func accuracy(_ model: ClassifierModel, next: () throws -> LabelledBatch?,
                                 progress: (Int) -> Void = { _ in }) throws -> Accuracy {
-        model.eval()
+        model.prepareForInference()
         var c1 = 0, c5 = 0, n = 0
         while let batch = try next() {
             let logits = Autograd.noGrad { model(batch.images) }

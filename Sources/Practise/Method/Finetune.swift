@@ -26,7 +26,7 @@ public enum Finetuner {
     public static func run(student: ClassifierModel, teacher: ClassifierModel, method: FinetuneMethod,
                            data: TinySet, config: PhaseConfig,
                            afterIteration: (Int, Float) throws -> Void = { _, _ in }) throws {
-        teacher.eval()
+        teacher.prepareForInference()
         student.train()
         student.setRequiresGrad(true)
         if method == .mir {

@@ -70,7 +70,7 @@ public struct LatencyMeter: Sendable {
     /// Eval-mode forward latency of each model on a zero batch `[batch] + imageShape`, interleaved.
     public func measureModels(_ models: [ClassifierModel], imageShape: [Int], batch: Int) -> [LatencyMeasurement] {
         let x = Tensor(zeros: [batch] + imageShape)
-        for m in models { m.eval() }
+        for m in models { m.prepareForInference() }
         return measure(batch: batch, models.map { m in { _ = Autograd.noGrad { m(x) } } })
     }
 
@@ -84,7 +84,7 @@ public struct LatencyMeter: Sendable {
     public func candidateReductions(model: ClassifierModel, candidates: [BlockCandidate], imageShape: [Int], batch: Int)
         -> (reductions: [String: Double], whole: LatencyMeasurement)
     {
-        model.eval()
+        model.prepareForInference()
         let x = Tensor(zeros: [batch] + imageShape)
         var signatures: [String: (block: Module, input: Tensor)] = [:]
         var signatureOf: [String: String] = [:]

@@ -54,8 +54,8 @@ public final class RecoverabilityAnalysis {
         self.teacher = teacher
         self.candidates = candidates
         self.config = config
-        teacher.eval()
         teacher.setRequiresGrad(false)
+        teacher.prepareForInference()
         students = candidates.map { AdaptedStudent(placement: AdaptorPlacement(dropping: $0, in: teacher), model: teacher) }
         optimizers = students.map {
             SGD(parameters: $0.adaptorParameters, learningRate: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay)

@@ -1,0 +1,37 @@
+/// A convolution weight `[O, C/groups, kH, kW]` packed once into the GEMM kernels' panel layout,
+/// for inference: each group's `[O/groups, C/groups·kH·kW]` matrix, so a forward pass reads the
+/// packed panels instead of re-packing (and transposing) the weight on every call.
+///
+/// Valid while the weight's storage is unchanged: it remembers the storage and its
+/// ``Storage/version`` and ``isValid(for:)`` compares them.
+public final class ConvWeightPack: @unchecked Sendable {
+    public let weight: Tensor
+    /// One packed matrix per group, for the column-matrix product (empty when `winograd` is set).
+    let matrices: [PackedMatrix]
+    /// The Winograd-transformed weight, for stride-1 3×3 convs (groups 1) when Winograd is on.
+    let winograd: WinogradWeights?
+    private let version: Int
+
+    /// Packs `weight` for convolutions with `groups` groups and `stride` (nil for depthwise
+    /// convs, which use a direct kernel and no GEMM).
+    public init?(weight: Tensor, groups: Int, stride: Int) {
+        let s = weight.shape
+        precondition(s.count == 4 && s[0] % groups == 0, "ConvWeightPack: weight \(s) is not [O, C/groups, kH, kW] for \(groups) groups")
+        if groups > 1 && groups == s[0] && s[1] == 1 { return nil }
+        let og = s[0] / groups, k = s[1] * s[2] * s[3]
+        self.weight = weight
+        version = weight.storage.version
+        if ConvAlgorithms.winograd && groups == 1 && stride == 1 && s[2] == 3 && s[3] == 3 {
+            winograd = WinogradWeights(weight.pointer, outChannels: s[0], inChannels: s[1])
+            matrices = []
+        } else {
+            winograd = nil
+            matrices = (0..<groups).map { g in PackedMatrix(m: og, k: k, a: weight.pointer + g * og * k, lda: k) }
+        }
+    }
+
+    /// Whether this still holds `weight`'s current values.
+    public func isValid(for weight: Tensor) -> Bool {
+        weight.storage === self.weight.storage && weight.storage.version == version && weight.shape == self.weight.shape
+    }
+}

@@ -1,0 +1,133 @@
+import CKernels
+
+/// Which algorithms `conv2d` may use (switches for tests and benchmarks).
+public enum ConvAlgorithms {
+    /// Forward passes of stride-1 3×3 convolutions by Winograd F(2×2, 3×3) (on by default).
+    /// Its results differ from the direct product by rounding only (about 1e-6 relative).
+    nonisolated(unsafe) public static var winograd = true
+}
+
+/// Winograd-transformed weights of a 3×3 conv, packed for the GEMM kernels: for each of the 16
+/// positions ξ of a transformed 4×4 tile, `U_ξ` `[O, C]`.
+final class WinogradWeights: @unchecked Sendable {
+    let outChannels: Int, inChannels: Int
+    private let u: UnsafeMutablePointer<Float>
+    let packed: [PackedMatrix]
+
+    /// Transforms `w` `[O, C, 3, 3]` and packs the 16 matrices, split across threads.
+    init(_ w: UnsafePointer<Float>, outChannels o: Int, inChannels c: Int) {
+        outChannels = o; inChannels = c
+        let u = UnsafeMutablePointer<Float>.allocate(capacity: max(16 * o * c, 1))
+        self.u = u
+        // u[(ξ·C + c)·O + o]: each U_ξ stored [C, O], packed as op(A) = U_ξ with transA.
+        Parallel.chunks(c, minChunk: 8) { r in pk_winograd_weight(w, o, c, r.lowerBound, r.upperBound, u) }
+        let slots = UnsafeMutablePointer<PackedMatrix?>.allocate(capacity: 16)
+        slots.initialize(repeating: nil, count: 16)
+        defer { slots.deinitialize(count: 16); slots.deallocate() }
+        Parallel.forEach(16) { xi in slots[xi] = PackedMatrix(transA: true, m: o, k: c, a: u + xi * c * o, lda: o) }
+        packed = (0..<16).map { slots[$0]! }
+    }
+
+    deinit { u.deallocate() }
+}
+
+/// The forward pass of a stride-1 3×3 convolution (groups 1) by Winograd F(2×2, 3×3): 2×2
+/// output tiles, 16 products `M_ξ[O, tiles] = U_ξ[O, C] · V_ξ[C, tiles]` on the GEMM kernels,
+/// 2.25× fewer multiplies than the column-matrix product. The work is cut into units of tiles
+/// (several small images side by side, or blocks of tile rows of a large one) whose transformed
+/// input and products stay about L2-sized. Backward passes use ``ConvPlan``.
+struct WinogradPlan {
+    let plan: ConvPlan
+    let shape: pk_conv_shape
+    let tilesPerRow: Int, tileRows: Int
+    let imagesPerUnit: Int, tileRowsPerUnit: Int
+
+    /// Nil when the convolution does not qualify: kernel, stride, groups or padding, or too
+    /// small to gain. Measured on this machine (2 threads), Winograd loses where the products are
+    /// thin and the tile rows short: CIFAR ResNet shapes (16–64 channels at 28–7 pixels, batch
+    /// 64) ran 1.1–1.7× slower, while 64 channels at 56×56 and 128–512 channels at 28–7 pixels
+    /// ran 1.2–1.7× faster. So it needs `minChannels` (64) input and output channels, and a
+    /// 14-pixel output width below 128 channels. `unitTiles` overrides the tiles per unit (tests).
+    init?(_ plan: ConvPlan, minChannels: Int = 64, unitTiles: Int? = nil) {
+        let channels = min(plan.inChannels, plan.outChannels)
+        guard ConvAlgorithms.winograd, plan.groups == 1, channels >= minChannels,
+              channels >= 2 * minChannels || plan.geometry.outWidth >= 14 else { return nil }
+        var shape = plan.geometry.kernelShape
+        guard pk_winograd_supports(&shape) != 0 else { return nil }
+        self.plan = plan; self.shape = shape
+        tilesPerRow = (plan.geometry.outWidth + 1) / 2
+        tileRows = (plan.geometry.outHeight + 1) / 2
+        // Tiles per unit: transformed input and products (16·(C + O) floats a tile) near 1 MB.
+        let target = unitTiles ?? max(64, (1 << 18) / (16 * (plan.inChannels + plan.outChannels)))
+        let perImage = tilesPerRow * tileRows
+        if perImage >= target {
+            let rows = max(1, target / tilesPerRow)
+            let blocks = (tileRows + rows - 1) / rows
+            tileRowsPerUnit = (tileRows + blocks - 1) / blocks
+            imagesPerUnit = 1
+        } else {
+            tileRowsPerUnit = tileRows
+            // Enough units for every thread where the batch allows.
+            let wanted = max(1, min(target / perImage, plan.batch / max(1, Threads.count)))
+            imagesPerUnit = wanted
+        }
+    }
+
+    var blocksPerImage: Int { (tileRows + tileRowsPerUnit - 1) / tileRowsPerUnit }
+    var chunkCount: Int { (plan.batch + imagesPerUnit - 1) / imagesPerUnit }
+    var unitCount: Int { chunkCount * blocksPerImage }
+
+    /// - Parameters:
+    ///   - x: `[N, C, H, W]`; y: `[N, O, OH, OW]`
+    ///   - weights: the transformed weights of this conv.
+    func forward(_ x: UnsafePointer<Float>, _ weights: WinogradWeights, _ y: UnsafeMutablePointer<Float>) {
+        let c = plan.inChannels, o = plan.outChannels
+        let inPlane = plan.inPlane, outPlane = plan.outPlane
+        let maxCols = imagesPerUnit * tileRowsPerUnit * tilesPerRow
+        let perUnit = plan.parallel(over: unitCount)
+        let work = { (units: Range<Int>) in
+            let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * c * maxCols)
+            let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * o * maxCols)
+            defer { v.deallocate(); m.deallocate() }
+            var shape = self.shape
+            for unit in units {
+                let first = unit / blocksPerImage * imagesPerUnit, count = min(imagesPerUnit, plan.batch - first)
+                let b = unit % blocksPerImage
+                let ty0 = b * tileRowsPerUnit, ty1 = min(tileRows, ty0 + tileRowsPerUnit)
+                let block = (ty1 - ty0) * tilesPerRow, cols = count * block
+                // Transformed input V_ξ [C, cols], images side by side.
+                for t in 0..<count {
+                    let img = x + (first + t) * c * inPlane
+                    if perUnit {
+                        pk_winograd_input(img, &shape, 0, c, ty0, ty1, v + t * block, cols, c * cols)
+                    } else {
+                        Parallel.chunks(c) { r in
+                            var s = shape
+                            pk_winograd_input(img, &s, r.lowerBound, r.upperBound, ty0, ty1, v + t * block, cols, c * cols)
+                        }
+                    }
+                }
+                for xi in 0..<16 {
+                    let a = weights.packed[xi], bx = v + xi * c * cols, mx = m + xi * o * cols
+                    if perUnit {
+                        Gemm.single(a, n: cols, b: bx, ldb: cols, c: mx, ldc: cols)
+                    } else {
+                        Gemm.parallel(a, n: cols, b: bx, ldb: cols, c: mx, ldc: cols)
+                    }
+                }
+                for t in 0..<count {
+                    let img = y + (first + t) * o * outPlane
+                    if perUnit {
+                        pk_winograd_output(m + t * block, cols, o * cols, &shape, 0, o, ty0, ty1, img)
+                    } else {
+                        Parallel.chunks(o) { r in
+                            var s = shape
+                            pk_winograd_output(m + t * block, cols, o * cols, &s, r.lowerBound, r.upperBound, ty0, ty1, img)
+                        }
+                    }
+                }
+            }
+        }
+        if perUnit { Parallel.chunks(unitCount, work) } else { work(0..<unitCount) }
+    }
+}
