@@ -17,14 +17,16 @@ final class WinogradWeights: @unchecked Sendable {
     /// Transforms `w` `[O, C, 3, 3]` and packs the 16 matrices, split across threads.
     init(_ w: UnsafePointer<Float>, outChannels o: Int, inChannels c: Int) {
         outChannels = o; inChannels = c
-        let u = UnsafeMutablePointer<Float>.allocate(capacity: max(16 * o * c, 1))
+        // u[ξ·stride + c·O + o]: each U_ξ stored [C, O], packed as op(A) = U_ξ with transA. The
+        // stride is padded by a cache line so the 16 matrices do not share cache sets.
+        let stride = o * c + 16
+        let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * stride)
         self.u = u
-        // u[(ξ·C + c)·O + o]: each U_ξ stored [C, O], packed as op(A) = U_ξ with transA.
-        Parallel.chunks(c, minChunk: 8) { r in pk_winograd_weight(w, o, c, r.lowerBound, r.upperBound, u) }
+        Parallel.chunks(c, minChunk: 8) { r in pk_winograd_weight(w, o, c, r.lowerBound, r.upperBound, u, stride) }
         let slots = UnsafeMutablePointer<PackedMatrix?>.allocate(capacity: 16)
         slots.initialize(repeating: nil, count: 16)
         defer { slots.deinitialize(count: 16); slots.deallocate() }
-        Parallel.forEach(16) { xi in slots[xi] = PackedMatrix(transA: true, m: o, k: c, a: u + xi * c * o, lda: o) }
+        Parallel.forEach(16) { xi in slots[xi] = PackedMatrix(transA: true, m: o, k: c, a: u + xi * stride, lda: o) }
         packed = (0..<16).map { slots[$0]! }
     }
 

@@ -73,9 +73,9 @@ void pk_im2col_rows(const float *x, const pk_conv_shape *g, long y0, long y1, fl
 /// own matrix, xi_stride floats apart. Whether `g` is supported (3x3, stride 1, padding <= 2,
 /// out_w <= 2048):
 int pk_winograd_supports(const pk_conv_shape *g);
-/// Transformed weights, input channels [c0, c1): `w` `[O, C, 3, 3]` -> `u` `[16, C, O]` (each
-/// U_xi stored transposed, so packing it for the GEMM is a plain copy).
-void pk_winograd_weight(const float *w, long O, long C, long c0, long c1, float *u);
+/// Transformed weights, input channels [c0, c1): `w` `[O, C, 3, 3]` -> u[xi * xi_stride + c * O + o]
+/// (each U_xi stored transposed, so packing it for the GEMM is a plain copy; xi_stride >= C * O).
+void pk_winograd_weight(const float *w, long O, long C, long c0, long c1, float *u, long xi_stride);
 /// Transformed input tiles of one image `x` `[channels, H, W]`, channels [c0, c1) and tile rows
 /// [ty0, ty1): v[xi * xi_stride + c * ldv + (ty - ty0) * tw + tx].
 void pk_winograd_input(const float *x, const pk_conv_shape *g, long c0, long c1, long ty0, long ty1,
