@@ -31,11 +31,20 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
     if let bias { inputs.append(bias) }
     return Autograd.record(out, inputs: inputs) { gy, needs in
         var dx: Tensor? = nil, dw: Tensor? = nil, db: Tensor? = nil
-        if needs[0] { dx = Tensor(zeros: x.shape) }
         if needs[1] { dw = Tensor(zeros: weight.shape) }
         if plan.isDepthwise {
+            if needs[0] { dx = Tensor(zeros: x.shape) }
             depthwiseBackward(x.pointer, weight.pointer, gy.pointer, dx?.pointer, dw?.pointer, plan)
+        } else if needs[0], let dgrad = plan.inputGradientPlan.flatMap({ WinogradPlan($0) }) {
+            // The input gradient of a stride-1 3×3 conv is itself one: gy convolved with the
+            // flipped, transposed weight, run by Winograd; the column-matrix pass does dW only.
+            dx = Tensor(uninitialized: x.shape)
+            let flipped = flippedTransposedKernel(weight)
+            let weights = WinogradWeights(flipped.pointer, outChannels: plan.inChannels, inChannels: plan.outChannels)
+            dgrad.forward(gy.pointer, weights, dx!.pointer)
+            if needs[1] { plan.backward(x.pointer, weight.pointer, gy.pointer, nil, dw?.pointer) }
         } else {
+            if needs[0] { dx = Tensor(zeros: x.shape) }
             plan.backward(x.pointer, weight.pointer, gy.pointer, dx?.pointer, dw?.pointer)
         }
         if needs.count > 2 && needs[2] { db = channelSums(gy) }
@@ -61,6 +70,21 @@ func channelSums(_ t: Tensor) -> Tensor {
     for b in 0..<n {
         for ch in 0..<c {
             out.pointer[ch] += Float(Vector.sum(t.pointer + (b * c + ch) * plane, count: plane))
+        }
+    }
+    return out
+}
+
+/// `w` `[O, C, kH, kW]` → `[C, O, kH, kW]` with each kernel rotated by 180°: the weight of the
+/// convolution that maps an output gradient to the input gradient (stride 1, groups 1).
+func flippedTransposedKernel(_ w: Tensor) -> Tensor {
+    let o = w.shape[0], c = w.shape[1], taps = w.shape[2] * w.shape[3]
+    let out = Tensor(uninitialized: [c, o, w.shape[2], w.shape[3]])
+    let src = w.pointer, dst = out.pointer
+    for oi in 0..<o {
+        for ci in 0..<c {
+            let s = src + (oi * c + ci) * taps, d = dst + (ci * o + oi) * taps
+            for t in 0..<taps { d[taps - 1 - t] = s[t] }
         }
     }
     return out

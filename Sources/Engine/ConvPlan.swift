@@ -51,6 +51,16 @@ struct ConvPlan: Sendable {
     }
 
     var outputShape: [Int] { [batch, outChannels, geometry.outHeight, geometry.outWidth] }
+
+    /// For a stride-1 conv without groups, the conv that maps an output gradient `[N, O, OH, OW]`
+    /// to the input gradient `[N, C, H, W]`: weight `[C, O, kH, kW]` (flipped), padding
+    /// `kH − 1 − padding`. Nil otherwise, or when that padding would be negative.
+    var inputGradientPlan: ConvPlan? {
+        let g = geometry
+        guard groups == 1, g.stride == 1, g.kernelH == g.kernelW, g.padding <= g.kernelH - 1 else { return nil }
+        return ConvPlan(x: outputShape, weight: [inChannels, outChannels, g.kernelH, g.kernelW], bias: nil,
+                        stride: 1, padding: g.kernelH - 1 - g.padding, groups: 1)
+    }
     var isDepthwise: Bool { groups == inChannels && groups == outChannels }
     var groupOut: Int { outChannels / groups }
     var inPlane: Int { geometry.height * geometry.width }

@@ -76,4 +76,39 @@ final class WinogradTests: XCTestCase {
         Vector.scale(direct.pointer, 2, count: direct.count)
         assertClose(conv2d(x, weight: w, padding: 1, pack: pack), direct, rtol: 1e-4, atol: 1e-5, "after a weight change")
     }
+
+    /// The input gradient of a qualifying conv runs as a Winograd conv of the output gradient
+    /// with the flipped, transposed weight: it must equal the column-matrix gradient, for both
+    /// paddings (the gradient conv then pads 1 and 2) and unequal channel counts.
+    func testInputGradientMatchesTheColumnMatrixGradient() {
+        let saved = ConvAlgorithms.winograd
+        defer { ConvAlgorithms.winograd = saved }
+        for (xs, o, p) in [([2, 64, 14, 14], 64, 1), ([1, 64, 16, 15], 128, 0)] {
+            let ws = [o, xs[1], 3, 3]
+            let plan = ConvPlan(x: xs, weight: ws, bias: nil, stride: 1, padding: p, groups: 1)
+            XCTAssertNotNil(plan.inputGradientPlan.flatMap { WinogradPlan($0) }, "\(xs) qualifies")
+            var grads: [[Tensor]] = []
+            for on in [false, true] {
+                ConvAlgorithms.winograd = on
+                let x = Parameter(randomTensor(xs, seed: 6)), w = Parameter(randomTensor(ws, seed: 7, scale: 0.05))
+                let gy = randomTensor(plan.outputShape, seed: 8)
+                let y = conv2d(x.tensor, weight: w.tensor, padding: p)
+                // loss = Σ y·gy, so dL/dy = gy.
+                let loss = Autograd.record(Tensor(scalar: 0), inputs: [y]) { _, _ in [gy] }
+                loss.backward()
+                grads.append([x.grad!, w.grad!])
+            }
+            assertClose(grads[1][0], grads[0][0], rtol: 1e-4, atol: 1e-4, "input gradient \(xs) → \(o), padding \(p)")
+            assertClose(grads[1][1], grads[0][1], rtol: 1e-4, atol: 1e-4, "weight gradient \(xs) → \(o), padding \(p)")
+        }
+    }
+
+    func testFlippedTransposedKernel() {
+        let w = Tensor((0..<(2 * 3 * 9)).map(Float.init), shape: [2, 3, 3, 3])
+        let f = flippedTransposedKernel(w)
+        XCTAssertEqual(f.shape, [3, 2, 3, 3])
+        for o in 0..<2 { for c in 0..<3 { for t in 0..<9 {
+            XCTAssertEqual(f.pointer[(c * 2 + o) * 9 + 8 - t], w.pointer[(o * 3 + c) * 9 + t])
+        } } }
+    }
 }
