@@ -132,7 +132,6 @@ void pk_sgemm_packed_rows(int level, int transA, int transB, long M, long row0, 
         scale_c(rows, N, beta, C, ldc);
         return;
     }
-    const float *a_rows = transA ? A + row0 : A + row0 * lda;
-    pk_gemm_blocked(desc_for_level(level), transA != 0, transB != 0, rows, N, K, alpha, a_rows, lda, packed,
+    pk_gemm_blocked(desc_for_level(level), transA != 0, transB != 0, rows, N, K, alpha, NULL, lda, packed,
                     row0, M, B, ldb, beta, C, ldc);
 }

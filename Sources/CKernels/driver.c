@@ -104,6 +104,27 @@ static void gemm_naive(int transA, int transB, long M, long N, long K, float alp
     }
 }
 
+/// The same fallback reading op(A) from the whole-matrix packed layout (pk_pack_a_all's, rows
+/// from row0 of a matrix of Mr padded rows), so a packed A never needs its source.
+static void gemm_naive_packed(const pk_kernel_desc *d, long kcb, long Mr, long row0, int transB, long M,
+                              long N, long K, float alpha, const float *packed, const float *B, long ldb,
+                              float beta, float *C, long ldc) {
+    const int mr = d->mr;
+    for (long i = 0; i < M; ++i) {
+        const long r = row0 + i;
+        for (long j = 0; j < N; ++j) {
+            float s = 0.0f;
+            for (long k = 0; k < K; ++k) {
+                const long pc = k / kcb * kcb, kc = K - pc < kcb ? K - pc : kcb;
+                const float a = packed[pc * Mr + r / mr * mr * kc + (k - pc) * mr + r % mr];
+                s += a * (transB ? B[j * ldb + k] : B[k * ldb + j]);
+            }
+            float *c = C + i * ldc + j;
+            *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
+        }
+    }
+}
+
 size_t pk_packed_a_floats(const pk_kernel_desc *d, long M, long K) {
     return (size_t)round_up(M, d->mr) * (size_t)K;
 }
@@ -142,7 +163,11 @@ void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, lo
     const size_t b_floats = (size_t)round_up(ncb, nr) * (size_t)kcb;
     float *ws = ws_get(a_span + b_floats);
     if (!ws) {
-        gemm_naive(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        if (packed_a) {
+            gemm_naive_packed(d, kcb, Mr, packed_row0, transB, M, N, K, alpha, packed_a, B, ldb, beta, C, ldc);
+        } else {
+            gemm_naive(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        }
         return;
     }
     float *Ap = ws;

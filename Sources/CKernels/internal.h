@@ -63,8 +63,7 @@ const pk_kernel_desc *pk_desc_avx512(void);
 /// Blocked GEMM driver (Goto/BLIS-style loops around a micro-kernel). Requires M, N, K > 0.
 /// `packed_a`, if not NULL, is a matrix of `packed_rows` rows and K columns already packed by
 /// pk_pack_a_all with the same `d`, of which this call uses rows [packed_row0, packed_row0 + M)
-/// (`packed_row0` a multiple of d->mr); A (those rows only) is then read only if the workspace
-/// cannot be allocated.
+/// (`packed_row0` a multiple of d->mr); A is then not read (may be NULL).
 void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, long N, long K,
                      float alpha, const float *A, long lda, const float *packed_a,
                      long packed_row0, long packed_rows, const float *B, long ldb, float beta,

@@ -31,6 +31,22 @@ public func relu6(_ x: Tensor) -> Tensor {
     }
 }
 
+/// `relu(a + b)` in one pass (the end of a residual block), for tensors of equal shape. Both
+/// inputs get the output's gradient where the output is positive, as the two ops would give.
+public func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
+    checkSameShape(a.shape, b.shape, "addReLU")
+    let out = Tensor(uninitialized: a.shape)
+    let x = a.pointer, y = b.pointer, d = out.pointer
+    Parallel.chunks(a.count, minChunk: 65536) { r in for i in r { d[i] = Swift.max(x[i] + y[i], 0) } }
+    let shape = a.shape, count = a.count
+    return Autograd.record(out, inputs: [a, b]) { gy, needs in
+        let g = Tensor(uninitialized: shape)
+        let gp = gy.pointer, yp = out.pointer, o = g.pointer
+        Parallel.chunks(count, minChunk: 65536) { r in for i in r { let gi = gp[i]; o[i] = yp[i] > 0 ? gi : 0 } }
+        return [needs[0] ? g : nil, needs[1] ? g : nil]
+    }
+}
+
 /// `a + b` for tensors of equal shape.
 public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
     checkSameShape(a.shape, b.shape, "add")

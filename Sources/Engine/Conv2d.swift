@@ -31,9 +31,9 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
     if let bias { inputs.append(bias) }
     return Autograd.record(out, inputs: inputs) { gy, needs in
         var dx: Tensor? = nil, dw: Tensor? = nil, db: Tensor? = nil
-        if needs[1] { dw = Tensor(zeros: weight.shape) }
         if plan.isDepthwise {
             if needs[0] { dx = Tensor(zeros: x.shape) }
+            if needs[1] { dw = Tensor(zeros: weight.shape) }
             depthwiseBackward(x.pointer, weight.pointer, gy.pointer, dx?.pointer, dw?.pointer, plan)
         } else if needs[0], let dgrad = plan.inputGradientPlan.flatMap({ WinogradPlan($0) }) {
             // The input gradient of a stride-1 3×3 conv is itself one: gy convolved with the
@@ -42,9 +42,14 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
             let flipped = flippedTransposedKernel(weight)
             let weights = WinogradWeights(flipped.pointer, outChannels: plan.inChannels, inChannels: plan.outChannels)
             dgrad.forward(gy.pointer, weights, dx!.pointer)
-            if needs[1] { plan.backward(x.pointer, weight.pointer, gy.pointer, nil, dw?.pointer) }
+            if needs[1] {
+                dw = Tensor(uninitialized: weight.shape)
+                plan.backward(x.pointer, weight.pointer, gy.pointer, nil, dw?.pointer)
+            }
         } else {
-            if needs[0] { dx = Tensor(zeros: x.shape) }
+            // ConvPlan.backward overwrites both.
+            if needs[0] { dx = Tensor(uninitialized: x.shape) }
+            if needs[1] { dw = Tensor(uninitialized: weight.shape) }
             plan.backward(x.pointer, weight.pointer, gy.pointer, dx?.pointer, dw?.pointer)
         }
         if needs.count > 2 && needs[2] { db = channelSums(gy) }

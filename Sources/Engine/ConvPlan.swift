@@ -138,6 +138,9 @@ struct ConvPlan: Sendable {
         if perUnit { Parallel.chunks(unitCount, work) } else { work(0..<unitCount) }
     }
 
+    /// Writes `dx` (zeroing it chunk by chunk on the threads that fill it, so it may come
+    /// uninitialised) and `dw` (overwritten).
+    ///
     /// Work is split across threads by whole chunks: row blocks of one image fold into
     /// overlapping rows of its input gradient, so they stay on one thread.
     func backward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>,
@@ -163,6 +166,7 @@ struct ConvPlan: Sendable {
             defer { col.deallocate(); dcol.deallocate(); gyc.deallocate() }
             for ci in chunks {
                 let (first, count) = chunk(ci)
+                if let dx { (dx + first * inChannels * inPlane).initialize(repeating: 0, count: count * inChannels * inPlane) }
                 for block in 0..<blocksPerImage {
                     let rows = rowBlock(block)
                     let cols = count * rows.count * geometry.outWidth
@@ -208,7 +212,8 @@ struct ConvPlan: Sendable {
         }
         if perChunk { Parallel.indexedChunks(chunkCount, work) } else { work(0..<chunkCount, 0) }
         if let dw {
-            for p in 0..<pieces { Vector.add(dw, dwParts + p * wSize, count: wSize) }
+            dw.update(from: dwParts, count: wSize)
+            for p in 1..<max(pieces, 1) { Vector.add(dw, dwParts + p * wSize, count: wSize) }
         }
     }
 

@@ -47,7 +47,7 @@ public enum Gemm {
     public static func single(_ a: PackedMatrix, transB: Bool = false, n: Int, b: UnsafePointer<Float>, ldb: Int,
                               beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if a.m == 0 || n == 0 { return }
-        pk_sgemm_packed(a.level, a.transposed ? 1 : 0, transB ? 1 : 0, a.m, n, a.k, 1, a.source, a.lda, a.buffer,
+        pk_sgemm_packed(a.level, a.transposed ? 1 : 0, transB ? 1 : 0, a.m, n, a.k, 1, nil, a.lda, a.buffer,
                         b, ldb, beta, c, ldc)
     }
 
@@ -68,26 +68,25 @@ public enum Gemm {
             Parallel.chunks(panels) { r in
                 let i0 = r.lowerBound * unit, i1 = min(a.m, r.upperBound * unit)
                 pk_sgemm_packed_rows(a.level, a.transposed ? 1 : 0, transB ? 1 : 0, a.m, i0, i1 - i0, n, a.k, 1,
-                                     a.source, a.lda, a.buffer, b, ldb, beta, c + i0 * ldc, ldc)
+                                     nil, a.lda, a.buffer, b, ldb, beta, c + i0 * ldc, ldc)
             }
         }
     }
 }
 
 /// The left operand `op(A)` `[M, K]` of many products, packed once into the GEMM kernels' panel
-/// layout (for the SIMD level in force when packing). Keeps a pointer to `A`, which must stay
-/// valid and unchanged while this is used.
+/// layout (for the SIMD level in force when packing). Self-contained: `A` is read only while
+/// packing.
 public final class PackedMatrix: @unchecked Sendable {
     public let m: Int, k: Int
     let transposed: Bool
-    let source: UnsafePointer<Float>
     let lda: Int
     let level: Int32
     let buffer: UnsafeMutablePointer<Float>
 
     /// Packs `op(A)`: `A` stored `[M, K]` (leading dimension `lda`), or `[K, M]` when `transA`.
     public init(transA: Bool = false, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int) {
-        self.m = m; self.k = k; transposed = transA; source = a; self.lda = lda
+        self.m = m; self.k = k; transposed = transA; self.lda = lda
         level = pk_simd_level()
         let size = max(pk_sgemm_packed_a_size(level, m, k), 1)
         buffer = .allocate(capacity: size)

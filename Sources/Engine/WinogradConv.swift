@@ -11,17 +11,17 @@ public enum ConvAlgorithms {
 /// positions ξ of a transformed 4×4 tile, `U_ξ` `[O, C]`.
 final class WinogradWeights: @unchecked Sendable {
     let outChannels: Int, inChannels: Int
-    private let u: UnsafeMutablePointer<Float>
     let packed: [PackedMatrix]
 
-    /// Transforms `w` `[O, C, 3, 3]` and packs the 16 matrices, split across threads.
+    /// Transforms `w` `[O, C, 3, 3]` and packs the 16 matrices, split across threads. Only the
+    /// packed copies are kept (16/9 of the weight's size).
     init(_ w: UnsafePointer<Float>, outChannels o: Int, inChannels c: Int) {
         outChannels = o; inChannels = c
         // u[ξ·stride + c·O + o]: each U_ξ stored [C, O], packed as op(A) = U_ξ with transA. The
         // stride is padded by a cache line so the 16 matrices do not share cache sets.
         let stride = o * c + 16
         let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * stride)
-        self.u = u
+        defer { u.deallocate() }
         Parallel.chunks(c, minChunk: 8) { r in pk_winograd_weight(w, o, c, r.lowerBound, r.upperBound, u, stride) }
         let slots = UnsafeMutablePointer<PackedMatrix?>.allocate(capacity: 16)
         slots.initialize(repeating: nil, count: 16)
@@ -29,8 +29,6 @@ final class WinogradWeights: @unchecked Sendable {
         Parallel.forEach(16) { xi in slots[xi] = PackedMatrix(transA: true, m: o, k: c, a: u + xi * stride, lda: o) }
         packed = (0..<16).map { slots[$0]! }
     }
-
-    deinit { u.deallocate() }
 }
 
 /// The forward pass of a stride-1 3×3 convolution (groups 1) by Winograd F(2×2, 3×3): 2×2

@@ -7,7 +7,8 @@ import XCTest
 final class ConvPlanTests: XCTestCase {
     /// Runs `plan` forward and backward on fixed random data; returns (y, dx, dw).
     func run(_ plan: ConvPlan, x: Tensor, w: Tensor, gy: Tensor) -> (Tensor, Tensor, Tensor) {
-        let y = Tensor(zeros: plan.outputShape), dx = Tensor(zeros: x.shape), dw = Tensor(zeros: w.shape)
+        // dx and dw start as garbage: backward overwrites them.
+        let y = Tensor(zeros: plan.outputShape), dx = Tensor(repeating: .nan, shape: x.shape), dw = Tensor(repeating: .nan, shape: w.shape)
         plan.forward(x.pointer, w.pointer, y.pointer)
         plan.backward(x.pointer, w.pointer, gy.pointer, dx.pointer, dw.pointer)
         return (y, dx, dw)

@@ -80,6 +80,15 @@ final class LayerGradientTests: XCTestCase {
         gradCheck([randomTensor([2, 3], seed: 1), randomTensor([2, 3], seed: 2)]) { t in scaled(add(t[0], t[1]), by: 1.5) }
     }
 
+    func testFusedAddReLU() {
+        // Sums kept away from the kink at 0.
+        var g = SeededGenerator(seed: 9)
+        let a = Tensor((0..<24).map { _ in g.nextFloat() * 4 - 2 }, shape: [2, 3, 4])
+        let b = Tensor(a.array.map { v in (v >= 0 ? 0.3 : -0.3) + (g.nextFloat() - 0.5) * 0.2 }, shape: [2, 3, 4])
+        gradCheck([a, b]) { t in addReLU(t[0], t[1]) }
+        XCTAssertEqual(addReLU(a, b).array, relu(add(a, b)).array)
+    }
+
     func testMaxPool() {
         // Distinct values so the argmax is stable under the finite-difference step.
         var g = SeededGenerator(seed: 5)

@@ -32,7 +32,8 @@ int pk_simd_level(void);
 /// every chunk of a batch): pack op(A) `[M, K]` once for a SIMD level, then multiply with
 /// pk_sgemm_packed at that same level (pass the value pk_simd_level() returned when packing).
 /// pk_sgemm_packed_a_size gives the floats `packed` must hold; pk_sgemm_packed computes
-/// C = alpha * op(A) * op(B) + beta * C like pk_sgemm, reading A itself only as a fallback.
+/// C = alpha * op(A) * op(B) + beta * C like pk_sgemm from the packed copy alone (A and lda are
+/// not read; A may be NULL), so A may be freed or changed once packed.
 size_t pk_sgemm_packed_a_size(int level, long M, long K);
 void pk_sgemm_pack_a(int level, int transA, long M, long K, const float *A, long lda, float *packed);
 void pk_sgemm_packed(int level, int transA, int transB, long M, long N, long K, float alpha,

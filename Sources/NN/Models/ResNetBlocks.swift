@@ -30,7 +30,7 @@ public final class BasicBlock: Module, ResidualBlock, @unchecked Sendable {
         var out = batchNormReLU("bn1", child("conv1")(x))
         out = child("bn2")(child("conv2")(out))
         let skip = hasChild("downsample") ? child("downsample")(x) : x
-        return relu(add(out, skip))
+        return addReLU(out, skip)
     }
 }
 
@@ -68,6 +68,6 @@ public final class Bottleneck: Module, ResidualBlock, @unchecked Sendable {
         out = batchNormReLU("bn2", child("conv2")(out))
         out = child("bn3")(child("conv3")(out))
         let skip = hasChild("downsample") ? child("downsample")(x) : x
-        return relu(add(out, skip))
+        return addReLU(out, skip)
     }
 }
