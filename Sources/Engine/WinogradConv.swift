@@ -1,10 +1,15 @@
 import CKernels
+import Foundation
 
 /// Which algorithms `conv2d` may use (switches for tests and benchmarks).
 public enum ConvAlgorithms {
-    /// Forward passes of stride-1 3×3 convolutions by Winograd F(2×2, 3×3) (on by default).
-    /// Its results differ from the direct product by rounding only (about 1e-6 relative).
-    nonisolated(unsafe) public static var winograd = true
+    /// Stride-1 3×3 convolutions (forward and input gradient) by Winograd F(2×2, 3×3): on
+    /// unless the environment sets `PRACTISE_WINOGRAD=0`. Results differ from the direct product
+    /// by rounding only (about 1e-6 relative).
+    nonisolated(unsafe) public static var winograd: Bool = {
+        guard let v = getenv("PRACTISE_WINOGRAD") else { return true }
+        return String(cString: v) != "0"
+    }()
 }
 
 /// Winograd-transformed weights of a 3×3 conv, packed for the GEMM kernels: for each of the 16
