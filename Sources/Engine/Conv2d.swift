@@ -35,13 +35,20 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
             if needs[0] { dx = Tensor(zeros: x.shape) }
             if needs[1] { dw = Tensor(zeros: weight.shape) }
             depthwiseBackward(x.pointer, weight.pointer, gy.pointer, dx?.pointer, dw?.pointer, plan)
-        } else if needs[0], let dgrad = plan.inputGradientPlan.flatMap({ WinogradPlan($0) }) {
-            // The input gradient of a stride-1 3×3 conv is itself one: gy convolved with the
-            // flipped, transposed weight, run by Winograd; the column-matrix pass does dW only.
+        } else if needs[0], let dgrad = plan.inputGradientPlan, plan.geometry.kernelH > 1 {
+            // The input gradient of a stride-1 conv is itself a conv: gy convolved with the
+            // flipped, transposed weight. Run as a forward pass (Winograd where it qualifies),
+            // it writes dx directly, with a product as wide as the forward's, instead of a
+            // product over only O channels into a column matrix that col2im then folds back.
+            // The column-matrix pass below does dW only.
             dx = Tensor(uninitialized: x.shape)
             let flipped = flippedTransposedKernel(weight)
-            let weights = WinogradWeights(flipped.pointer, outChannels: plan.inChannels, inChannels: plan.outChannels)
-            dgrad.forward(gy.pointer, weights, dx!.pointer)
+            if let wino = WinogradPlan(dgrad) {
+                let weights = WinogradWeights(flipped.pointer, outChannels: plan.inChannels, inChannels: plan.outChannels)
+                wino.forward(gy.pointer, weights, dx!.pointer)
+            } else {
+                dgrad.forward(gy.pointer, flipped.pointer, dx!.pointer)
+            }
             if needs[1] {
                 dw = Tensor(uninitialized: weight.shape)
                 plan.backward(x.pointer, weight.pointer, gy.pointer, nil, dw?.pointer)

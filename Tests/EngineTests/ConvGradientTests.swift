@@ -22,6 +22,9 @@ final class ConvGradientTests: XCTestCase {
     func testDepthwise() { check(x: [2, 4, 6, 6], w: [4, 1, 3, 3], bias: false, stride: 1, padding: 1, groups: 4) }
     func testDepthwiseStrided() { check(x: [2, 4, 7, 7], w: [4, 1, 3, 3], bias: true, stride: 2, padding: 1, groups: 4) }
     func testGrouped() { check(x: [2, 4, 5, 5], w: [6, 2, 3, 3], bias: true, stride: 1, padding: 1, groups: 2) }
+    // Stride-1 input gradients run as a conv with padding kernel − 1 − padding: 4 here, and 0 below.
+    func testUnpadded5x5() { check(x: [2, 3, 8, 7], w: [4, 3, 5, 5], bias: false, stride: 1, padding: 0, groups: 1) }
+    func testOverPadded3x3() { check(x: [1, 2, 5, 6], w: [3, 2, 3, 3], bias: false, stride: 1, padding: 2, groups: 1) }
     func testLargeKernel() { check(x: [1, 2, 9, 9], w: [3, 2, 7, 7], bias: false, stride: 2, padding: 3, groups: 1) }
     func testMultiThreadedBatchOfChunks() { check(x: [5, 3, 4, 4], w: [4, 3, 3, 3], bias: true, stride: 1, padding: 1, groups: 1, threads: 2) }
 
