@@ -74,7 +74,7 @@ int pk_set_simd_level(int level) {
     return lv;
 }
 
-static const pk_kernel_desc *desc_for_level(int level) {
+const pk_kernel_desc *pk_desc_for_level(int level) {
 #if defined(__x86_64__)
     if (level >= LEVEL_AVX512) return pk_desc_avx512();
     if (level == LEVEL_AVX2) return pk_desc_avx2();
@@ -104,16 +104,16 @@ void pk_sgemm(int transA, int transB, long M, long N, long K, float alpha,
         scale_c(M, N, beta, C, ldc);
         return;
     }
-    pk_gemm_blocked(desc_for_level(pk_simd_level()), transA != 0, transB != 0, M, N, K,
-                    alpha, A, lda, NULL, 0, 0, B, ldb, beta, C, ldc);
+    pk_gemm_blocked(pk_desc_for_level(pk_simd_level()), transA != 0, transB != 0, M, N, K,
+                    alpha, A, lda, NULL, 0, 0, B, ldb, NULL, beta, C, ldc);
 }
 
 size_t pk_sgemm_packed_a_size(int level, long M, long K) {
-    return M > 0 && K > 0 ? pk_packed_a_floats(desc_for_level(level), M, K) : 0;
+    return M > 0 && K > 0 ? pk_packed_a_floats(pk_desc_for_level(level), M, K) : 0;
 }
 
 void pk_sgemm_pack_a(int level, int transA, long M, long K, const float *A, long lda, float *packed) {
-    if (M > 0 && K > 0) pk_pack_a_all(desc_for_level(level), transA != 0, A, lda, M, K, packed);
+    if (M > 0 && K > 0) pk_pack_a_all(pk_desc_for_level(level), transA != 0, A, lda, M, K, packed);
 }
 
 void pk_sgemm_packed(int level, int transA, int transB, long M, long N, long K, float alpha,
@@ -122,7 +122,7 @@ void pk_sgemm_packed(int level, int transA, int transB, long M, long N, long K, 
     pk_sgemm_packed_rows(level, transA, transB, M, 0, M, N, K, alpha, A, lda, packed, B, ldb, beta, C, ldc);
 }
 
-long pk_sgemm_packed_row_unit(int level) { return desc_for_level(level)->mr; }
+long pk_sgemm_packed_row_unit(int level) { return pk_desc_for_level(level)->mr; }
 
 void pk_sgemm_packed_rows(int level, int transA, int transB, long M, long row0, long rows, long N, long K,
                           float alpha, const float *A, long lda, const float *packed, const float *B,
@@ -132,6 +132,6 @@ void pk_sgemm_packed_rows(int level, int transA, int transB, long M, long row0, 
         scale_c(rows, N, beta, C, ldc);
         return;
     }
-    pk_gemm_blocked(desc_for_level(level), transA != 0, transB != 0, rows, N, K, alpha, NULL, lda, packed,
-                    row0, M, B, ldb, beta, C, ldc);
+    pk_gemm_blocked(pk_desc_for_level(level), transA != 0, transB != 0, rows, N, K, alpha, NULL, lda, packed,
+                    row0, M, B, ldb, NULL, beta, C, ldc);
 }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Shapes and work split of one convolution call.
 ///
 /// The work is cut into units whose column matrix stays about cache-sized: several small images
@@ -105,11 +107,15 @@ struct ConvPlan: Sendable {
         let perUnit = parallel(over: unitCount)
         let colSize = k * unitColumns
         let tmpSize = imagesPerChunk > 1 ? og * unitColumns : 0
-        // Each group's weight matrix is packed once for all units instead of once per GEMM.
+        // Each group's weight matrix is packed once for all units instead of once per GEMM (and
+        // always for the implicit product, which takes its weight packed).
+        let wantsImplicit = hasImplicitColumns && pk_simd_level() == 2
         let packed = prepacked
-            ?? (unitCount > 1 ? (0..<groups).map { g in PackedMatrix(m: og, k: k, a: w + g * og * k, lda: k) } : nil)
+            ?? (unitCount > 1 || wantsImplicit ? (0..<groups).map { g in PackedMatrix(m: og, k: k, a: w + g * og * k, lda: k) } : nil)
+        // The implicit product needs AVX-512 panels (a weight packed at another level falls back).
+        let implicit = wantsImplicit && packed.map { $0.allSatisfy { $0.level == 2 } } == true
         let work = { (units: Range<Int>) in
-            let col = UnsafeMutablePointer<Float>.allocate(capacity: max(colSize, 1))
+            let col = UnsafeMutablePointer<Float>.allocate(capacity: implicit ? 1 : max(colSize, 1))
             let tmp = UnsafeMutablePointer<Float>.allocate(capacity: max(tmpSize, 1))
             defer { col.deallocate(); tmp.deallocate() }
             for u in units {
@@ -118,13 +124,19 @@ struct ConvPlan: Sendable {
                 let cols = count * rows.count * geometry.outWidth
                 for g in 0..<groups {
                     let wg = PackedOrPlain(packed?[g], m: og, k: k, a: w + g * og * k, lda: k)
-                    let b = columnMatrix(x, group: g, first: first, count: count, rows: rows, scratch: col)
-                    if count == 1 {
-                        // Straight into the output rows of this block (leading dimension OH·OW).
-                        let dst = y + (first * outChannels + g * og) * outPlane + rows.lowerBound * geometry.outWidth
-                        gemm(perUnit, wg, n: cols, b: b, ldb: cols, c: dst, ldc: outPlane)
+                    // Straight into the output rows of this block (leading dimension OH·OW) for one
+                    // image, else into tmp and copied out per image below.
+                    let direct = y + (first * outChannels + g * og) * outPlane + rows.lowerBound * geometry.outWidth
+                    let (dst, ldc) = count == 1 ? (direct, outPlane) : (tmp, cols)
+                    if implicit {
+                        let done = implicitProduct(perUnit, packed![g], x + (first * inChannels + g * geometry.channels) * inPlane,
+                                                   rows: rows, n: cols, c: dst, ldc: ldc)
+                        precondition(done, "implicit conv product unavailable at AVX-512")
                     } else {
-                        gemm(perUnit, wg, n: cols, b: b, ldb: cols, c: tmp, ldc: cols)
+                        let b = columnMatrix(x, group: g, first: first, count: count, rows: rows, scratch: col)
+                        gemm(perUnit, wg, n: cols, b: b, ldb: cols, c: dst, ldc: ldc)
+                    }
+                    if count > 1 {
                         for t in 0..<count {
                             for o in 0..<og {
                                 Vector.copy(y + ((first + t) * outChannels + g * og + o) * outPlane,
@@ -136,6 +148,33 @@ struct ConvPlan: Sendable {
             }
         }
         if perUnit { Parallel.chunks(unitCount, work) } else { work(0..<unitCount) }
+    }
+
+    /// Whether the forward product can gather its column matrix straight from the images
+    /// (pk_conv_gemm_implicit): stride 1 with the output as wide as the input, not 1×1.
+    var hasImplicitColumns: Bool {
+        geometry.stride == 1 && geometry.outWidth == geometry.width && !geometry.isPointwise
+            && geometry.kernelH <= 7 && geometry.kernelW <= 7
+    }
+
+    /// `C[og, n] = W_g · B` for the unit whose first image (this group's channel 0) is `xg` and
+    /// whose columns are `rows` of each image, B gathered from the images; split across threads
+    /// by 32-column panels unless `single`. False (nothing done) where the kernels have no such
+    /// path at the weight's packing level.
+    private func implicitProduct(_ single: Bool, _ a: PackedMatrix, _ xg: UnsafePointer<Float>, rows: Range<Int>,
+                                 n: Int, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
+        var shape = geometry.kernelShape
+        let block = rows.count * geometry.outWidth, stride = inChannels * inPlane, level = a.level
+        if single || Threads.count == 1 || 2 * a.m * n * a.k < 2_000_000 {
+            return pk_conv_gemm_implicit(level, a.m, n, a.buffer, &shape, xg, stride, block, rows.lowerBound, 0, 0, c, ldc) != 0
+        }
+        guard pk_conv_gemm_implicit(level, 0, 0, a.buffer, &shape, xg, stride, block, 0, 0, 0, c, ldc) != 0 else { return false }
+        Parallel.chunks((n + 31) / 32) { r in
+            var s = shape
+            let j0 = r.lowerBound * 32, j1 = min(n, r.upperBound * 32)
+            _ = pk_conv_gemm_implicit(level, a.m, j1 - j0, a.buffer, &s, xg, stride, block, rows.lowerBound, j0, 0, c + j0, ldc)
+        }
+        return true
     }
 
     /// Writes `dx` (zeroing it chunk by chunk on the threads that fill it, so it may come

@@ -1,4 +1,5 @@
 @testable import Engine
+import CKernels
 import TestSupport
 import XCTest
 
@@ -60,5 +61,44 @@ final class ConvPlanTests: XCTestCase {
         XCTAssertEqual(cifar.rowsPerBlock, 28)
         let pointwise = ConvPlan(x: [1, 256, 56, 56], weight: [64, 256, 1, 1], bias: nil, stride: 1, padding: 0, groups: 1)
         XCTAssertEqual(pointwise.rowsPerBlock, 56)
+    }
+}
+
+/// The implicit product (column matrix gathered panel by panel from the images, AVX-512 only)
+/// against the unfolded column matrix (the AVX2 path), on "same-width" stride-1 convs: several
+/// small images per chunk (panels straddling images), row blocks of a large image, groups, a
+/// 5×5 kernel and a kernel taller than wide.
+final class ImplicitConvTests: XCTestCase {
+    func testGatheredColumnsMatchTheUnfoldedColumnMatrix() throws {
+        let saved = pk_simd_level()
+        defer { _ = pk_set_simd_level(saved); }
+        guard pk_set_simd_level(2) == 2 else { throw XCTSkip("no AVX-512 on this CPU") }
+        // (x, weight, padding, groups, columnBudget)
+        let cases: [([Int], [Int], Int, Int, Int)] = [
+            ([6, 3, 4, 5], [4, 3, 3, 3], 1, 1, 196_608),   // 20-pixel images, several per chunk
+            ([2, 5, 9, 7], [3, 5, 5, 5], 2, 1, 196_608),
+            ([1, 4, 23, 21], [6, 4, 3, 3], 1, 1, 400),     // row blocks
+            ([3, 4, 6, 6], [6, 2, 3, 3], 1, 2, 196_608),   // groups
+            ([2, 3, 8, 6], [2, 3, 5, 3], 1, 1, 196_608),   // 5×3 kernel: output 6 rows, same width
+        ]
+        let savedThreads = Threads.count
+        defer { Threads.count = savedThreads }
+        for threads in [1, 2] {
+            Threads.count = threads
+            for (xs, ws, p, g, budget) in cases {
+                let plan = ConvPlan(x: xs, weight: ws, bias: nil, stride: 1, padding: p, groups: g, columnBudget: budget, minBlockColumns: 1)
+                XCTAssertTrue(plan.hasImplicitColumns, "\(xs) \(ws)")
+                let x = randomTensor(xs, seed: 1), w = randomTensor(ws, seed: 2)
+                var outs: [Tensor] = []
+                for level: Int32 in [2, 1] {
+                    _ = pk_set_simd_level(level)
+                    let y = Tensor(repeating: .nan, shape: plan.outputShape)
+                    plan.forward(x.pointer, w.pointer, y.pointer)
+                    outs.append(y)
+                }
+                _ = pk_set_simd_level(2)
+                assertClose(outs[0], outs[1], rtol: 1e-5, atol: 1e-5, "\(xs) \(ws) padding \(p) groups \(g), \(threads) threads")
+            }
+        }
     }
 }

@@ -69,6 +69,17 @@ void pk_col2im(float *col, long ldc, const pk_conv_shape *g, float *dx);
 /// (y - y0)*out_w + x holding output pixel (y, x). Lets a large image be unfolded in L2-sized blocks.
 void pk_im2col_rows(const float *x, const pk_conv_shape *g, long y0, long y1, float *col, long ldc);
 
+/// Implicit-GEMM convolution (CKernels/conv_pack.c): C[M, N] = W · B + beta * C where W `[M, K]`
+/// was packed by pk_sgemm_pack_a at `level` (K = channels * kernel_h * kernel_w) and B is the
+/// column matrix of a stride-1 conv with out_w == width, gathered panel by panel from the images
+/// instead of stored. Column col0 + j of B is output pixel (y0 * width + (col0 + j) % block) of
+/// image (col0 + j) / block, the images `image_stride` floats apart from `x` (the first image's
+/// channel 0 of this group). Returns 0, doing nothing, when the level or geometry has no such
+/// packer (the caller then unfolds the column matrix), else 1.
+int pk_conv_gemm_implicit(int level, long M, long N, const float *packed, const pk_conv_shape *g,
+                          const float *x, long image_stride, long block, long y0, long col0,
+                          float beta, float *C, long ldc);
+
 /// Winograd F(2x2, 3x3) for stride-1 3x3 convolutions (CKernels/winograd.c). Output tiles are
 /// 2x2, tw = ceil(out_w / 2) per row; the 16 positions xi of a transformed tile each get their
 /// own matrix, xi_stride floats apart. Whether `g` is supported (3x3, stride 1, padding <= 2,
