@@ -53,28 +53,44 @@ TGT static void pack_conv_panel(const void *vctx, long k0, long j0, long kc, lon
         if (++xx == W) { xx = 0; ++y; }
         if (w == ctx->block) { w = 0; ++t; pos = ctx->y0 * W; y = ctx->y0; xx = 0; }
     }
+    // Rows k = (c, i, q) of the panel, looped by kernel offset (i, q) outside and channel c
+    // inside, so the mask and the shift stay fixed in the inner loop.
     const uintptr_t x0 = (uintptr_t)ctx->x;
-    long c = k0 / (kh * kw);
-    int i = (int)(k0 % (kh * kw)) / kw, q = (int)(k0 % (kh * kw)) % kw;
-    for (long k = 0; k < kc; ++k) {
-        const intptr_t off = (intptr_t)(c * HW + (i - p) * W + (q - p));
-        const uint32_t m = row_ok[i] & col_ok[q];
-        __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
-        for (int s = 0; s < segs; ++s) {
-            const uint32_t mm = m & seg_lanes[s];
-            if (!mm) continue;
-            // Lane l of this run reads x[seg_base + off + l]; masked-off lanes are never
-            // touched, so the address of lane 0 may lie outside the image (integer arithmetic).
-            const float *b = (const float *)(x0 + (uintptr_t)((seg_base[s] + off) * (intptr_t)sizeof(float)));
-            lo = _mm512_mask_loadu_ps(lo, (__mmask16)(mm & 0xFFFF), b);
-            hi = _mm512_mask_loadu_ps(hi, (__mmask16)(mm >> 16), b + 16);
-        }
-        float *d = dst + k * PANEL;
-        _mm512_store_ps(d, lo);
-        _mm512_store_ps(d + 16, hi);
-        if (++q == kw) {
-            q = 0;
-            if (++i == kh) { i = 0; ++c; }
+    const long taps = (long)kh * kw;
+    for (int i = 0; i < kh; ++i) {
+        for (int q = 0; q < kw; ++q) {
+            const long r = (long)i * kw + q;
+            // Channels whose row c*taps + r lies in [k0, k0 + kc).
+            const long c_lo = k0 > r ? (k0 - r + taps - 1) / taps : 0;
+            const long c_hi = k0 + kc - 1 >= r ? (k0 + kc - 1 - r) / taps + 1 : 0;
+            if (c_lo >= c_hi) continue;
+            const uint32_t m = row_ok[i] & col_ok[q];
+            const intptr_t shift = (intptr_t)((i - p) * W + (q - p));
+            float *d = dst + (c_lo * taps + r - k0) * PANEL;
+            const long dstep = taps * PANEL;
+            if (segs == 1) {
+                // Lane l reads x[seg_base + shift + c*HW + l]; masked-off lanes are never
+                // touched, so the address of lane 0 may lie outside the image (integer arithmetic).
+                const __mmask16 mlo = (__mmask16)(m & 0xFFFF), mhi = (__mmask16)(m >> 16);
+                const float *b = (const float *)(x0 + (uintptr_t)((seg_base[0] + shift + c_lo * HW) * (intptr_t)sizeof(float)));
+                for (long c = c_lo; c < c_hi; ++c, b += HW, d += dstep) {
+                    _mm512_store_ps(d, _mm512_maskz_loadu_ps(mlo, b));
+                    _mm512_store_ps(d + 16, _mm512_maskz_loadu_ps(mhi, b + 16));
+                }
+                continue;
+            }
+            for (long c = c_lo; c < c_hi; ++c, d += dstep) {
+                __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
+                for (int s = 0; s < segs; ++s) {
+                    const uint32_t mm = m & seg_lanes[s];
+                    if (!mm) continue;
+                    const float *b = (const float *)(x0 + (uintptr_t)((seg_base[s] + shift + c * HW) * (intptr_t)sizeof(float)));
+                    lo = _mm512_mask_loadu_ps(lo, (__mmask16)(mm & 0xFFFF), b);
+                    hi = _mm512_mask_loadu_ps(hi, (__mmask16)(mm >> 16), b + 16);
+                }
+                _mm512_store_ps(d, lo);
+                _mm512_store_ps(d + 16, hi);
+            }
         }
     }
 }

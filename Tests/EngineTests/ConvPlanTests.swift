@@ -80,6 +80,7 @@ final class ImplicitConvTests: XCTestCase {
             ([1, 4, 23, 21], [6, 4, 3, 3], 1, 1, 400),     // row blocks
             ([3, 4, 6, 6], [6, 2, 3, 3], 1, 2, 196_608),   // groups
             ([2, 3, 8, 6], [2, 3, 5, 3], 1, 1, 196_608),   // 5×3 kernel: output 6 rows, same width
+            ([2, 31, 6, 5], [5, 31, 3, 3], 1, 1, 196_608), // K = 279: two K blocks of 140, splitting a channel
         ]
         let savedThreads = Threads.count
         defer { Threads.count = savedThreads }
