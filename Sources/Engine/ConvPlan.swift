@@ -211,8 +211,10 @@ struct ConvPlan: Sendable {
                     let cols = count * rows.count * geometry.outWidth
                     for g in 0..<groups {
                         // Gradient of this group's outputs as [og, cols] with leading dimension ld.
+                        // Several images and no input gradient: dW per image, reading gy in place.
+                        let perImageDW = dx == nil && count > 1
                         let gyg: UnsafePointer<Float>, ld: Int
-                        if count == 1 {
+                        if count == 1 || perImageDW {
                             gyg = gy + (first * outChannels + g * og) * outPlane + rows.lowerBound * geometry.outWidth
                             ld = outPlane
                         } else {
@@ -228,8 +230,16 @@ struct ConvPlan: Sendable {
                         if dw != nil {
                             let b = columnMatrix(x, group: g, first: first, count: count, rows: rows, scratch: col)
                             // dW_g[og, K] += gy_g[og, cols] · col[K, cols]ᵀ
-                            gemm(perChunk, transB: true, m: og, n: k, k: cols, a: gyg, lda: ld, b: b, ldb: cols,
-                                 beta: 1, c: myDW + g * og * k, ldc: k)
+                            if perImageDW {
+                                let block = rows.count * geometry.outWidth
+                                for t in 0..<count {
+                                    gemm(perChunk, transB: true, m: og, n: k, k: block, a: gyg + t * outChannels * outPlane,
+                                         lda: ld, b: b + t * block, ldb: cols, beta: 1, c: myDW + g * og * k, ldc: k)
+                                }
+                            } else {
+                                gemm(perChunk, transB: true, m: og, n: k, k: cols, a: gyg, lda: ld, b: b, ldb: cols,
+                                     beta: 1, c: myDW + g * og * k, ldc: k)
+                            }
                         }
                         guard let dx else { continue }
                         let wgT = PackedOrPlain(packed?[g], transA: true, m: k, k: og, a: w + g * og * k, lda: k)

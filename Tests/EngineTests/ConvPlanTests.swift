@@ -33,6 +33,10 @@ final class ConvPlanTests: XCTestCase {
                 let x = randomTensor(xs, seed: 1), w = randomTensor(ws, seed: 2)
                 let gy = randomTensor(whole.outputShape, seed: 3)
                 let (y0, dx0, dw0) = run(whole, x: x, w: w, gy: gy)
+                // The weight gradient alone (several images per chunk: per-image products).
+                let dwOnly = Tensor(repeating: .nan, shape: ws)
+                whole.backward(x.pointer, w.pointer, gy.pointer, nil, dwOnly.pointer)
+                assertClose(dwOnly, dw0, rtol: 1e-5, atol: 1e-5, "weight gradient without dx, \(xs) \(ws)")
                 // One-row blocks, and two-row blocks whose last block is shorter.
                 let twoRows = whole.geometry.columnRows * whole.geometry.outWidth * 2
                 for (budget, rows) in [(1, 1), (twoRows, 2)] {
