@@ -19,6 +19,7 @@
 #include "CKernels.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -104,6 +105,9 @@ static void *worker_main(void *arg) {
         while (T_GEN(t) == seen) {
             PK_CPU_RELAX();
             if ((++spins & 255) == 0) {
+                // Let a runnable thread have this core: on an oversubscribed machine the thread
+                // this worker waits for may be queued behind it.
+                sched_yield();
                 if (idx >= atomic_load(&g_active)) break;
                 if (now_ns() - start > SPIN_NS) {
                     pthread_mutex_lock(&g_mutex);
@@ -170,7 +174,12 @@ void pk_parallel_run(int pieces, int threads, pk_piece_fn fn, void *ctx) {
         pthread_mutex_unlock(&g_mutex);
     }
     run_pieces(ticket);
-    while (atomic_load_explicit(&g_done, memory_order_acquire) < pieces) PK_CPU_RELAX();
+    // Wait for pieces still running on workers, yielding now and then in case a worker is
+    // queued behind this thread on an oversubscribed machine.
+    for (unsigned spins = 1; atomic_load_explicit(&g_done, memory_order_acquire) < pieces; ++spins) {
+        PK_CPU_RELAX();
+        if ((spins & 255) == 0) sched_yield();
+    }
     t_in_region = 0;
     atomic_flag_clear(&g_busy);
 }

@@ -32,22 +32,25 @@ final class LatencyTests: XCTestCase {
         XCTAssertLessThan(r.medianMs, 2)
     }
 
+    /// Two analyses of the same teacher rank the candidates alike. Images are 28×28 at latency
+    /// batch 16 (a whole-network pass of a few milliseconds): at 12×12 and batch 4 a block took
+    /// tens of microseconds and timer-level noise now and then moved one stage's share by half.
     func testRankingIsStableAcrossRepeatedAnalyses() throws {
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("practise-rank-\(getpid())").path
         defer { try? FileManager.default.removeItem(atPath: base) }
         let data = TinySet(count: 8, trainBatch: { i in
             var g = SeededGenerator(seed: UInt64(i))
-            return LabelledBatch(images: Tensor((0..<(4 * 144)).map { _ in g.nextGaussian() }, shape: [4, 1, 12, 12]), labels: [0, 1, 2, 3])
+            return LabelledBatch(images: Tensor((0..<(4 * 784)).map { _ in g.nextGaussian() }, shape: [4, 1, 28, 28]), labels: [0, 1, 2, 3])
         }, evalBatches: {
             var g = SeededGenerator(seed: 77)
-            return [LabelledBatch(images: Tensor((0..<(8 * 144)).map { _ in g.nextGaussian() }, shape: [8, 1, 12, 12]), labels: Array(repeating: 0, count: 8))]
+            return [LabelledBatch(images: Tensor((0..<(8 * 784)).map { _ in g.nextGaussian() }, shape: [8, 1, 28, 28]), labels: Array(repeating: 0, count: 8))]
         })
         var rankings: [[String]] = [], scores: [[String: Double]] = []
         for run in 0..<2 {
             let teacher = Architecture.resnet20.make(numClasses: 4, seed: 5)
-            let candidates = Candidates.find(in: teacher, imageShape: [1, 12, 12]).map(\.path)
+            let candidates = Candidates.find(in: teacher, imageShape: [1, 28, 28]).map(\.path)
             let settings = AnalysisSettings(model: "resnet20", candidates: candidates, iterations: 4, batchSize: 4, learningRate: 0.02, seed: 1, samples: [])
-            let a = try AnalysisRun(teacher: teacher, imageShape: [1, 12, 12], settings: settings, stateDir: "\(base)/\(run)", latencyBatch: 4)
+            let a = try AnalysisRun(teacher: teacher, imageShape: [1, 28, 28], settings: settings, stateDir: "\(base)/\(run)", latencyBatch: 16)
             a.latencyMeter = meter
             let result = try a.run(data: data)
             rankings.append(Selection.ranked(result).map(\.block))
