@@ -11,7 +11,8 @@
 // alongside the workers, so a region never waits for a worker that has not woken up yet. Each
 // piece is claimed exactly once through a compare-and-swap on one 64-bit ticket that holds the
 // region's generation, its piece count and the next unclaimed piece, so a worker that wakes late
-// can never claim a piece of a region that has finished or of the next one.
+// can never claim a piece of a region that has finished; what it claims belongs to the region
+// open at that moment, whose function and context it then reads.
 //
 // Nested regions (a piece that calls pk_parallel_run) and regions started while another thread
 // owns the pool run inline on the calling thread. Workers beyond the thread count of the latest
@@ -95,8 +96,9 @@ static void *worker_main(void *arg) {
     for (;;) {
         if (idx >= atomic_load(&g_active)) {
             // Beyond the current thread count: neither spin nor claim until it grows again.
+            // `seen` stays as it was: if a region was published meanwhile, this worker joins it
+            // (claims are checked against the live ticket, so a finished one yields nothing).
             wait_while_inactive(idx);
-            seen = T_GEN(atomic_load_explicit(&g_ticket, memory_order_acquire));
             continue;
         }
         uint64_t t = atomic_load_explicit(&g_ticket, memory_order_acquire);

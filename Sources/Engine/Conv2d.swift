@@ -9,9 +9,11 @@ import Foundation
 ///   - pack: `weight` packed beforehand for inference; ignored unless it still holds `weight`.
 /// - Returns: `[N, O, OH, OW]` with `OH = (H + 2·padding − kH)/stride + 1`.
 ///
-/// Depthwise convolutions (`groups == C == O`) use a direct kernel; every other case unfolds
-/// images into a column matrix (skipped for 1×1 stride-1 convs) and multiplies by the weight
-/// matrix with the GEMM kernels. Small images are batched side by side so the GEMMs stay wide.
+/// Depthwise convolutions (`groups == C == O`) use a direct kernel; stride-1 3×3 convs with
+/// enough channels use Winograd F(2×2, 3×3) (``ConvAlgorithms``); every other case multiplies
+/// the weight matrix by the images' column matrix with the GEMM kernels (gathered panel by panel
+/// from the images on AVX-512 for stride-1 same-width convs, unfolded otherwise, the input
+/// itself for 1×1 stride-1 convs). Small images are batched side by side so the GEMMs stay wide.
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
                    stride: Int = 1, padding: Int = 0, groups: Int = 1, pack: ConvWeightPack? = nil) -> Tensor {
     let plan = ConvPlan(x: x.shape, weight: weight.shape, bias: bias?.shape, stride: stride, padding: padding, groups: groups)
@@ -43,11 +45,13 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
             // The column-matrix pass below does dW only.
             dx = Tensor(uninitialized: x.shape)
             let flipped = flippedTransposedKernel(weight)
-            if let wino = WinogradPlan(dgrad) {
-                let weights = WinogradWeights(flipped.pointer, outChannels: plan.inChannels, inChannels: plan.outChannels)
-                wino.forward(gy.pointer, weights, dx!.pointer)
-            } else {
-                dgrad.forward(gy.pointer, flipped.pointer, dx!.pointer)
+            withExtendedLifetime(flipped) {
+                if let wino = WinogradPlan(dgrad) {
+                    let weights = WinogradWeights(flipped.pointer, outChannels: plan.inChannels, inChannels: plan.outChannels)
+                    wino.forward(gy.pointer, weights, dx!.pointer)
+                } else {
+                    dgrad.forward(gy.pointer, flipped.pointer, dx!.pointer)
+                }
             }
             if needs[1] {
                 dw = Tensor(uninitialized: weight.shape)

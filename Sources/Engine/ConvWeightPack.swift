@@ -6,7 +6,7 @@
 /// ``Storage/version`` and ``isValid(for:)`` compares them.
 public final class ConvWeightPack: @unchecked Sendable {
     public let weight: Tensor
-    /// One packed matrix per group, for the column-matrix product (empty when `winograd` is set).
+    /// One packed matrix per group, for the column-matrix product (empty where Winograd always applies).
     let matrices: [PackedMatrix]
     /// The Winograd-transformed weight, for stride-1 3×3 convs (groups 1) when Winograd is on.
     let winograd: WinogradWeights?
@@ -21,13 +21,18 @@ public final class ConvWeightPack: @unchecked Sendable {
         let og = s[0] / groups, k = s[1] * s[2] * s[3]
         self.weight = weight
         version = weight.storage.version
-        if ConvAlgorithms.winograd && groups == 1 && stride == 1 && s[2] == 3 && s[3] == 3 {
+        // Winograd weights where a stride-1 3×3 conv can take that path (enough channels); the
+        // plain packed matrices wherever it may not (fewer than 128 channels also need a large
+        // enough image, which is only known per call).
+        let channels = min(s[0], s[1])
+        if ConvAlgorithms.winograd && groups == 1 && stride == 1 && s[2] == 3 && s[3] == 3
+            && channels >= WinogradPlan.minimumChannels {
             winograd = WinogradWeights(weight.pointer, outChannels: s[0], inChannels: s[1])
-            matrices = []
         } else {
             winograd = nil
-            matrices = (0..<groups).map { g in PackedMatrix(m: og, k: k, a: weight.pointer + g * og * k, lda: k) }
         }
+        matrices = winograd != nil && channels >= 2 * WinogradPlan.minimumChannels ? []
+            : (0..<groups).map { g in PackedMatrix(m: og, k: k, a: weight.pointer + g * og * k, lda: k) }
     }
 
     /// Whether this still holds `weight`'s current values.

@@ -24,7 +24,8 @@ final class WinogradWeights: @unchecked Sendable {
         outChannels = o; inChannels = c
         // u[ξ·stride + c·O + o]: each U_ξ stored [C, O], packed as op(A) = U_ξ with transA. The
         // stride is padded by a cache line so the 16 matrices do not share cache sets.
-        let stride = o * c + 16
+        var stride = o * c + 16
+        if stride % 1024 == 0 { stride += 16 }
         let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * stride)
         defer { u.deallocate() }
         Parallel.chunks(c, minChunk: 8) { r in pk_winograd_weight(w, o, c, r.lowerBound, r.upperBound, u, stride) }
@@ -40,8 +41,12 @@ final class WinogradWeights: @unchecked Sendable {
 /// output tiles, 16 products `M_ξ[O, tiles] = U_ξ[O, C] · V_ξ[C, tiles]` on the GEMM kernels,
 /// 2.25× fewer multiplies than the column-matrix product. The work is cut into units of tiles
 /// (several small images side by side, or blocks of tile rows of a large one) whose transformed
-/// input and products stay about L2-sized. Backward passes use ``ConvPlan``.
+/// input and products stay about L2-sized. `conv2d` also runs the input gradient of a qualifying
+/// conv through it (a conv of the output gradient with the flipped, transposed weight); weight
+/// gradients use ``ConvPlan``.
 struct WinogradPlan {
+    /// Fewest input and output channels for which Winograd measured faster (see `init`).
+    static let minimumChannels = 64
     let plan: ConvPlan
     let shape: pk_conv_shape
     let tilesPerRow: Int, tileRows: Int
@@ -53,7 +58,7 @@ struct WinogradPlan {
     /// 64) ran 1.1–1.7× slower, while 64 channels at 56×56 and 128–512 channels at 28–7 pixels
     /// ran 1.2–1.7× faster. So it needs `minChannels` (64) input and output channels, and a
     /// 14-pixel output width below 128 channels. `unitTiles` overrides the tiles per unit (tests).
-    init?(_ plan: ConvPlan, minChannels: Int = 64, unitTiles: Int? = nil) {
+    init?(_ plan: ConvPlan, minChannels: Int = WinogradPlan.minimumChannels, unitTiles: Int? = nil) {
         let channels = min(plan.inChannels, plan.outChannels)
         guard ConvAlgorithms.winograd, plan.groups == 1, channels >= minChannels,
               channels >= 2 * minChannels || plan.geometry.outWidth >= 14 else { return nil }

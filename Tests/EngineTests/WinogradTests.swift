@@ -68,6 +68,14 @@ final class WinogradTests: XCTestCase {
         assertClose(wino, direct, rtol: 1e-4, atol: 1e-5, "conv2d")
         let pack = ConvWeightPack(weight: w, groups: 1, stride: 1)!
         XCTAssertNotNil(pack.winograd)
+        XCTAssertEqual(pack.matrices.count, 1, "64 channels: small images take the column-matrix path")
+        // A CIFAR-sized conv gets plain packed matrices only; 128 channels Winograd only.
+        let small = ConvWeightPack(weight: randomTensor([16, 16, 3, 3], seed: 1), groups: 1, stride: 1)!
+        XCTAssertNil(small.winograd)
+        XCTAssertEqual(small.matrices.count, 1)
+        let wide = ConvWeightPack(weight: randomTensor([128, 128, 3, 3], seed: 1), groups: 1, stride: 1)!
+        XCTAssertNotNil(wide.winograd)
+        XCTAssertTrue(wide.matrices.isEmpty)
         assertClose(conv2d(x, weight: w, padding: 1, pack: pack), direct, rtol: 1e-4, atol: 1e-5, "packed")
         // A changed weight invalidates the pack.
         Vector.scale(w.pointer, 2, count: w.count)
