@@ -104,8 +104,15 @@ static void gemm_naive(int transA, int transB, long M, long N, long K, float alp
     }
 }
 
-/// The same fallback reading op(A) from the whole-matrix packed layout (pk_pack_a_all's, rows
-/// from row0 of a matrix of Mr padded rows), so a packed A never needs its source.
+/// Element (r, k) of op(A) in the whole-matrix packed layout (pk_pack_a_all's: K blocks of kcb,
+/// Mr padded rows, MR-row panels inside each block).
+static inline float packed_a_at(const float *packed, long kcb, long Mr, int mr, long K, long r, long k) {
+    const long pc = k / kcb * kcb, kc = K - pc < kcb ? K - pc : kcb;
+    return packed[pc * Mr + r / mr * mr * kc + (k - pc) * mr + r % mr];
+}
+
+/// The same fallback reading op(A) from the whole-matrix packed layout (rows from row0), so a
+/// packed A never needs its source.
 static void gemm_naive_packed(const pk_kernel_desc *d, long kcb, long Mr, long row0, int transB, long M,
                               long N, long K, float alpha, const float *packed, const float *B, long ldb,
                               float beta, float *C, long ldc) {
@@ -114,11 +121,8 @@ static void gemm_naive_packed(const pk_kernel_desc *d, long kcb, long Mr, long r
         const long r = row0 + i;
         for (long j = 0; j < N; ++j) {
             float s = 0.0f;
-            for (long k = 0; k < K; ++k) {
-                const long pc = k / kcb * kcb, kc = K - pc < kcb ? K - pc : kcb;
-                const float a = packed[pc * Mr + r / mr * mr * kc + (k - pc) * mr + r % mr];
-                s += a * (transB ? B[j * ldb + k] : B[k * ldb + j]);
-            }
+            for (long k = 0; k < K; ++k)
+                s += packed_a_at(packed, kcb, Mr, mr, K, r, k) * (transB ? B[j * ldb + k] : B[k * ldb + j]);
             float *c = C + i * ldc + j;
             *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
         }
@@ -172,10 +176,7 @@ void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, lo
             for (long i = 0; i < M; ++i) {
                 float s = 0.0f;
                 const long r = packed_row0 + i;
-                for (long k = 0; k < K; ++k) {
-                    const long pc = k / kcb * kcb, kc = K - pc < kcb ? K - pc : kcb;
-                    s += packed_a[pc * Mr + r / mr * mr * kc + (k - pc) * mr + r % mr] * panel[k * nr];
-                }
+                for (long k = 0; k < K; ++k) s += packed_a_at(packed_a, kcb, Mr, mr, K, r, k) * panel[k * nr];
                 float *c = C + i * ldc + j;
                 *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
             }

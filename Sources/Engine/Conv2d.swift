@@ -20,13 +20,8 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
     let out = Tensor(uninitialized: plan.outputShape)
     if plan.isDepthwise {
         depthwiseForward(x.pointer, weight.pointer, out.pointer, plan)
-    } else if let wino = WinogradPlan(plan) {
-        let valid = pack.flatMap { $0.isValid(for: weight) ? $0.winograd : nil }
-        let weights = valid ?? WinogradWeights(weight.pointer, outChannels: plan.outChannels, inChannels: plan.inChannels)
-        wino.forward(x.pointer, weights, out.pointer)
     } else {
-        let prepacked = pack.flatMap { $0.isValid(for: weight) && $0.matrices.count == groups ? $0.matrices : nil }
-        plan.forward(x.pointer, weight.pointer, out.pointer, prepacked: prepacked)
+        gemmForward(plan, x.pointer, weight.pointer, out.pointer, pack: pack.flatMap { $0.isValid(for: weight) ? $0 : nil })
     }
     if let bias { addChannelBias(out, bias) }
     var inputs = [x, weight]
@@ -45,14 +40,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
             // The column-matrix pass below does dW only.
             dx = Tensor(uninitialized: x.shape)
             let flipped = flippedTransposedKernel(weight)
-            withExtendedLifetime(flipped) {
-                if let wino = WinogradPlan(dgrad) {
-                    let weights = WinogradWeights(flipped.pointer, outChannels: plan.inChannels, inChannels: plan.outChannels)
-                    wino.forward(gy.pointer, weights, dx!.pointer)
-                } else {
-                    dgrad.forward(gy.pointer, flipped.pointer, dx!.pointer)
-                }
-            }
+            withExtendedLifetime(flipped) { gemmForward(dgrad, gy.pointer, flipped.pointer, dx!.pointer, pack: nil) }
             if needs[1] {
                 dw = Tensor(uninitialized: weight.shape)
                 plan.backward(x.pointer, weight.pointer, gy.pointer, nil, dw?.pointer)
@@ -65,6 +53,19 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
         }
         if needs.count > 2 && needs[2] { db = channelSums(gy) }
         return [dx, dw, db]
+    }
+}
+
+/// The forward product of a non-depthwise conv `plan`: Winograd where it qualifies, else the
+/// column-matrix product; with the weight's inference `pack` (already checked valid) if any.
+private func gemmForward(_ plan: ConvPlan, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                         _ y: UnsafeMutablePointer<Float>, pack: ConvWeightPack?) {
+    if let wino = WinogradPlan(plan) {
+        let weights = pack?.winograd ?? WinogradWeights(w, outChannels: plan.outChannels, inChannels: plan.inChannels)
+        wino.forward(x, weights, y)
+    } else {
+        let prepacked = pack.flatMap { $0.matrices.count == plan.groups ? $0.matrices : nil }
+        plan.forward(x, w, y, prepacked: prepacked)
     }
 }
 

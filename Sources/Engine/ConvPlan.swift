@@ -129,9 +129,8 @@ struct ConvPlan: Sendable {
                     let direct = y + (first * outChannels + g * og) * outPlane + rows.lowerBound * geometry.outWidth
                     let (dst, ldc) = count == 1 ? (direct, outPlane) : (tmp, cols)
                     if implicit {
-                        let done = implicitProduct(perUnit, packed![g], x + (first * inChannels + g * geometry.channels) * inPlane,
-                                                   rows: rows, n: cols, c: dst, ldc: ldc)
-                        precondition(done, "implicit conv product unavailable at AVX-512")
+                        implicitProduct(perUnit, packed![g], x + (first * inChannels + g * geometry.channels) * inPlane,
+                                        rows: rows, n: cols, c: dst, ldc: ldc)
                     } else {
                         let b = columnMatrix(x, group: g, first: first, count: count, rows: rows, scratch: col)
                         gemm(perUnit, wg, n: cols, b: b, ldb: cols, c: dst, ldc: ldc)
@@ -159,22 +158,22 @@ struct ConvPlan: Sendable {
 
     /// `C[og, n] = W_g · B` for the unit whose first image (this group's channel 0) is `xg` and
     /// whose columns are `rows` of each image, B gathered from the images; split across threads
-    /// by 32-column panels unless `single`. False (nothing done) where the kernels have no such
-    /// path at the weight's packing level.
+    /// by 32-column panels unless `single`. `a` must be packed at the AVX-512 level.
     private func implicitProduct(_ single: Bool, _ a: PackedMatrix, _ xg: UnsafePointer<Float>, rows: Range<Int>,
-                                 n: Int, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
-        var shape = geometry.kernelShape
-        let block = rows.count * geometry.outWidth, stride = inChannels * inPlane, level = a.level
-        if single || Threads.count == 1 || 2 * a.m * n * a.k < 2_000_000 {
-            return pk_conv_gemm_implicit(level, a.m, n, a.buffer, &shape, xg, stride, block, rows.lowerBound, 0, 0, c, ldc) != 0
-        }
-        guard pk_conv_gemm_implicit(level, 0, 0, a.buffer, &shape, xg, stride, block, 0, 0, 0, c, ldc) != 0 else { return false }
-        Parallel.chunks((n + 31) / 32) { r in
+                                 n: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        let shape = geometry.kernelShape
+        let block = rows.count * geometry.outWidth, stride = inChannels * inPlane
+        let product = { (cols: Range<Int>) in
             var s = shape
-            let j0 = r.lowerBound * 32, j1 = min(n, r.upperBound * 32)
-            _ = pk_conv_gemm_implicit(level, a.m, j1 - j0, a.buffer, &s, xg, stride, block, rows.lowerBound, j0, 0, c + j0, ldc)
+            let done = pk_conv_gemm_implicit(a.level, a.m, cols.count, a.buffer, &s, xg, stride, block, rows.lowerBound,
+                                             cols.lowerBound, 0, c + cols.lowerBound, ldc)
+            precondition(done != 0, "implicit conv product unavailable at SIMD level \(a.level)")
         }
-        return true
+        if single || Threads.count == 1 || 2 * a.m * n * a.k < 2_000_000 {
+            product(0..<n)
+        } else {
+            Parallel.alignedChunks(n, unit: 32, product)
+        }
     }
 
     /// Writes `dx` (zeroing it chunk by chunk on the threads that fill it, so it may come

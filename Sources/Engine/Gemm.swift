@@ -26,12 +26,10 @@ public enum Gemm {
         }
         if n >= m {
             // Split columns of C (and of op(B)); keep chunks a multiple of 16 for the vector tiles.
-            let blocks = (n + 15) / 16
-            Parallel.chunks(blocks) { r in
-                let j0 = r.lowerBound * 16, j1 = min(n, r.upperBound * 16)
-                let bOff = transB ? j0 * ldb : j0
-                single(transA: transA, transB: transB, m: m, n: j1 - j0, k: k, alpha: alpha, a: a, lda: lda,
-                       b: b + bOff, ldb: ldb, beta: beta, c: c + j0, ldc: ldc)
+            Parallel.alignedChunks(n, unit: 16) { r in
+                let bOff = transB ? r.lowerBound * ldb : r.lowerBound
+                single(transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha, a: a, lda: lda,
+                       b: b + bOff, ldb: ldb, beta: beta, c: c + r.lowerBound, ldc: ldc)
             }
         } else {
             Parallel.chunks(m) { r in
@@ -47,7 +45,7 @@ public enum Gemm {
     public static func single(_ a: PackedMatrix, transB: Bool = false, n: Int, b: UnsafePointer<Float>, ldb: Int,
                               beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
         if a.m == 0 || n == 0 { return }
-        pk_sgemm_packed(a.level, a.transposed ? 1 : 0, transB ? 1 : 0, a.m, n, a.k, 1, nil, a.lda, a.buffer,
+        pk_sgemm_packed(a.level, a.transposed ? 1 : 0, transB ? 1 : 0, a.m, n, a.k, 1, nil, 0, a.buffer,
                         b, ldb, beta, c, ldc)
     }
 
@@ -58,17 +56,14 @@ public enum Gemm {
         if Threads.count == 1 || 2 * a.m * n * a.k < 2_000_000 {
             single(a, transB: transB, n: n, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         } else if n >= a.m {
-            let blocks = (n + 15) / 16
-            Parallel.chunks(blocks) { r in
-                let j0 = r.lowerBound * 16, j1 = min(n, r.upperBound * 16)
-                single(a, transB: transB, n: j1 - j0, b: b + (transB ? j0 * ldb : j0), ldb: ldb, beta: beta, c: c + j0, ldc: ldc)
+            Parallel.alignedChunks(n, unit: 16) { r in
+                let j0 = r.lowerBound
+                single(a, transB: transB, n: r.count, b: b + (transB ? j0 * ldb : j0), ldb: ldb, beta: beta, c: c + j0, ldc: ldc)
             }
         } else {
-            let unit = pk_sgemm_packed_row_unit(a.level), panels = (a.m + unit - 1) / unit
-            Parallel.chunks(panels) { r in
-                let i0 = r.lowerBound * unit, i1 = min(a.m, r.upperBound * unit)
-                pk_sgemm_packed_rows(a.level, a.transposed ? 1 : 0, transB ? 1 : 0, a.m, i0, i1 - i0, n, a.k, 1,
-                                     nil, a.lda, a.buffer, b, ldb, beta, c + i0 * ldc, ldc)
+            Parallel.alignedChunks(a.m, unit: pk_sgemm_packed_row_unit(a.level)) { r in
+                pk_sgemm_packed_rows(a.level, a.transposed ? 1 : 0, transB ? 1 : 0, a.m, r.lowerBound, r.count, n, a.k, 1,
+                                     nil, 0, a.buffer, b, ldb, beta, c + r.lowerBound * ldc, ldc)
             }
         }
     }
@@ -80,13 +75,12 @@ public enum Gemm {
 public final class PackedMatrix: @unchecked Sendable {
     public let m: Int, k: Int
     let transposed: Bool
-    let lda: Int
     let level: Int32
     let buffer: UnsafeMutablePointer<Float>
 
     /// Packs `op(A)`: `A` stored `[M, K]` (leading dimension `lda`), or `[K, M]` when `transA`.
     public init(transA: Bool = false, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int) {
-        self.m = m; self.k = k; transposed = transA; self.lda = lda
+        self.m = m; self.k = k; transposed = transA
         level = pk_simd_level()
         let size = max(pk_sgemm_packed_a_size(level, m, k), 1)
         buffer = .allocate(capacity: size)

@@ -46,6 +46,13 @@ public enum Parallel {
         }
     }
 
+    /// Calls `body(range)` over at most `Threads.count` contiguous ranges of `0..<count` whose
+    /// bounds (except the last end) are multiples of `unit`: column blocks of a vector tile,
+    /// row panels of a packed matrix.
+    public static func alignedChunks(_ count: Int, unit: Int, _ body: (Range<Int>) -> Void) {
+        chunks((count + unit - 1) / unit) { r in body(r.lowerBound * unit..<min(count, r.upperBound * unit)) }
+    }
+
     /// Number of chunks `chunks(count:)` would use.
     public static func pieceCount(_ count: Int, minChunk: Int = 1) -> Int {
         max(1, min(Threads.count, count / max(minChunk, 1)))
