@@ -105,7 +105,7 @@ void pk_sgemm(int transA, int transB, long M, long N, long K, float alpha,
         return;
     }
     pk_gemm_blocked(pk_desc_for_level(pk_simd_level()), transA != 0, transB != 0, M, N, K,
-                    alpha, A, lda, NULL, 0, 0, B, ldb, NULL, beta, C, ldc);
+                    alpha, A, lda, NULL, 0, 0, B, ldb, beta, C, ldc);
 }
 
 size_t pk_sgemm_packed_a_size(int level, long M, long K) {
@@ -133,5 +133,5 @@ void pk_sgemm_packed_rows(int level, int transA, int transB, long M, long row0, 
         return;
     }
     pk_gemm_blocked(pk_desc_for_level(level), transA != 0, transB != 0, rows, N, K, alpha, NULL, lda, packed,
-                    row0, M, B, ldb, NULL, beta, C, ldc);
+                    row0, M, B, ldb, beta, C, ldc);
 }

@@ -152,7 +152,7 @@ void pk_pack_a_all(const pk_kernel_desc *d, int transA, const float *A, long lda
 void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, long N, long K,
                      float alpha, const float *A, long lda, const float *packed_a,
                      long packed_row0, long packed_rows, const float *B, long ldb,
-                     const pk_b_source *bsrc, float beta, float *C, long ldc) {
+                     float beta, float *C, long ldc) {
     const int mr = d->mr, nr = d->nr;
     const long kcb = balanced_block(K, d->kc, 1);
     const long mcb = balanced_block(M, d->mc, mr);
@@ -167,23 +167,6 @@ void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, lo
     const size_t a_span = (size_t)round_up((long)a_floats, 16);
     const size_t b_floats = (size_t)round_up(ncb, nr) * (size_t)kcb;
     float *ws = ws_get(a_span + b_floats);
-    if (!ws && bsrc) {
-        // No workspace: C = beta*C + op(A)·B one column at a time, through a one-panel buffer.
-        float *panel = NULL;
-        if (posix_memalign((void **)&panel, 64, sizeof(float) * (size_t)K * (size_t)nr) != 0) abort();
-        for (long j = 0; j < N; ++j) {
-            bsrc->pack(bsrc->ctx, 0, j, K, 1, nr, panel);  // column j at panel[k * nr]
-            for (long i = 0; i < M; ++i) {
-                float s = 0.0f;
-                const long r = packed_row0 + i;
-                for (long k = 0; k < K; ++k) s += packed_a_at(packed_a, kcb, Mr, mr, K, r, k) * panel[k * nr];
-                float *c = C + i * ldc + j;
-                *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
-            }
-        }
-        free(panel);
-        return;
-    }
     if (!ws) {
         if (packed_a) {
             gemm_naive_packed(d, kcb, Mr, packed_row0, transB, M, N, K, alpha, packed_a, B, ldb, beta, C, ldc);
@@ -207,10 +190,7 @@ void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, lo
                     float *bp = Bp + jr * kc;  // panel jr/nr, each kc*nr floats
                     // Pack each B panel just before its first use (first ic block), while the
                     // destination lines are hot in L1; later ic blocks reuse it from L2/L3.
-                    if (ic == 0) {
-                        if (bsrc) bsrc->pack(bsrc->ctx, pc, jc + jr, kc, n, nr, bp);
-                        else d->pack_b(transB, B, ldb, pc, jc + jr, kc, n, nr, bp);
-                    }
+                    if (ic == 0) d->pack_b(transB, B, ldb, pc, jc + jr, kc, n, nr, bp);
                     float *cj = C + ic * ldc + jc + jr;
                     for (long ir = 0; ir < mc; ir += mr) {
                         const int m = (int)(mc - ir < mr ? mc - ir : mr);

@@ -60,23 +60,14 @@ const pk_kernel_desc *pk_desc_avx2(void);
 const pk_kernel_desc *pk_desc_avx512(void);
 #endif
 
-/// A B operand that is never stored whole: `pack(ctx, k0, j0, kc, n, nr, dst)` writes the panel of
-/// op(B) rows [k0, k0 + kc) and columns [j0, j0 + n) straight into packed layout (dst[k*nr + t],
-/// zeros for t >= n), e.g. a conv's column matrix gathered from the image (conv_pack.c).
-typedef struct {
-    void (*pack)(const void *ctx, long k0, long j0, long kc, long n, int nr, float *dst);
-    const void *ctx;
-} pk_b_source;
-
 /// Blocked GEMM driver (Goto/BLIS-style loops around a micro-kernel). Requires M, N, K > 0.
 /// `packed_a`, if not NULL, is a matrix of `packed_rows` rows and K columns already packed by
 /// pk_pack_a_all with the same `d`, of which this call uses rows [packed_row0, packed_row0 + M)
 /// (`packed_row0` a multiple of d->mr); A is then not read (may be NULL).
-/// `bsrc`, if not NULL, supplies op(B) panels instead of B/ldb/transB.
 void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, long N, long K,
                      float alpha, const float *A, long lda, const float *packed_a,
                      long packed_row0, long packed_rows, const float *B, long ldb,
-                     const pk_b_source *bsrc, float beta, float *C, long ldc);
+                     float beta, float *C, long ldc);
 /// The kernel descriptor of a SIMD level.
 const pk_kernel_desc *pk_desc_for_level(int level);
 

@@ -10,10 +10,11 @@ import Foundation
 /// - Returns: `[N, O, OH, OW]` with `OH = (H + 2·padding − kH)/stride + 1`.
 ///
 /// Depthwise convolutions (`groups == C == O`) use a direct kernel; stride-1 3×3 convs with
-/// enough channels use Winograd F(2×2, 3×3) (``ConvAlgorithms``); every other case multiplies
-/// the weight matrix by the images' column matrix with the GEMM kernels (gathered panel by panel
-/// from the images on AVX-512 for stride-1 same-width convs, unfolded otherwise, the input
-/// itself for 1×1 stride-1 convs). Small images are batched side by side so the GEMMs stay wide.
+/// enough channels use Winograd F(2×2, 3×3) (``ConvAlgorithms``); other stride-1 convs whose
+/// output is as wide as the input use the direct kernels on AVX-512 (``ConvPlan/usesDirectKernel``,
+/// also for their 3×3 weight gradients); every other case multiplies the weight matrix by the
+/// images' column matrix with the GEMM kernels (unfolded, or the input itself for 1×1 stride-1
+/// convs), small images batched side by side so the GEMMs stay wide.
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
                    stride: Int = 1, padding: Int = 0, groups: Int = 1, pack: ConvWeightPack? = nil) -> Tensor {
     let plan = ConvPlan(x: x.shape, weight: weight.shape, bias: bias?.shape, stride: stride, padding: padding, groups: groups)
@@ -41,10 +42,9 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
             dx = Tensor(uninitialized: x.shape)
             let flipped = flippedTransposedKernel(weight)
             withExtendedLifetime(flipped) { gemmForward(dgrad, gy.pointer, flipped.pointer, dx!.pointer, pack: nil) }
-            if needs[1] {
-                dw = Tensor(uninitialized: weight.shape)
-                plan.backward(x.pointer, weight.pointer, gy.pointer, nil, dw?.pointer)
-            }
+            if needs[1] { dw = plan.weightGradient(x.pointer, weight.pointer, gy.pointer) }
+        } else if !needs[0] {
+            if needs[1] { dw = plan.weightGradient(x.pointer, weight.pointer, gy.pointer) }
         } else {
             // ConvPlan.backward overwrites both.
             if needs[0] { dx = Tensor(uninitialized: x.shape) }
@@ -63,6 +63,10 @@ private func gemmForward(_ plan: ConvPlan, _ x: UnsafePointer<Float>, _ w: Unsaf
     if let wino = WinogradPlan(plan) {
         let weights = pack?.winograd ?? WinogradWeights(w, outChannels: plan.outChannels, inChannels: plan.inChannels)
         wino.forward(x, weights, y)
+    } else if plan.usesDirectKernel {
+        let weights = pack?.direct
+            ?? DirectConvWeights(w, groups: plan.groups, groupOut: plan.groupOut, columnRows: plan.geometry.columnRows)
+        plan.directForward(x, weights, y)
     } else {
         let prepacked = pack.flatMap { $0.matrices.count == plan.groups ? $0.matrices : nil }
         plan.forward(x, w, y, prepacked: prepacked)

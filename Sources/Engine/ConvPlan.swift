@@ -107,15 +107,11 @@ struct ConvPlan: Sendable {
         let perUnit = parallel(over: unitCount)
         let colSize = k * unitColumns
         let tmpSize = imagesPerChunk > 1 ? og * unitColumns : 0
-        // Each group's weight matrix is packed once for all units instead of once per GEMM (and
-        // always for the implicit product, which takes its weight packed).
-        let wantsImplicit = hasImplicitColumns && pk_simd_level() == 2
+        // Each group's weight matrix is packed once for all units instead of once per GEMM.
         let packed = prepacked
-            ?? (unitCount > 1 || wantsImplicit ? (0..<groups).map { g in PackedMatrix(m: og, k: k, a: w + g * og * k, lda: k) } : nil)
-        // The implicit product needs AVX-512 panels (a weight packed at another level falls back).
-        let implicit = wantsImplicit && packed.map { $0.allSatisfy { $0.level == 2 } } == true
+            ?? (unitCount > 1 ? (0..<groups).map { g in PackedMatrix(m: og, k: k, a: w + g * og * k, lda: k) } : nil)
         let work = { (units: Range<Int>) in
-            let col = UnsafeMutablePointer<Float>.allocate(capacity: implicit ? 1 : max(colSize, 1))
+            let col = UnsafeMutablePointer<Float>.allocate(capacity: max(colSize, 1))
             let tmp = UnsafeMutablePointer<Float>.allocate(capacity: max(tmpSize, 1))
             defer { col.deallocate(); tmp.deallocate() }
             for u in units {
@@ -128,13 +124,8 @@ struct ConvPlan: Sendable {
                     // image, else into tmp and copied out per image below.
                     let direct = y + (first * outChannels + g * og) * outPlane + rows.lowerBound * geometry.outWidth
                     let (dst, ldc) = count == 1 ? (direct, outPlane) : (tmp, cols)
-                    if implicit {
-                        implicitProduct(perUnit, packed![g], x + (first * inChannels + g * geometry.channels) * inPlane,
-                                        rows: rows, n: cols, c: dst, ldc: ldc)
-                    } else {
-                        let b = columnMatrix(x, group: g, first: first, count: count, rows: rows, scratch: col)
-                        gemm(perUnit, wg, n: cols, b: b, ldb: cols, c: dst, ldc: ldc)
-                    }
+                    let b = columnMatrix(x, group: g, first: first, count: count, rows: rows, scratch: col)
+                    gemm(perUnit, wg, n: cols, b: b, ldb: cols, c: dst, ldc: ldc)
                     if count > 1 {
                         for t in 0..<count {
                             for o in 0..<og {
@@ -147,33 +138,6 @@ struct ConvPlan: Sendable {
             }
         }
         if perUnit { Parallel.chunks(unitCount, work) } else { work(0..<unitCount) }
-    }
-
-    /// Whether the forward product can gather its column matrix straight from the images
-    /// (pk_conv_gemm_implicit): stride 1 with the output as wide as the input, not 1×1.
-    var hasImplicitColumns: Bool {
-        geometry.stride == 1 && geometry.outWidth == geometry.width && !geometry.isPointwise
-            && geometry.kernelH <= 7 && geometry.kernelW <= 7
-    }
-
-    /// `C[og, n] = W_g · B` for the unit whose first image (this group's channel 0) is `xg` and
-    /// whose columns are `rows` of each image, B gathered from the images; split across threads
-    /// by 32-column panels unless `single`. `a` must be packed at the AVX-512 level.
-    private func implicitProduct(_ single: Bool, _ a: PackedMatrix, _ xg: UnsafePointer<Float>, rows: Range<Int>,
-                                 n: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        let shape = geometry.kernelShape
-        let block = rows.count * geometry.outWidth, stride = inChannels * inPlane
-        let product = { (cols: Range<Int>) in
-            var s = shape
-            let done = pk_conv_gemm_implicit(a.level, a.m, cols.count, a.buffer, &s, xg, stride, block, rows.lowerBound,
-                                             cols.lowerBound, 0, c + cols.lowerBound, ldc)
-            precondition(done != 0, "implicit conv product unavailable at SIMD level \(a.level)")
-        }
-        if single || Threads.count == 1 || 2 * a.m * n * a.k < 2_000_000 {
-            product(0..<n)
-        } else {
-            Parallel.alignedChunks(n, unit: 32, product)
-        }
     }
 
     /// Writes `dx` (zeroing it chunk by chunk on the threads that fill it, so it may come

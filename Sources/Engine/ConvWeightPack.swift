@@ -1,3 +1,4 @@
+import CKernels
 /// A convolution weight `[O, C/groups, kH, kW]` packed once into the GEMM kernels' panel layout,
 /// for inference: each group's `[O/groups, C/groups·kH·kW]` matrix, so a forward pass reads the
 /// packed panels instead of re-packing (and transposing) the weight on every call.
@@ -10,6 +11,8 @@ public final class ConvWeightPack: @unchecked Sendable {
     let matrices: [PackedMatrix]
     /// The Winograd-transformed weight, for stride-1 3×3 convs (groups 1) when Winograd is on.
     let winograd: WinogradWeights?
+    /// The weight in the direct kernel's layout, for stride-1 convs on AVX-512.
+    let direct: DirectConvWeights?
     private let version: Int
 
     /// Packs `weight` for convolutions with `groups` groups and `stride` (nil for depthwise
@@ -31,6 +34,8 @@ public final class ConvWeightPack: @unchecked Sendable {
         } else {
             winograd = nil
         }
+        direct = stride == 1 && pk_simd_level() == 2 && s[2] <= 7 && s[3] <= 7
+            ? DirectConvWeights(weight.pointer, groups: groups, groupOut: og, columnRows: k) : nil
         matrices = winograd != nil && channels >= 2 * WinogradPlan.minimumChannels ? []
             : (0..<groups).map { g in PackedMatrix(m: og, k: k, a: weight.pointer + g * og * k, lda: k) }
     }

@@ -69,16 +69,31 @@ void pk_col2im(float *col, long ldc, const pk_conv_shape *g, float *dx);
 /// (y - y0)*out_w + x holding output pixel (y, x). Lets a large image be unfolded in L2-sized blocks.
 void pk_im2col_rows(const float *x, const pk_conv_shape *g, long y0, long y1, float *col, long ldc);
 
-/// Implicit-GEMM convolution (CKernels/conv_pack.c): C[M, N] = W · B + beta * C where W `[M, K]`
-/// was packed by pk_sgemm_pack_a at `level` (K = channels * kernel_h * kernel_w) and B is the
-/// column matrix of a stride-1 conv with out_w == width, gathered panel by panel from the images
-/// instead of stored. Column col0 + j of B is output pixel (y0 * width + (col0 + j) % block) of
-/// image (col0 + j) / block, the images `image_stride` floats apart from `x` (the first image's
-/// channel 0 of this group). Returns 0, doing nothing, when the level or geometry has no such
-/// packer (the caller then unfolds the column matrix), else 1.
-int pk_conv_gemm_implicit(int level, long M, long N, const float *packed, const pk_conv_shape *g,
-                          const float *x, long image_stride, long block, long y0, long col0,
-                          float beta, float *C, long ldc);
+/// Direct convolution (CKernels/conv_direct.c) for stride-1 convs whose output is as wide as the
+/// input (kernel up to 7x7, not an unpadded 1x1), at least 32 output pixels per image, AVX-512 only:
+/// pk_conv_direct_supports says whether `g` qualifies at `level`.
+int pk_conv_direct_supports(int level, const pk_conv_shape *g);
+/// The weight `[M, K]` (rows `ldw` apart, K = channels * kernel_h * kernel_w) in the direct
+/// kernel's layout: 8-row panels, k-major (dst[(m0 / 8) * 8K + k * 8 + r] = w[m0 + r][k]), rows
+/// past M zero. pk_conv_direct_packed_size gives the floats `dst` must hold.
+size_t pk_conv_direct_packed_size(long M, long K);
+void pk_conv_direct_pack(const float *w, long M, long K, long ldw, float *dst);
+/// Output columns [j0, j1) of the conv of images `x` (image n's `[channels, height, width]` at
+/// x + n * x_image_stride, e.g. the first channel of a group), column j
+/// being pixel j % (out_h * out_w) of image j / (out_h * out_w): writes rows [0, M) of those
+/// columns of `y` (image n's output channel 0 at y + n * y_image_stride, planes out_h * out_w
+/// floats apart). Returns 0, doing nothing, where pk_conv_direct_supports is false, else 1.
+int pk_conv_direct(int level, const float *packed, long M, const pk_conv_shape *g, const float *x,
+                   long x_image_stride, long j0, long j1, float *y, long y_image_stride);
+
+/// The weight gradient of such a conv with a 3x3 kernel (pk_conv_direct_weight_grad_supports):
+/// adds Σ over `images` images and output pixels of gy ⊗ shifted x into dw `[M, channels·9]`
+/// (row-major), image n's `[channels, height, width]` input at x + n * x_image_stride and its
+/// `[M, out_h, out_w]` output gradient at gy + n * gy_image_stride. Returns 0, doing nothing,
+/// where unsupported or out of memory, else 1.
+int pk_conv_direct_weight_grad_supports(int level, const pk_conv_shape *g);
+int pk_conv_direct_weight_grad(int level, const pk_conv_shape *g, long M, const float *x, long x_image_stride,
+                               const float *gy, long gy_image_stride, long images, float *dw);
 
 /// Winograd F(2x2, 3x3) for stride-1 3x3 convolutions (CKernels/winograd.c). Output tiles are
 /// 2x2, tw = ceil(out_w / 2) per row; the 16 positions xi of a transformed tile each get their

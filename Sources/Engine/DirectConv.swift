@@ -1,0 +1,101 @@
+import CKernels
+
+/// A convolution weight `[O, C/groups, kH, kW]` in the direct kernel's layout
+/// (`pk_conv_direct_pack`): each group's `[O/groups, C/groups·kH·kW]` matrix in 8-row panels.
+final class DirectConvWeights: @unchecked Sendable {
+    let groups: Int, groupOut: Int, columnRows: Int
+    private let groupSize: Int
+    private let buffer: UnsafeMutablePointer<Float>
+
+    /// Packs `w`, `groups` matrices of `groupOut` rows and `columnRows` columns.
+    init(_ w: UnsafePointer<Float>, groups: Int, groupOut: Int, columnRows: Int) {
+        self.groups = groups; self.groupOut = groupOut; self.columnRows = columnRows
+        groupSize = pk_conv_direct_packed_size(groupOut, columnRows)
+        buffer = .allocate(capacity: max(groups * groupSize, 1))
+        for g in 0..<groups {
+            pk_conv_direct_pack(w + g * groupOut * columnRows, groupOut, columnRows, columnRows, buffer + g * groupSize)
+        }
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Group `g`'s packed panels.
+    func group(_ g: Int) -> UnsafePointer<Float> { UnsafePointer(buffer + g * groupSize) }
+}
+
+extension ConvPlan {
+    /// Whether the forward product runs on the direct kernel (`pk_conv_direct`): AVX-512, stride
+    /// 1, output as wide as the input, kernel up to 7×7, at least 32 output pixels per image.
+    var usesDirectKernel: Bool {
+        var shape = geometry.kernelShape
+        return pk_conv_direct_supports(pk_simd_level(), &shape) != 0
+    }
+
+    /// `y` `[N, O, OH, OW]` = conv of `x` `[N, C, H, W]` with `weights`, on the direct kernel
+    /// (``usesDirectKernel`` must hold). The output pixels of all images are one row of columns,
+    /// split across threads in 32-column tiles.
+    func directForward(_ x: UnsafePointer<Float>, _ weights: DirectConvWeights, _ y: UnsafeMutablePointer<Float>) {
+        precondition(weights.groups == groups && weights.groupOut == groupOut && weights.columnRows == geometry.columnRows,
+                     "direct conv weights do not match the convolution")
+        var shape = geometry.kernelShape
+        let level = pk_simd_level(), og = groupOut, cg = geometry.channels
+        let columns = batch * outPlane
+        let product = { (cols: Range<Int>) in
+            for g in 0..<groups {
+                let done = pk_conv_direct(level, weights.group(g), og, &shape, x + g * cg * inPlane, inChannels * inPlane,
+                                          cols.lowerBound, cols.upperBound, y + g * og * outPlane, outChannels * outPlane)
+                precondition(done != 0, "direct conv kernel unavailable")
+            }
+        }
+        if Threads.count == 1 || 2 * outChannels * geometry.columnRows * columns < 1_000_000 {
+            product(0..<columns)
+        } else {
+            Parallel.alignedChunks(columns, unit: 32, product)
+        }
+    }
+}
+
+extension ConvPlan {
+    /// Whether the weight gradient runs on the direct kernel (`pk_conv_direct_weight_grad`):
+    /// as ``usesDirectKernel``, with a 3×3 kernel.
+    var usesDirectWeightGradient: Bool {
+        var shape = geometry.kernelShape
+        return pk_conv_direct_weight_grad_supports(pk_simd_level(), &shape) != 0
+    }
+
+    /// Overwrites `dw` `[O, C/groups, kH, kW]` with the weight gradient for input `x` `[N, C, H, W]`
+    /// and output gradient `gy` `[N, O, OH, OW]` on the direct kernel (``usesDirectWeightGradient``
+    /// must hold). Threads take contiguous runs of images, each into its own partial sum.
+    func directWeightGradient(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>) {
+        var shape = geometry.kernelShape
+        let level = pk_simd_level(), og = groupOut, cg = geometry.channels, k = geometry.columnRows
+        let wSize = outChannels * k
+        let pieces = Parallel.pieceCount(batch)
+        let parts = UnsafeMutablePointer<Float>.allocate(capacity: max((pieces - 1) * wSize, 1))
+        defer { parts.deallocate() }
+        Parallel.indexedChunks(batch) { images, piece in
+            let sum = piece == 0 ? dw : parts + (piece - 1) * wSize
+            sum.initialize(repeating: 0, count: wSize)
+            for g in 0..<groups {
+                let done = pk_conv_direct_weight_grad(level, &shape, og, x + (images.lowerBound * inChannels + g * cg) * inPlane,
+                                                      inChannels * inPlane,
+                                                      gy + (images.lowerBound * outChannels + g * og) * outPlane,
+                                                      outChannels * outPlane, images.count, sum + g * og * k)
+                precondition(done != 0, "direct conv weight gradient failed (out of memory)")
+            }
+        }
+        for p in 1..<max(pieces, 1) { Vector.add(dw, parts + (p - 1) * wSize, count: wSize) }
+    }
+
+    /// The weight gradient `[O, C/groups, kH, kW]` for input `x` and output gradient `gy`: on the
+    /// direct kernel where it applies, else by the column-matrix product.
+    func weightGradient(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ gy: UnsafePointer<Float>) -> Tensor {
+        let dw = Tensor(uninitialized: [outChannels, geometry.channels, geometry.kernelH, geometry.kernelW])
+        if usesDirectWeightGradient {
+            directWeightGradient(x, gy, dw.pointer)
+        } else {
+            backward(x, w, gy, nil, dw.pointer)
+        }
+        return dw
+    }
+}
