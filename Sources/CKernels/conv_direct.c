@@ -40,12 +40,20 @@ void pk_conv_direct_pack(const float *w, long M, long K, long ldw, float *dst) {
 #define TGT __attribute__((target("avx512f")))
 #define INL static inline __attribute__((always_inline)) TGT
 
-/// Where one tile reads and writes, per image segment s (0, or 1 for a tile's second image).
+/// Which lanes of a 32-column tile each image segment s (0, or 1 for a tile's second image)
+/// holds, and for every kernel tap which of them read a pixel inside the image. They depend only
+/// on where in the image the tile starts, so tiles at the same offset share them.
+typedef struct {
+    __mmask16 lo[2][MAX_TAPS], hi[2][MAX_TAPS];  // lanes 0-15 / 16-31 to load, per tap
+    __mmask16 store_lo[2], store_hi[2];  // lanes of each segment
+    long split;                          // first lane of segment 1 (n when there is none)
+} tile_masks;
+
+/// Where one tile reads and writes, per image segment.
 typedef struct {
     uintptr_t src[2];                    // byte address of lane 0's pixel, channel 0, unshifted
     uintptr_t dst[2];                    // byte address of lane 0's output, row 0 of the tile
-    __mmask16 lo[2][MAX_TAPS], hi[2][MAX_TAPS];  // lanes 0-15 / 16-31 to load, per tap
-    __mmask16 store_lo[2], store_hi[2];  // lanes of each segment
+    const tile_masks *m;
 } tile_lanes;
 
 #define ACC_DECL(R) __m512 c##R##0 = _mm512_setzero_ps(), c##R##1 = _mm512_setzero_ps();
@@ -59,8 +67,8 @@ typedef struct {
     if (M_ > R) {                                                                            \
         for (int s = 0; s < SEG; ++s) {                                                      \
             const uintptr_t d = t->dst[s] + (uintptr_t)(R * plane_out);                      \
-            _mm512_mask_storeu_ps((void *)d, t->store_lo[s], c##R##0);                       \
-            if (NZ > 1) _mm512_mask_storeu_ps((void *)(d + 64), t->store_hi[s], c##R##1);    \
+            _mm512_mask_storeu_ps((void *)d, mk->store_lo[s], c##R##0);                      \
+            if (NZ > 1) _mm512_mask_storeu_ps((void *)(d + 64), mk->store_hi[s], c##R##1);   \
         }                                                                                    \
     }
 #define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
@@ -72,16 +80,17 @@ INL void tile(const int M_, const int NZ, const int SEG, const int TAPS, int tap
               const float *a, const intptr_t *off, const tile_lanes *t, intptr_t plane_in,
               intptr_t plane_out) {
     const int nt = TAPS ? TAPS : taps;
+    const tile_masks *mk = t->m;
     FOR_ROWS(ACC_DECL)
     uintptr_t s0 = t->src[0], s1 = SEG > 1 ? t->src[1] : 0;
     for (long c = 0; c < channels; ++c) {
         for (int q = 0; q < nt; ++q) {
             const intptr_t o = off[q];
-            __m512 b0 = _mm512_maskz_loadu_ps(t->lo[0][q], (const void *)(s0 + o));
-            __m512 b1 = NZ > 1 ? _mm512_maskz_loadu_ps(t->hi[0][q], (const void *)(s0 + o + 64)) : b0;
+            __m512 b0 = _mm512_maskz_loadu_ps(mk->lo[0][q], (const void *)(s0 + o));
+            __m512 b1 = NZ > 1 ? _mm512_maskz_loadu_ps(mk->hi[0][q], (const void *)(s0 + o + 64)) : b0;
             if (SEG > 1) {
-                b0 = _mm512_mask_loadu_ps(b0, t->lo[1][q], (const void *)(s1 + o));
-                if (NZ > 1) b1 = _mm512_mask_loadu_ps(b1, t->hi[1][q], (const void *)(s1 + o + 64));
+                b0 = _mm512_mask_loadu_ps(b0, mk->lo[1][q], (const void *)(s1 + o));
+                if (NZ > 1) b1 = _mm512_mask_loadu_ps(b1, mk->hi[1][q], (const void *)(s1 + o + 64));
             }
             FOR_ROWS(ACC_STEP)
             a += DMR;
@@ -111,29 +120,21 @@ static const tile_fn g_tiles[DMR][2][2][2] = {
     TILE_ROW(1) TILE_ROW(2) TILE_ROW(3) TILE_ROW(4) TILE_ROW(5) TILE_ROW(6) TILE_ROW(7) TILE_ROW(8)
 };
 
-/// Fills `t` for the n (1..32) columns starting at column j: which image each lane is in, and
-/// for every tap which lanes read a pixel inside the image.
-static void tile_setup(tile_lanes *t, const pk_conv_shape *g, long j, long n, const float *x, long x_image_stride,
-                       float *y, long y_image_stride) {
+/// The masks of a tile of n (1..32) columns whose first column is pixel p of an image.
+static void tile_masks_at(tile_masks *t, const pk_conv_shape *g, long p, long n) {
     const long W = g->width, H = g->height, plane = g->out_h * W, pad = g->padding;
     const int kh = (int)g->kernel_h, kw = (int)g->kernel_w;
     uint32_t row_ok[7] = {0}, col_ok[7] = {0}, seg_bits[2] = {0, 0};
-    long img = j / plane, p = j % plane, yy = p / W, xx = p % W;
+    long yy = p / W, xx = p % W;
     int seg = 0;
-    t->src[0] = (uintptr_t)(x + img * x_image_stride) + (uintptr_t)(p * (long)sizeof(float));
-    t->dst[0] = (uintptr_t)(y + img * y_image_stride) + (uintptr_t)(p * (long)sizeof(float));
+    t->split = n;
     for (long l = 0; l < n; ++l) {
-        if (l > 0 && p == 0) {
-            // Lane l is pixel 0 of the next image: lane 0 of segment 1 sits l pixels before it.
-            seg = 1;
-            t->src[1] = (uintptr_t)(x + img * x_image_stride) - (uintptr_t)(l * (long)sizeof(float));
-            t->dst[1] = (uintptr_t)(y + img * y_image_stride) - (uintptr_t)(l * (long)sizeof(float));
-        }
+        if (l > 0 && p == 0) { seg = 1; t->split = l; }
         seg_bits[seg] |= 1u << l;
         for (int i = 0; i < kh; ++i) row_ok[i] |= (uint32_t)((unsigned long)(yy + i - pad) < (unsigned long)H) << l;
         for (int q = 0; q < kw; ++q) col_ok[q] |= (uint32_t)((unsigned long)(xx + q - pad) < (unsigned long)W) << l;
         if (++xx == W) { xx = 0; ++yy; }
-        if (++p == plane) { p = 0; yy = 0; ++img; }
+        if (++p == plane) { p = 0; yy = 0; }
     }
     for (int s = 0; s < 2; ++s) {
         t->store_lo[s] = (__mmask16)(seg_bits[s] & 0xFFFF);
@@ -148,8 +149,13 @@ static void tile_setup(tile_lanes *t, const pk_conv_shape *g, long j, long n, co
     }
 }
 
-TGT static void conv_direct_avx512(const float *packed, long M, const pk_conv_shape *g, const float *x,
-                                   long x_image_stride, long j0, long j1, float *y, long y_image_stride) {
+static long gcd(long a, long b) {
+    while (b) { const long r = a % b; a = b; b = r; }
+    return a;
+}
+
+TGT static int conv_direct_avx512(const float *packed, long M, const pk_conv_shape *g, const float *x,
+                                  long x_image_stride, long j0, long j1, float *y, long y_image_stride) {
     const long W = g->width, plane_in = g->height * W, plane_out = g->out_h * W, pad = g->padding;
     const int kh = (int)g->kernel_h, kw = (int)g->kernel_w, taps = kh * kw;
     const long K = g->channels * taps;
@@ -157,24 +163,46 @@ TGT static void conv_direct_avx512(const float *packed, long M, const pk_conv_sh
     for (int i = 0; i < kh; ++i)
         for (int q = 0; q < kw; ++q) off[i * kw + q] = (intptr_t)(((i - pad) * W + (q - pad)) * (long)sizeof(float));
     const int generic = !(kh == 3 && kw == 3);
-    tile_lanes t;
-    for (long j = j0; j < j1; j += DNR) {
-        const long n = j1 - j < DNR ? j1 - j : DNR;
-        tile_setup(&t, g, j, n, x, x_image_stride, y, y_image_stride);
-        const int segs = (t.store_lo[1] | t.store_hi[1]) ? 2 : 1;
-        const tile_lanes *tp = &t;
-        tile_lanes shifted = t;
+    // Full tiles starting `phases` tiles apart start at the same pixel of an image, so their
+    // masks are computed once when the range has many more tiles than that.
+    const long phases = plane_out / gcd(plane_out, DNR), full = (j1 - j0) / DNR;
+    tile_masks *table = NULL;
+    if (full >= 2 * phases && phases <= 1024) {
+        table = (tile_masks *)malloc((size_t)phases * sizeof(tile_masks));
+        if (!table) return 0;
+        for (long k = 0; k < phases; ++k) tile_masks_at(&table[k], g, (j0 + k * DNR) % plane_out, DNR);
+    }
+    tile_masks own;
+    const uintptr_t xb = (uintptr_t)x, yb = (uintptr_t)y, fs = sizeof(float);
+    for (long j = j0, k = 0; j < j1; j += DNR, ++k) {
+        const long n = j1 - j < DNR ? j1 - j : DNR, img = j / plane_out, p = j % plane_out;
+        tile_lanes t = {{0, 0}, {0, 0}, NULL};
+        if (table && n == DNR) {
+            t.m = &table[k % phases];
+        } else {
+            tile_masks_at(&own, g, p, n);
+            t.m = &own;
+        }
+        // Lane 0's addresses; segment 1's lane 0 sits `split` pixels before the next image's pixel 0.
+        t.src[0] = xb + (uintptr_t)(img * x_image_stride + p) * fs;
+        t.dst[0] = yb + (uintptr_t)(img * y_image_stride + p) * fs;
+        const int segs = t.m->split < n ? 2 : 1;
+        if (segs == 2) {
+            t.src[1] = xb + (uintptr_t)((img + 1) * x_image_stride - t.m->split) * fs;
+            t.dst[1] = yb + (uintptr_t)((img + 1) * y_image_stride - t.m->split) * fs;
+        }
+        const uintptr_t dst0 = t.dst[0], dst1 = t.dst[1];
         for (long m0 = 0; m0 < M; m0 += DMR) {
             const long rows = M - m0 < DMR ? M - m0 : DMR;
-            if (m0 > 0) {
-                for (int s = 0; s < 2; ++s) shifted.dst[s] = t.dst[s] + (uintptr_t)(m0 * plane_out * (long)sizeof(float));
-                tp = &shifted;
-            }
-            g_tiles[rows - 1][generic][segs - 1][n > 16](taps, g->channels, packed + m0 * K, off, tp,
+            t.dst[0] = dst0 + (uintptr_t)(m0 * plane_out) * fs;
+            t.dst[1] = dst1 + (uintptr_t)(m0 * plane_out) * fs;
+            g_tiles[rows - 1][generic][segs - 1][n > 16](taps, g->channels, packed + m0 * K, off, &t,
                                                          (intptr_t)(plane_in * (long)sizeof(float)),
                                                          (intptr_t)(plane_out * (long)sizeof(float)));
         }
     }
+    free(table);
+    return 1;
 }
 #endif
 
@@ -182,8 +210,8 @@ int pk_conv_direct(int level, const float *packed, long M, const pk_conv_shape *
                    long x_image_stride, long j0, long j1, float *y, long y_image_stride) {
 #if defined(__x86_64__)
     if (!pk_conv_direct_supports(level, g)) return 0;
-    if (M > 0 && j1 > j0) conv_direct_avx512(packed, M, g, x, x_image_stride, j0, j1, y, y_image_stride);
-    return 1;
+    if (M <= 0 || j1 <= j0) return 1;
+    return conv_direct_avx512(packed, M, g, x, x_image_stride, j0, j1, y, y_image_stride);
 #else
     (void)level; (void)packed; (void)M; (void)g; (void)x; (void)x_image_stride; (void)j0; (void)j1; (void)y;
     (void)y_image_stride;
@@ -211,7 +239,7 @@ int pk_conv_direct_supports(int level, const pk_conv_shape *g) {
 // each gy plane and nine masked, shifted vectors of the input plane per step, and are reduced to
 // scalars once per block of images. No column matrix is unfolded and nothing is packed.
 
-enum { WG_TAPS = 9, WG_IMAGES = 8, WG_ROWS = 3 };
+enum { WG_TAPS = 9, WG_IMAGES = 8, WG_VECTORS = 128, WG_ROWS = 3 };
 
 #if defined(__x86_64__)
 #define WACC_DECL(T) __m512 a0##T = _mm512_setzero_ps(), a1##T = _mm512_setzero_ps(), a2##T = _mm512_setzero_ps();
@@ -222,11 +250,22 @@ enum { WG_TAPS = 9, WG_IMAGES = 8, WG_ROWS = 3 };
         if (OB > 1) a1##T = _mm512_fmadd_ps(g1, xv, a1##T);                                    \
         if (OB > 2) a2##T = _mm512_fmadd_ps(g2, xv, a2##T);                                    \
     }
-#define WACC_STORE(T)                                       \
-    d0[T] += _mm512_reduce_add_ps(a0##T);                   \
-    if (OB > 1) d0[K + T] += _mm512_reduce_add_ps(a1##T);   \
-    if (OB > 2) d0[2 * K + T] += _mm512_reduce_add_ps(a2##T);
 #define FOR_TAPS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
+
+/// d[t] += the sum of v_t's lanes, for the 9 taps: the first 8 by a transposing add tree (one
+/// 8-lane result), the ninth alone.
+__attribute__((noinline)) TGT static void add_tap_sums(float *d, const __m512 *v) {
+    const __m512 v0 = v[0], v1 = v[1], v2 = v[2], v3 = v[3], v4 = v[4], v5 = v[5], v6 = v[6], v7 = v[7], v8 = v[8];
+#define HALVES(V) _mm256_add_ps(_mm512_castps512_ps256(V), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(V), 1)))
+    const __m256 t0 = _mm256_hadd_ps(HALVES(v0), HALVES(v1)), t1 = _mm256_hadd_ps(HALVES(v2), HALVES(v3));
+    const __m256 t2 = _mm256_hadd_ps(HALVES(v4), HALVES(v5)), t3 = _mm256_hadd_ps(HALVES(v6), HALVES(v7));
+#undef HALVES
+    const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
+    // u0 = [s0 s1 s2 s3 | s0 s1 s2 s3] halves of the sums (low/high 128-bit lanes), u1 likewise for s4..s7.
+    const __m256 sums = _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
+    _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), sums));
+    d[8] += _mm512_reduce_add_ps(v8);
+}
 
 /// OB (1..3) output channels o.. o + OB - 1 and one input channel: adds into their 9 taps, d[b * K + t].
 /// `gy0` / `xc` are image n0's planes; masks[v * 10 + t] are vector v's lanes for tap t, and
@@ -246,7 +285,12 @@ INL void wgrad_block(const int OB, const float *gy0, long gy_image_stride, long 
             FOR_TAPS(WACC_STEP)
         }
     }
-    FOR_TAPS(WACC_STORE)
+    // Spilled first and reduced out of line, so the reduction's registers do not crowd the loop's.
+    __m512 acc[3][WG_TAPS];
+#define WACC_SPILL(T) acc[0][T] = a0##T; if (OB > 1) acc[1][T] = a1##T; if (OB > 2) acc[2][T] = a2##T;
+    FOR_TAPS(WACC_SPILL)
+#undef WACC_SPILL
+    for (int b = 0; b < OB; ++b) add_tap_sums(d0 + b * K, acc[b]);
 }
 
 typedef void (*wgrad_fn)(const float *, long, long, uintptr_t, intptr_t, long, long, const __mmask16 *,
@@ -282,8 +326,10 @@ TGT static int wgrad_avx512(const pk_conv_shape *g, long M, const float *x, long
         masks[v * 10 + 9] = (__mmask16)inside;
     }
     const intptr_t x_image_bytes = (intptr_t)(x_image_stride * (long)sizeof(float));
-    for (long n0 = 0; n0 < images; n0 += WG_IMAGES) {
-        const long nb = images - n0 < WG_IMAGES ? images - n0 : WG_IMAGES;
+    // Blocks of images with at least WG_VECTORS pixel vectors, so the reductions stay rare.
+    const long block = vectors * WG_IMAGES >= WG_VECTORS ? WG_IMAGES : (WG_VECTORS + vectors - 1) / vectors;
+    for (long n0 = 0; n0 < images; n0 += block) {
+        const long nb = images - n0 < block ? images - n0 : block;
         for (long o = 0; o < M; o += WG_ROWS) {
             const long rows = M - o < WG_ROWS ? M - o : WG_ROWS;
             const float *g0 = gy + n0 * gy_image_stride + o * plane_out;

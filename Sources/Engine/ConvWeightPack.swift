@@ -34,7 +34,7 @@ public final class ConvWeightPack: @unchecked Sendable {
         } else {
             winograd = nil
         }
-        direct = stride == 1 && pk_simd_level() == 2 && s[2] <= 7 && s[3] <= 7
+        direct = ConvAlgorithms.direct && stride == 1 && pk_simd_level() == 2 && s[2] <= 7 && s[3] <= 7
             ? DirectConvWeights(weight.pointer, groups: groups, groupOut: og, columnRows: k) : nil
         matrices = winograd != nil && channels >= 2 * WinogradPlan.minimumChannels ? []
             : (0..<groups).map { g in PackedMatrix(m: og, k: k, a: weight.pointer + g * og * k, lda: k) }

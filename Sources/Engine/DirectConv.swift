@@ -28,7 +28,7 @@ extension ConvPlan {
     /// 1, output as wide as the input, kernel up to 7×7, at least 32 output pixels per image.
     var usesDirectKernel: Bool {
         var shape = geometry.kernelShape
-        return pk_conv_direct_supports(pk_simd_level(), &shape) != 0
+        return ConvAlgorithms.direct && pk_conv_direct_supports(pk_simd_level(), &shape) != 0
     }
 
     /// `y` `[N, O, OH, OW]` = conv of `x` `[N, C, H, W]` with `weights`, on the direct kernel
@@ -44,7 +44,7 @@ extension ConvPlan {
             for g in 0..<groups {
                 let done = pk_conv_direct(level, weights.group(g), og, &shape, x + g * cg * inPlane, inChannels * inPlane,
                                           cols.lowerBound, cols.upperBound, y + g * og * outPlane, outChannels * outPlane)
-                precondition(done != 0, "direct conv kernel unavailable")
+                precondition(done != 0, "direct conv kernel failed (out of memory)")
             }
         }
         if Threads.count == 1 || 2 * outChannels * geometry.columnRows * columns < 1_000_000 {
@@ -60,7 +60,7 @@ extension ConvPlan {
     /// as ``usesDirectKernel``, with a 3×3 kernel.
     var usesDirectWeightGradient: Bool {
         var shape = geometry.kernelShape
-        return pk_conv_direct_weight_grad_supports(pk_simd_level(), &shape) != 0
+        return ConvAlgorithms.direct && pk_conv_direct_weight_grad_supports(pk_simd_level(), &shape) != 0
     }
 
     /// Overwrites `dw` `[O, C/groups, kH, kW]` with the weight gradient for input `x` `[N, C, H, W]`

@@ -82,7 +82,8 @@ void pk_conv_direct_pack(const float *w, long M, long K, long ldw, float *dst);
 /// x + n * x_image_stride, e.g. the first channel of a group), column j
 /// being pixel j % (out_h * out_w) of image j / (out_h * out_w): writes rows [0, M) of those
 /// columns of `y` (image n's output channel 0 at y + n * y_image_stride, planes out_h * out_w
-/// floats apart). Returns 0, doing nothing, where pk_conv_direct_supports is false, else 1.
+/// floats apart). Returns 0, doing nothing, where pk_conv_direct_supports is false or memory
+/// ran out, else 1.
 int pk_conv_direct(int level, const float *packed, long M, const pk_conv_shape *g, const float *x,
                    long x_image_stride, long j0, long j1, float *y, long y_image_stride);
 
