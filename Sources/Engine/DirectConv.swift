@@ -57,10 +57,14 @@ extension ConvPlan {
 
 extension ConvPlan {
     /// Whether the weight gradient runs on the direct kernel (`pk_conv_direct_weight_grad`):
-    /// as ``usesDirectKernel``, with a 3×3 kernel.
+    /// as ``usesDirectKernel``, with a 3×3 kernel, where it measured faster than the
+    /// column-matrix product: up to 64 output channels (16–64 channels at 7–56 pixels: 1.0–1.7×)
+    /// or images of at least 28×28 output pixels. With 128+ channels at 14×14 and 7×7 the
+    /// column-matrix product's wide GEMM tiles won (0.85–0.9×).
     var usesDirectWeightGradient: Bool {
         var shape = geometry.kernelShape
-        return ConvAlgorithms.direct && pk_conv_direct_weight_grad_supports(pk_simd_level(), &shape) != 0
+        return ConvAlgorithms.direct && (groupOut <= 64 || outPlane >= 28 * 28)
+            && pk_conv_direct_weight_grad_supports(pk_simd_level(), &shape) != 0
     }
 
     /// Overwrites `dw` `[O, C/groups, kH, kW]` with the weight gradient for input `x` `[N, C, H, W]`

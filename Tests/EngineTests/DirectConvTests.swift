@@ -80,6 +80,10 @@ final class DirectConvTests: XCTestCase {
         XCTAssertFalse(plan([2, 3, 8, 8], [4, 3, 3, 3], padding: 0).usesDirectKernel)             // narrower output
         XCTAssertFalse(plan([2, 3, 8, 8], [4, 3, 1, 1], padding: 0).usesDirectKernel)             // 1×1: a plain GEMM
         XCTAssertFalse(plan([2, 3, 9, 9], [4, 3, 5, 5], padding: 2).usesDirectWeightGradient)
+        // Many output channels on small images: the column-matrix product's weight gradient.
+        XCTAssertFalse(plan([2, 128, 14, 14], [128, 128, 3, 3], padding: 1).usesDirectWeightGradient)
+        XCTAssertTrue(plan([2, 128, 28, 28], [128, 128, 3, 3], padding: 1).usesDirectWeightGradient)
+        XCTAssertTrue(plan([2, 64, 7, 7], [64, 64, 3, 3], padding: 1).usesDirectWeightGradient)
         XCTAssertFalse(atAVX2 { plan([2, 3, 8, 8], [4, 3, 3, 3], padding: 1).usesDirectKernel })
     }
 }
