@@ -25,8 +25,10 @@ public final class ConvWeightPack: @unchecked Sendable {
         self.weight = weight
         version = weight.storage.version
         // Winograd weights where a stride-1 3×3 conv can take that path (enough channels); the
-        // plain packed matrices wherever it may not (fewer than 128 channels also need a large
-        // enough image, which is only known per call).
+        // direct kernel's layout for other stride-1 convs with a kernel wider than 1×1 on AVX-512;
+        // the plain packed matrices wherever neither may apply (fewer than 128 channels also need
+        // a large enough image for Winograd, and the direct kernel needs 32 output pixels, which
+        // are only known per call).
         let channels = min(s[0], s[1])
         if ConvAlgorithms.winograd && groups == 1 && stride == 1 && s[2] == 3 && s[3] == 3
             && channels >= WinogradPlan.minimumChannels {
@@ -34,9 +36,11 @@ public final class ConvWeightPack: @unchecked Sendable {
         } else {
             winograd = nil
         }
-        direct = ConvAlgorithms.direct && stride == 1 && pk_simd_level() == 2 && s[2] <= 7 && s[3] <= 7
+        let winogradAlways = winograd != nil && channels >= 2 * WinogradPlan.minimumChannels
+        direct = !winogradAlways && ConvAlgorithms.direct && pk_simd_level() == 2 && stride == 1
+            && s[2] <= 7 && s[3] <= 7 && s[2] * s[3] > 1
             ? DirectConvWeights(weight.pointer, groups: groups, groupOut: og, columnRows: k) : nil
-        matrices = winograd != nil && channels >= 2 * WinogradPlan.minimumChannels ? []
+        matrices = winogradAlways ? []
             : (0..<groups).map { g in PackedMatrix(m: og, k: k, a: weight.pointer + g * og * k, lda: k) }
     }
 

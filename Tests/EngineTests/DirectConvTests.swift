@@ -59,7 +59,6 @@ final class DirectConvTests: XCTestCase {
         withThreads { threads in
             for (xs, ws, p, g) in cases where ws[2] == 3 && ws[3] == 3 {
                 let plan = ConvPlan(x: xs, weight: ws, bias: nil, stride: 1, padding: p, groups: g)
-                XCTAssertTrue(plan.usesDirectWeightGradient, "\(xs) \(ws)")
                 let x = randomTensor(xs, seed: 1), gy = randomTensor(plan.outputShape, seed: 3)
                 let dw = Tensor(repeating: .nan, shape: ws)
                 plan.directWeightGradient(x.pointer, gy.pointer, dw.pointer)
@@ -68,6 +67,19 @@ final class DirectConvTests: XCTestCase {
                 assertClose(dw, ref, rtol: 1e-4, atol: 1e-4, "\(xs) \(ws) padding \(p) groups \(g), \(threads) threads")
             }
         }
+    }
+
+    /// Inference packs hold the direct layout where the direct kernel may run, and conv2d uses it.
+    func testInferencePack() {
+        let x = randomTensor([2, 16, 8, 8], seed: 4), w = randomTensor([16, 16, 3, 3], seed: 5)
+        let pack = ConvWeightPack(weight: w, groups: 1, stride: 1)!
+        XCTAssertNotNil(pack.direct)
+        let ref = atAVX2 { conv2d(x, weight: w, padding: 1) }
+        assertClose(conv2d(x, weight: w, padding: 1, pack: pack), ref, rtol: 1e-5, atol: 1e-5, "packed")
+        XCTAssertNil(ConvWeightPack(weight: randomTensor([128, 128, 3, 3], seed: 1), groups: 1, stride: 1)!.direct,
+                     "Winograd always applies")
+        XCTAssertNil(ConvWeightPack(weight: randomTensor([8, 16, 1, 1], seed: 1), groups: 1, stride: 1)!.direct)
+        XCTAssertNil(ConvWeightPack(weight: w, groups: 1, stride: 2)!.direct)
     }
 
     /// Where the direct kernels do not apply, conv2d takes the column-matrix path.
@@ -80,10 +92,11 @@ final class DirectConvTests: XCTestCase {
         XCTAssertFalse(plan([2, 3, 8, 8], [4, 3, 3, 3], padding: 0).usesDirectKernel)             // narrower output
         XCTAssertFalse(plan([2, 3, 8, 8], [4, 3, 1, 1], padding: 0).usesDirectKernel)             // 1×1: a plain GEMM
         XCTAssertFalse(plan([2, 3, 9, 9], [4, 3, 5, 5], padding: 2).usesDirectWeightGradient)
-        // Many output channels on small images: the column-matrix product's weight gradient.
+        // ImageNet-sized layers keep the column-matrix product's weight gradient.
         XCTAssertFalse(plan([2, 128, 14, 14], [128, 128, 3, 3], padding: 1).usesDirectWeightGradient)
-        XCTAssertTrue(plan([2, 128, 28, 28], [128, 128, 3, 3], padding: 1).usesDirectWeightGradient)
+        XCTAssertFalse(plan([2, 64, 56, 56], [64, 64, 3, 3], padding: 1).usesDirectWeightGradient)
         XCTAssertTrue(plan([2, 64, 7, 7], [64, 64, 3, 3], padding: 1).usesDirectWeightGradient)
+        XCTAssertTrue(plan([2, 16, 28, 28], [16, 16, 3, 3], padding: 1).usesDirectWeightGradient)
         XCTAssertFalse(atAVX2 { plan([2, 3, 8, 8], [4, 3, 3, 3], padding: 1).usesDirectKernel })
     }
 }
