@@ -330,8 +330,10 @@ TGT static int wgrad_avx512(const pk_conv_shape *g, long M, const float *x, long
     const long block = vectors * WG_IMAGES >= WG_VECTORS ? WG_IMAGES : (WG_VECTORS + vectors - 1) / vectors;
     for (long n0 = 0; n0 < images; n0 += block) {
         const long nb = images - n0 < block ? images - n0 : block;
-        for (long o = 0; o < M; o += WG_ROWS) {
-            const long rows = M - o < WG_ROWS ? M - o : WG_ROWS;
+        // Blocks of 3 output channels; a remainder of 1 becomes two blocks of 2 (one channel
+        // alone loads a vector per 9 FMAs, load-bound).
+        for (long o = 0, rows; o < M; o += rows) {
+            rows = M - o == 4 ? 2 : M - o < WG_ROWS ? M - o : WG_ROWS;
             const float *g0 = gy + n0 * gy_image_stride + o * plane_out;
             for (long c = 0; c < C; ++c) {
                 const uintptr_t xc = (uintptr_t)(x + n0 * x_image_stride + c * plane_in);
