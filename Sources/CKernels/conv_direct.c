@@ -2,11 +2,11 @@
 // padding 1) on AVX-512: the GEMM micro-kernel's inner product without the GEMM's B panel.
 //
 // Output pixels are columns, laid out image after image (column j = n * out_plane + p). A tile
-// is 8 output channels x 32 columns (16 zmm accumulators). For each input channel c and kernel
+// is 12 output channels x 32 columns (24 zmm accumulators). For each input channel c and kernel
 // tap (i, q) the 32 input pixels the tile reads are consecutive in memory: the output pixels
 // shifted by (i - padding) rows and (q - padding) columns. So the tile loads them straight from
 // the image with two masked 16-lane loads, the mask zeroing lanes whose input pixel falls in the
-// padding, and multiplies them by 8 broadcast weights. Nothing is unfolded or packed per call
+// padding, and multiplies them by 12 broadcast weights. Nothing is unfolded or packed per call
 // except the weight, so the image is read once per tile from cache and no panel is ever stored.
 //
 // A tile may straddle two images (out_plane >= 32 guarantees no more than two); such a tile
@@ -18,9 +18,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-enum { DMR = 8, DNR = 32, MAX_TAPS = 49 };
-
-long pk_conv_direct_row_unit(void) { return DMR; }
+enum { DMR = 12, DNR = 32, MAX_TAPS = 49 };
 
 size_t pk_conv_direct_packed_size(long M, long K) {
     return (size_t)((M + DMR - 1) / DMR) * DMR * (size_t)K;
@@ -71,10 +69,10 @@ typedef struct {
             if (NZ > 1) _mm512_mask_storeu_ps((void *)(d + 64), mk->store_hi[s], c##R##1);   \
         }                                                                                    \
     }
-#define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 
-/// One tile: M_ (1..8) output channels, NZ (1..2) column vectors, SEG (1..2) images, TAPS (9
-/// for 3x3, or 0 = `taps` at run time). `a` is the tile's 8-row weight panel, `off` the byte
+/// One tile: M_ (1..12) output channels, NZ (1..2) column vectors, SEG (1..2) images, TAPS (9
+/// for 3x3, or 0 = `taps` at run time). `a` is the tile's 12-row weight panel, `off` the byte
 /// shift of each tap, `plane_in` / `plane_out` the bytes between channels of x / y.
 INL void tile(const int M_, const int NZ, const int SEG, const int TAPS, int taps, long channels,
               const float *a, const intptr_t *off, const tile_lanes *t, intptr_t plane_in,
@@ -111,13 +109,13 @@ typedef void (*tile_fn)(int, long, const float *, const intptr_t *, const tile_l
     }
 #define TILE_FNS(M_) TILE_FN(M_, 1, 1, 9) TILE_FN(M_, 2, 1, 9) TILE_FN(M_, 1, 2, 9) TILE_FN(M_, 2, 2, 9) \
                      TILE_FN(M_, 1, 1, 0) TILE_FN(M_, 2, 1, 0) TILE_FN(M_, 1, 2, 0) TILE_FN(M_, 2, 2, 0)
-TILE_FNS(1) TILE_FNS(2) TILE_FNS(3) TILE_FNS(4) TILE_FNS(5) TILE_FNS(6) TILE_FNS(7) TILE_FNS(8)
+TILE_FNS(1) TILE_FNS(2) TILE_FNS(3) TILE_FNS(4) TILE_FNS(5) TILE_FNS(6) TILE_FNS(7) TILE_FNS(8) TILE_FNS(9) TILE_FNS(10) TILE_FNS(11) TILE_FNS(12)
 
 // g_tiles[rows - 1][generic taps][segments - 1][vectors - 1]
 #define TILE_ROW(M_) {{{tile_##M_##_1_1_9, tile_##M_##_2_1_9}, {tile_##M_##_1_2_9, tile_##M_##_2_2_9}}, \
                       {{tile_##M_##_1_1_0, tile_##M_##_2_1_0}, {tile_##M_##_1_2_0, tile_##M_##_2_2_0}}},
 static const tile_fn g_tiles[DMR][2][2][2] = {
-    TILE_ROW(1) TILE_ROW(2) TILE_ROW(3) TILE_ROW(4) TILE_ROW(5) TILE_ROW(6) TILE_ROW(7) TILE_ROW(8)
+    TILE_ROW(1) TILE_ROW(2) TILE_ROW(3) TILE_ROW(4) TILE_ROW(5) TILE_ROW(6) TILE_ROW(7) TILE_ROW(8) TILE_ROW(9) TILE_ROW(10) TILE_ROW(11) TILE_ROW(12)
 };
 
 /// The masks of a tile of n (1..32) columns whose first column is pixel p of an image.

@@ -1,7 +1,7 @@
 import CKernels
 
 /// A convolution weight `[O, C/groups, kH, kW]` in the direct kernel's layout
-/// (`pk_conv_direct_pack`): each group's `[O/groups, C/groups·kH·kW]` matrix in 8-row panels.
+/// (`pk_conv_direct_pack`): each group's `[O/groups, C/groups·kH·kW]` matrix in 12-row panels.
 final class DirectConvWeights: @unchecked Sendable {
     let groups: Int, groupOut: Int, columnRows: Int
     private let groupSize: Int

@@ -74,7 +74,7 @@ void pk_im2col_rows(const float *x, const pk_conv_shape *g, long y0, long y1, fl
 /// pk_conv_direct_supports says whether `g` qualifies at `level`.
 int pk_conv_direct_supports(int level, const pk_conv_shape *g);
 /// The weight `[M, K]` (rows `ldw` apart, K = channels * kernel_h * kernel_w) in the direct
-/// kernel's layout: 8-row panels, k-major (dst[(m0 / 8) * 8K + k * 8 + r] = w[m0 + r][k]), rows
+/// kernel's layout: 12-row panels, k-major (dst[(m0 / 12) * 12K + k * 12 + r] = w[m0 + r][k]), rows
 /// past M zero. pk_conv_direct_packed_size gives the floats `dst` must hold.
 size_t pk_conv_direct_packed_size(long M, long K);
 void pk_conv_direct_pack(const float *w, long M, long K, long ldw, float *dst);
