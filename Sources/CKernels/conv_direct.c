@@ -20,15 +20,25 @@
 
 enum { DMR = 12, DNR = 32, MAX_TAPS = 49 };
 
+/// Output channels of the tile starting at channel m0 of M: DMR, except that a remainder of fewer
+/// than DMR / 2 is evened out with the tile before it (16 = 8 + 8, not 12 + 4: a 4-row tile has
+/// too few accumulators per load).
+static long tile_rows(long M, long m0) {
+    const long left = M - m0;
+    return left <= DMR ? left : left < DMR + DMR / 2 ? (left + 1) / 2 : DMR;
+}
+
 size_t pk_conv_direct_packed_size(long M, long K) {
-    return (size_t)((M + DMR - 1) / DMR) * DMR * (size_t)K;
+    size_t tiles = 0;
+    for (long m0 = 0; m0 < M; m0 += tile_rows(M, m0)) ++tiles;
+    return tiles * DMR * (size_t)K;
 }
 
 void pk_conv_direct_pack(const float *w, long M, long K, long ldw, float *dst) {
-    for (long m0 = 0; m0 < M; m0 += DMR) {
-        float *d = dst + m0 * K;
+    for (long m0 = 0, rows; m0 < M; m0 += rows, dst += DMR * K) {
+        rows = tile_rows(M, m0);
         for (long k = 0; k < K; ++k)
-            for (long r = 0; r < DMR; ++r) d[k * DMR + r] = m0 + r < M ? w[(m0 + r) * ldw + k] : 0.0f;
+            for (long r = 0; r < DMR; ++r) dst[k * DMR + r] = r < rows ? w[(m0 + r) * ldw + k] : 0.0f;
     }
 }
 
@@ -190,11 +200,12 @@ TGT static int conv_direct_avx512(const float *packed, long M, const pk_conv_sha
             t.dst[1] = yb + (uintptr_t)((img + 1) * y_image_stride - t.m->split) * fs;
         }
         const uintptr_t dst0 = t.dst[0], dst1 = t.dst[1];
-        for (long m0 = 0; m0 < M; m0 += DMR) {
-            const long rows = M - m0 < DMR ? M - m0 : DMR;
+        const float *a = packed;
+        for (long m0 = 0, rows; m0 < M; m0 += rows, a += DMR * K) {
+            rows = tile_rows(M, m0);
             t.dst[0] = dst0 + (uintptr_t)(m0 * plane_out) * fs;
             t.dst[1] = dst1 + (uintptr_t)(m0 * plane_out) * fs;
-            g_tiles[rows - 1][generic][segs - 1][n > 16](taps, g->channels, packed + m0 * K, off, &t,
+            g_tiles[rows - 1][generic][segs - 1][n > 16](taps, g->channels, a, off, &t,
                                                          (intptr_t)(plane_in * (long)sizeof(float)),
                                                          (intptr_t)(plane_out * (long)sizeof(float)));
         }
@@ -225,139 +236,6 @@ int pk_conv_direct_supports(int level, const pk_conv_shape *g) {
         && g->out_h * g->out_w >= DNR && g->channels > 0 && !pointwise;
 #else
     (void)level; (void)g;
-    return 0;
-#endif
-}
-
-// ---- Weight gradient of a 3x3 stride-1 same-width conv ----
-//
-// dW[o][c][t] = sum over images n and output pixels p of gy[n][o][p] * x[n][c][p + shift_t]
-// (zero where the shifted pixel is padding). The sum runs over pixels in 16-lane vectors: for
-// two output channels and one input channel, 18 accumulators (2 x 9 taps) take one vector of
-// each gy plane and nine masked, shifted vectors of the input plane per step, and are reduced to
-// scalars once per block of images. No column matrix is unfolded and nothing is packed.
-
-enum { WG_TAPS = 9, WG_IMAGES = 8, WG_VECTORS = 128, WG_ROWS = 3 };
-
-#if defined(__x86_64__)
-#define WACC_DECL(T) __m512 a0##T = _mm512_setzero_ps(), a1##T = _mm512_setzero_ps(), a2##T = _mm512_setzero_ps();
-#define WACC_STEP(T)                                                                            \
-    {                                                                                           \
-        const __m512 xv = _mm512_maskz_loadu_ps(mk[T], (const void *)(xp + off[T]));           \
-        a0##T = _mm512_fmadd_ps(g0, xv, a0##T);                                                 \
-        if (OB > 1) a1##T = _mm512_fmadd_ps(g1, xv, a1##T);                                    \
-        if (OB > 2) a2##T = _mm512_fmadd_ps(g2, xv, a2##T);                                    \
-    }
-#define FOR_TAPS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8)
-
-/// d[t] += the sum of v_t's lanes, for the 9 taps: the first 8 by a transposing add tree (one
-/// 8-lane result), the ninth alone.
-__attribute__((noinline)) TGT static void add_tap_sums(float *d, const __m512 *v) {
-    const __m512 v0 = v[0], v1 = v[1], v2 = v[2], v3 = v[3], v4 = v[4], v5 = v[5], v6 = v[6], v7 = v[7], v8 = v[8];
-#define HALVES(V) _mm256_add_ps(_mm512_castps512_ps256(V), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(V), 1)))
-    const __m256 t0 = _mm256_hadd_ps(HALVES(v0), HALVES(v1)), t1 = _mm256_hadd_ps(HALVES(v2), HALVES(v3));
-    const __m256 t2 = _mm256_hadd_ps(HALVES(v4), HALVES(v5)), t3 = _mm256_hadd_ps(HALVES(v6), HALVES(v7));
-#undef HALVES
-    const __m256 u0 = _mm256_hadd_ps(t0, t1), u1 = _mm256_hadd_ps(t2, t3);
-    // u0 = [s0 s1 s2 s3 | s0 s1 s2 s3] halves of the sums (low/high 128-bit lanes), u1 likewise for s4..s7.
-    const __m256 sums = _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
-    _mm256_storeu_ps(d, _mm256_add_ps(_mm256_loadu_ps(d), sums));
-    d[8] += _mm512_reduce_add_ps(v8);
-}
-
-/// OB (1..3) output channels o.. o + OB - 1 and one input channel: adds into their 9 taps, d[b * K + t].
-/// `gy0` / `xc` are image n0's planes; masks[v * 10 + t] are vector v's lanes for tap t, and
-/// masks[v * 10 + 9] its lanes inside the plane.
-INL void wgrad_block(const int OB, const float *gy0, long gy_image_stride, long plane_out, uintptr_t xc,
-                     intptr_t x_image_bytes, long images, long vectors, const __mmask16 *masks,
-                     const intptr_t *off, float *d0, long K) {
-    FOR_TAPS(WACC_DECL)
-    for (long n = 0; n < images; ++n) {
-        const float *gp = gy0 + n * gy_image_stride;
-        uintptr_t xp = xc + (uintptr_t)(n * x_image_bytes);
-        for (long v = 0; v < vectors; ++v, xp += 64) {
-            const __mmask16 *mk = masks + v * 10;
-            const __m512 g0 = _mm512_maskz_loadu_ps(mk[9], gp + v * 16);
-            const __m512 g1 = OB > 1 ? _mm512_maskz_loadu_ps(mk[9], gp + plane_out + v * 16) : g0;
-            const __m512 g2 = OB > 2 ? _mm512_maskz_loadu_ps(mk[9], gp + 2 * plane_out + v * 16) : g0;
-            FOR_TAPS(WACC_STEP)
-        }
-    }
-    // Spilled first and reduced out of line, so the reduction's registers do not crowd the loop's.
-    __m512 acc[3][WG_TAPS];
-#define WACC_SPILL(T) acc[0][T] = a0##T; if (OB > 1) acc[1][T] = a1##T; if (OB > 2) acc[2][T] = a2##T;
-    FOR_TAPS(WACC_SPILL)
-#undef WACC_SPILL
-    for (int b = 0; b < OB; ++b) add_tap_sums(d0 + b * K, acc[b]);
-}
-
-typedef void (*wgrad_fn)(const float *, long, long, uintptr_t, intptr_t, long, long, const __mmask16 *,
-                         const intptr_t *, float *, long);
-#define WGRAD_FN(OB)                                                                                  \
-    __attribute__((noinline)) TGT static void wgrad_##OB(const float *g, long gs, long po, uintptr_t xc, \
-                                                         intptr_t xb, long n, long nv, const __mmask16 *m, \
-                                                         const intptr_t *off, float *d0, long K) {       \
-        wgrad_block(OB, g, gs, po, xc, xb, n, nv, m, off, d0, K);                                     \
-    }
-WGRAD_FN(1) WGRAD_FN(2) WGRAD_FN(3)
-static const wgrad_fn g_wgrad[3] = {wgrad_1, wgrad_2, wgrad_3};
-
-TGT static int wgrad_avx512(const pk_conv_shape *g, long M, const float *x, long x_image_stride,
-                            const float *gy, long gy_image_stride, long images, float *dw) {
-    const long W = g->width, H = g->height, plane_in = H * W, plane_out = g->out_h * W, pad = g->padding;
-    const long C = g->channels, K = C * WG_TAPS, vectors = (plane_out + 15) / 16;
-    __mmask16 *masks = (__mmask16 *)malloc((size_t)vectors * 10 * sizeof(__mmask16));
-    if (!masks) return 0;
-    intptr_t off[WG_TAPS];
-    for (int i = 0; i < 3; ++i)
-        for (int q = 0; q < 3; ++q) off[i * 3 + q] = (intptr_t)(((i - pad) * W + (q - pad)) * (long)sizeof(float));
-    for (long v = 0; v < vectors; ++v) {
-        uint32_t inside = 0, row_ok[3] = {0}, col_ok[3] = {0};
-        for (int l = 0; l < 16; ++l) {
-            const long p = v * 16 + l, yy = p / W, xx = p % W;
-            if (p >= plane_out) break;
-            inside |= 1u << l;
-            for (int i = 0; i < 3; ++i) row_ok[i] |= (uint32_t)((unsigned long)(yy + i - pad) < (unsigned long)H) << l;
-            for (int q = 0; q < 3; ++q) col_ok[q] |= (uint32_t)((unsigned long)(xx + q - pad) < (unsigned long)W) << l;
-        }
-        for (int t = 0; t < WG_TAPS; ++t) masks[v * 10 + t] = (__mmask16)(row_ok[t / 3] & col_ok[t % 3] & inside);
-        masks[v * 10 + 9] = (__mmask16)inside;
-    }
-    const intptr_t x_image_bytes = (intptr_t)(x_image_stride * (long)sizeof(float));
-    // Blocks of images with at least WG_VECTORS pixel vectors, so the reductions stay rare.
-    const long block = vectors * WG_IMAGES >= WG_VECTORS ? WG_IMAGES : (WG_VECTORS + vectors - 1) / vectors;
-    for (long n0 = 0; n0 < images; n0 += block) {
-        const long nb = images - n0 < block ? images - n0 : block;
-        // Blocks of 3 output channels; a remainder of 1 becomes two blocks of 2 (one channel
-        // alone loads a vector per 9 FMAs, load-bound).
-        for (long o = 0, rows; o < M; o += rows) {
-            rows = M - o == 4 ? 2 : M - o < WG_ROWS ? M - o : WG_ROWS;
-            const float *g0 = gy + n0 * gy_image_stride + o * plane_out;
-            for (long c = 0; c < C; ++c) {
-                const uintptr_t xc = (uintptr_t)(x + n0 * x_image_stride + c * plane_in);
-                g_wgrad[rows - 1](g0, gy_image_stride, plane_out, xc, x_image_bytes, nb, vectors, masks, off,
-                                  dw + o * K + c * WG_TAPS, K);
-            }
-        }
-    }
-    free(masks);
-    return 1;
-}
-#endif
-
-int pk_conv_direct_weight_grad_supports(int level, const pk_conv_shape *g) {
-    return pk_conv_direct_supports(level, g) && g->kernel_h == 3 && g->kernel_w == 3;
-}
-
-int pk_conv_direct_weight_grad(int level, const pk_conv_shape *g, long M, const float *x, long x_image_stride,
-                               const float *gy, long gy_image_stride, long images, float *dw) {
-#if defined(__x86_64__)
-    if (!pk_conv_direct_weight_grad_supports(level, g)) return 0;
-    if (M <= 0 || images <= 0) return 1;
-    return wgrad_avx512(g, M, x, x_image_stride, gy, gy_image_stride, images, dw);
-#else
-    (void)level; (void)g; (void)M; (void)x; (void)x_image_stride; (void)gy; (void)gy_image_stride; (void)images;
-    (void)dw;
     return 0;
 #endif
 }

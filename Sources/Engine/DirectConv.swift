@@ -57,14 +57,14 @@ extension ConvPlan {
 
 extension ConvPlan {
     /// Whether the weight gradient runs on the direct kernel (`pk_conv_direct_weight_grad`):
-    /// as ``usesDirectKernel``, with a 3×3 kernel, on CIFAR-sized layers (up to 64 output channels,
-    /// outputs up to 28×28), where it measured faster than the column-matrix product (16–64
-    /// channels at 28–7 pixels: 1.0–1.7× per conv, ResNet-56 training step about 10%). On
-    /// ImageNet-sized layers the product's wide GEMM tiles, packed once for many output
-    /// channels, did as well or better (ResNet-34 training step 2–3% slower with it).
+    /// as ``usesDirectKernel``, with a 3×3 kernel, where it measured faster than the column-matrix
+    /// product (one thread, per conv): up to 64 output channels (16–64 channels at 28–7 pixels:
+    /// 1.35–1.8×) or outputs of at least 28×28 (64 channels at 56×56: 1.26×, 128 at 28×28: 1.13×).
+    /// With 256 channels at 14×14 they tie, and with 512 at 7×7 the product's wide GEMM tiles win
+    /// (0.8×): its transposed accumulator no longer fits in cache.
     var usesDirectWeightGradient: Bool {
         var shape = geometry.kernelShape
-        return ConvAlgorithms.direct && groupOut <= 64 && outPlane <= 28 * 28
+        return ConvAlgorithms.direct && (groupOut <= 64 || outPlane >= 28 * 28)
             && pk_conv_direct_weight_grad_supports(pk_simd_level(), &shape) != 0
     }
 

@@ -9,13 +9,14 @@ import XCTest
 final class DirectConvTests: XCTestCase {
     /// (x, weight, padding, groups)
     let cases: [([Int], [Int], Int, Int)] = [
-        ([3, 4, 7, 7], [16, 4, 3, 3], 1, 1),    // 49-pixel images: most tiles straddle two
+        ([3, 4, 7, 7], [16, 4, 3, 3], 1, 1),    // 49-pixel images: most tiles straddle two; 8 + 8 rows
         ([2, 3, 4, 8], [5, 3, 3, 3], 1, 1),     // exactly 32 pixels; 5 output channels
-        ([2, 5, 9, 7], [13, 5, 5, 5], 2, 1),    // 5×5, 13 output channels (8 + 5)
+        ([2, 5, 9, 7], [13, 5, 5, 5], 2, 1),    // 5×5, 13 output channels (7 + 6)
         ([2, 3, 9, 6], [6, 3, 5, 3], 1, 1),     // 5×3: 7 output rows of the same width
         ([3, 4, 6, 6], [6, 2, 3, 3], 1, 2),     // groups
         ([2, 31, 8, 5], [1, 31, 3, 3], 1, 1),   // one output channel, K = 279
-        ([11, 2, 6, 7], [7, 2, 3, 3], 1, 1),    // more images than the weight gradient's block of 8
+        ([15, 2, 6, 7], [20, 2, 3, 3], 1, 1),   // weight gradient: image blocks of 13 + 2, a partial
+                                                // second vector of output channels
         ([1, 3, 29, 30], [9, 3, 3, 3], 1, 1),   // a large image: many tiles, a partial last one
     ]
 
@@ -92,9 +93,10 @@ final class DirectConvTests: XCTestCase {
         XCTAssertFalse(plan([2, 3, 8, 8], [4, 3, 3, 3], padding: 0).usesDirectKernel)             // narrower output
         XCTAssertFalse(plan([2, 3, 8, 8], [4, 3, 1, 1], padding: 0).usesDirectKernel)             // 1×1: a plain GEMM
         XCTAssertFalse(plan([2, 3, 9, 9], [4, 3, 5, 5], padding: 2).usesDirectWeightGradient)
-        // ImageNet-sized layers keep the column-matrix product's weight gradient.
+        // Many channels on small images keep the column-matrix product's weight gradient.
         XCTAssertFalse(plan([2, 128, 14, 14], [128, 128, 3, 3], padding: 1).usesDirectWeightGradient)
-        XCTAssertFalse(plan([2, 64, 56, 56], [64, 64, 3, 3], padding: 1).usesDirectWeightGradient)
+        XCTAssertTrue(plan([2, 128, 28, 28], [128, 128, 3, 3], padding: 1).usesDirectWeightGradient)
+        XCTAssertTrue(plan([2, 64, 56, 56], [64, 64, 3, 3], padding: 1).usesDirectWeightGradient)
         XCTAssertTrue(plan([2, 64, 7, 7], [64, 64, 3, 3], padding: 1).usesDirectWeightGradient)
         XCTAssertTrue(plan([2, 16, 28, 28], [16, 16, 3, 3], padding: 1).usesDirectWeightGradient)
         XCTAssertFalse(atAVX2 { plan([2, 3, 8, 8], [4, 3, 3, 3], padding: 1).usesDirectKernel })

@@ -74,8 +74,9 @@ void pk_im2col_rows(const float *x, const pk_conv_shape *g, long y0, long y1, fl
 /// pk_conv_direct_supports says whether `g` qualifies at `level`.
 int pk_conv_direct_supports(int level, const pk_conv_shape *g);
 /// The weight `[M, K]` (rows `ldw` apart, K = channels * kernel_h * kernel_w) in the direct
-/// kernel's layout: 12-row panels, k-major (dst[(m0 / 12) * 12K + k * 12 + r] = w[m0 + r][k]), rows
-/// past M zero. pk_conv_direct_packed_size gives the floats `dst` must hold.
+/// kernel's layout: one k-major panel of 12 floats per k for each tile of output channels (12
+/// rows, the last two evened out when fewer than 6 would remain), rows past the tile's zero.
+/// pk_conv_direct_packed_size gives the floats `dst` must hold.
 size_t pk_conv_direct_packed_size(long M, long K);
 void pk_conv_direct_pack(const float *w, long M, long K, long ldw, float *dst);
 /// Output columns [j0, j1) of the conv of images `x` (image n's `[channels, height, width]` at
@@ -87,7 +88,8 @@ void pk_conv_direct_pack(const float *w, long M, long K, long ldw, float *dst);
 int pk_conv_direct(int level, const float *packed, long M, const pk_conv_shape *g, const float *x,
                    long x_image_stride, long j0, long j1, float *y, long y_image_stride);
 
-/// The weight gradient of such a conv with a 3x3 kernel (pk_conv_direct_weight_grad_supports):
+/// The weight gradient of such a conv with a 3x3 kernel, padding 1 (CKernels/conv_weight_grad.c;
+/// pk_conv_direct_weight_grad_supports):
 /// adds Σ over `images` images and output pixels of gy ⊗ shifted x into dw `[M, channels·9]`
 /// (row-major), image n's `[channels, height, width]` input at x + n * x_image_stride and its
 /// `[M, out_h, out_w]` output gradient at gy + n * gy_image_stride. Returns 0, doing nothing,
