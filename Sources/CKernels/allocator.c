@@ -11,6 +11,7 @@
 // Storage also calls it, which keeps this object, and so the constructor, linked in.
 #include "CKernels.h"
 
+#include <pthread.h>
 #include <stdlib.h>  // defines __GLIBC__ on glibc systems
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -27,3 +28,74 @@ void pk_keep_freed_blocks_in_heap(void) {
 // Also at load time: the arena limit only holds for arenas created after it is set, and worker
 // threads may allocate before the first tensor does.
 __attribute__((constructor, used)) static void pk_tune_heap_at_load(void) { pk_keep_freed_blocks_in_heap(); }
+
+// ---- Cache of large tensor buffers ----
+//
+// Blocks above glibc's largest mmap threshold (32 MiB) are always fresh mappings: an eval pass of
+// MobileNetV2 at batch 64 (activations up to 308 MB) spent about 40% of its time in the kernel
+// faulting and zeroing pages. The same sizes recur every pass, so freed blocks wait here for a
+// request of exactly their size; the oldest are released when the cache would exceed its cap.
+// Two slots: the output of an op in a conv -> batch norm -> ReLU chain usually takes the block
+// its input's input just released. More slots kept blocks of sizes no longer asked for and raised
+// the peak RSS (MobileNetV2 eval, batch 64: 1.0 GB without the cache, 1.18 GB with 2 slots, 1.2 GB
+// with 3, 1.8 GB with 16; 42 -> 57 images/s).
+
+enum { CACHE_SLOTS = 2 };
+static const size_t CACHE_MIN_BYTES = (size_t)32 << 20, CACHE_MAX_BYTES = (size_t)1 << 30;
+
+static struct {
+    void *block[CACHE_SLOTS];
+    size_t bytes[CACHE_SLOTS];
+    unsigned long age[CACHE_SLOTS];
+    size_t total;
+    unsigned long clock;
+} g_cache;
+static pthread_mutex_t g_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void *pk_buffer_alloc(size_t bytes) {
+    if (bytes == 0) bytes = 1;
+    if (bytes >= CACHE_MIN_BYTES) {
+        pthread_mutex_lock(&g_cache_lock);
+        for (int i = 0; i < CACHE_SLOTS; ++i) {
+            if (g_cache.block[i] && g_cache.bytes[i] == bytes) {
+                void *b = g_cache.block[i];
+                g_cache.block[i] = NULL;
+                g_cache.total -= bytes;
+                pthread_mutex_unlock(&g_cache_lock);
+                return b;
+            }
+        }
+        pthread_mutex_unlock(&g_cache_lock);
+    }
+    void *b = NULL;
+    return posix_memalign(&b, 64, bytes) == 0 ? b : NULL;
+}
+
+void pk_buffer_free(void *block, size_t bytes) {
+    if (!block) return;
+    if (bytes == 0) bytes = 1;
+    if (bytes < CACHE_MIN_BYTES || bytes > CACHE_MAX_BYTES) { free(block); return; }
+    void *evicted[CACHE_SLOTS];
+    int n_evicted = 0;
+    pthread_mutex_lock(&g_cache_lock);
+    // Make room: release the oldest blocks until this one fits under the cap and a slot is free.
+    for (;;) {
+        int free_slot = -1, oldest = -1;
+        for (int i = 0; i < CACHE_SLOTS; ++i) {
+            if (!g_cache.block[i]) { if (free_slot < 0) free_slot = i; continue; }
+            if (oldest < 0 || g_cache.age[i] < g_cache.age[oldest]) oldest = i;
+        }
+        if (free_slot >= 0 && g_cache.total + bytes <= CACHE_MAX_BYTES) {
+            g_cache.block[free_slot] = block;
+            g_cache.bytes[free_slot] = bytes;
+            g_cache.age[free_slot] = ++g_cache.clock;
+            g_cache.total += bytes;
+            break;
+        }
+        evicted[n_evicted++] = g_cache.block[oldest];
+        g_cache.total -= g_cache.bytes[oldest];
+        g_cache.block[oldest] = NULL;
+    }
+    pthread_mutex_unlock(&g_cache_lock);
+    for (int i = 0; i < n_evicted; ++i) free(evicted[i]);
+}

@@ -17,17 +17,14 @@ public final class Storage: @unchecked Sendable {
     public init(count: Int, zeroed: Bool = true) {
         precondition(count >= 0, "negative storage size \(count)")
         _ = Self.allocatorTuned
-        var raw: UnsafeMutableRawPointer?
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        guard posix_memalign(&raw, 64, bytes) == 0, let raw else {
-            fatalError("out of memory allocating \(bytes) bytes")
-        }
+        guard let raw = pk_buffer_alloc(bytes) else { fatalError("out of memory allocating \(bytes) bytes") }
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
         if zeroed { pointer.initialize(repeating: 0, count: count) }
     }
 
-    deinit { free(pointer) }
+    deinit { pk_buffer_free(pointer, max(count, 1) * MemoryLayout<Float>.stride) }
 
     /// Keeps freed activation buffers in the process heap (Linux/glibc).
     ///
