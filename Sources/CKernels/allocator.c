@@ -33,12 +33,12 @@ __attribute__((constructor, used)) static void pk_tune_heap_at_load(void) { pk_k
 //
 // Blocks above glibc's largest mmap threshold (32 MiB) are always fresh mappings: an eval pass of
 // MobileNetV2 at batch 64 (activations up to 308 MB) spent about 40% of its time in the kernel
-// faulting and zeroing pages. The same sizes recur every pass, so freed blocks wait here for a
-// request of exactly their size; the oldest are released when the cache would exceed its cap.
-// Two slots: the output of an op in a conv -> batch norm -> ReLU chain usually takes the block
-// its input's input just released. More slots kept blocks of sizes no longer asked for and raised
-// the peak RSS (MobileNetV2 eval, batch 64: 1.0 GB without the cache, 1.18 GB with 2 slots, 1.2 GB
-// with 3, 1.8 GB with 16; 42 -> 57 images/s).
+// faulting and zeroing pages. The same sizes recur every pass, so freed blocks wait here for the
+// next large request: one of exactly their size takes a block; any other releases them all
+// before mapping its own, so cached blocks never add to the peak in use. Two slots: the output
+// of an op in a conv -> batch norm -> ReLU chain usually takes the block its input's input just
+// released. (MobileNetV2 eval, batch 64, 2 threads: 42 -> 61 images/s. Keeping blocks until a cap
+// instead raised its peak RSS from 1.0 to 1.2 GB with 3 slots and to 1.8 GB with 16.)
 
 enum { CACHE_SLOTS = 2 };
 static const size_t CACHE_MIN_BYTES = (size_t)32 << 20, CACHE_MAX_BYTES = (size_t)1 << 30;
@@ -55,6 +55,8 @@ static pthread_mutex_t g_cache_lock = PTHREAD_MUTEX_INITIALIZER;
 void *pk_buffer_alloc(size_t bytes) {
     if (bytes == 0) bytes = 1;
     if (bytes >= CACHE_MIN_BYTES) {
+        void *stale[CACHE_SLOTS];
+        int n_stale = 0;
         pthread_mutex_lock(&g_cache_lock);
         for (int i = 0; i < CACHE_SLOTS; ++i) {
             if (g_cache.block[i] && g_cache.bytes[i] == bytes) {
@@ -65,7 +67,14 @@ void *pk_buffer_alloc(size_t bytes) {
                 return b;
             }
         }
+        // A miss: the cached blocks are released before a fresh one is mapped, so the cache
+        // never raises the peak of memory in use.
+        for (int i = 0; i < CACHE_SLOTS; ++i) {
+            if (g_cache.block[i]) { stale[n_stale++] = g_cache.block[i]; g_cache.block[i] = NULL; }
+        }
+        g_cache.total = 0;
         pthread_mutex_unlock(&g_cache_lock);
+        for (int i = 0; i < n_stale; ++i) free(stale[i]);
     }
     void *b = NULL;
     return posix_memalign(&b, 64, bytes) == 0 ? b : NULL;
@@ -98,4 +107,11 @@ void pk_buffer_free(void *block, size_t bytes) {
     }
     pthread_mutex_unlock(&g_cache_lock);
     for (int i = 0; i < n_evicted; ++i) free(evicted[i]);
+}
+
+size_t pk_buffer_cached_bytes(void) {
+    pthread_mutex_lock(&g_cache_lock);
+    const size_t total = g_cache.total;
+    pthread_mutex_unlock(&g_cache_lock);
+    return total;
 }

@@ -16,6 +16,12 @@ final class AllocatorTests: XCTestCase {
         XCTAssertNotEqual(b, c, "a block in use is never handed out twice")
         pk_buffer_free(b, large)
         pk_buffer_free(c, large + 64)
+        XCTAssertEqual(pk_buffer_cached_bytes(), 2 * large + 64)
+        // A request of another size releases what is cached rather than keep it alongside.
+        let d = pk_buffer_alloc(large + 128)!
+        XCTAssertEqual(pk_buffer_cached_bytes(), 0)
+        pk_buffer_free(d, large + 128)
+        XCTAssertEqual(pk_buffer_cached_bytes(), large + 128)
     }
 
     func testSmallBlocksAndEvictionUnderLoad() {

@@ -147,11 +147,14 @@ void pk_keep_freed_blocks_in_heap(void);
 
 /// Tensor buffers: 64-byte aligned blocks of `bytes` (NULL when memory ran out). Blocks of at
 /// least 32 MiB, which the C library maps fresh from the kernel every time (page faults and
-/// zeroing on first touch), are kept on free in a cache of two blocks (at most 1 GiB) and handed
-/// out again to a request of the same size; smaller ones go to malloc's heap. Thread-safe.
+/// zeroing on first touch), are kept on free in a cache of two blocks (at most 1 GiB) until the
+/// next large request, which takes one of exactly its size or else releases them all first;
+/// smaller ones go to malloc's heap. Thread-safe.
 void *pk_buffer_alloc(size_t bytes);
 /// Releases a block from pk_buffer_alloc; `bytes` must be the size it was allocated with.
 void pk_buffer_free(void *block, size_t bytes);
+/// Bytes held by the cache now (for tests and diagnostics).
+size_t pk_buffer_cached_bytes(void);
 
 #ifdef __cplusplus
 }
