@@ -1,34 +1,24 @@
+import CKernels
+
 /// Direct kernels for depthwise convolution (`groups == C == O`, weight `[C, 1, kH, kW]`).
 ///
-/// Each (image, channel) plane is independent, so planes are split across threads. The inner
-/// loops run over an output row with the in-bounds column range computed once per kernel tap.
+/// Each (image, channel) plane is independent, so planes are split across threads. The forward
+/// pass is CKernels' `pk_depthwise_forward_plane`; the backward loops run over an output row with
+/// the in-bounds column range computed once per kernel tap.
 
 func depthwiseForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ plan: ConvPlan) {
     let g = plan.geometry
-    let c = plan.inChannels, oh = g.outHeight, ow = g.outWidth
-    let taps = g.kernelH * g.kernelW
-    Parallel.forEach(plan.batch * c, minChunk: 4) { nc in
-        let src = x + nc * g.height * g.width
-        let dst = y + nc * oh * ow
-        let wk = w + (nc % c) * taps
-        dst.update(repeating: 0, count: oh * ow)
-        for i in 0..<g.kernelH {
-            for j in 0..<g.kernelW {
-                let wv = wk[i * g.kernelW + j]
-                let valid = g.validColumns(j)
-                let off = j - g.padding
-                for r in 0..<oh {
-                    let iy = r * g.stride - g.padding + i
-                    if iy < 0 || iy >= g.height { continue }
-                    let s = src + iy * g.width + off
-                    let d = dst + r * ow
-                    if g.stride == 1 {
-                        for q in valid { d[q] += wv * s[q] }
-                    } else {
-                        for q in valid { d[q] += wv * s[q * g.stride] }
-                    }
-                }
-            }
+    let c = plan.inChannels, taps = g.kernelH * g.kernelW
+    var shape = g.kernelShape
+    let inPlane = g.height * g.width, outPlane = g.outHeight * g.outWidth
+    precondition(taps <= 49, "depthwise conv: kernel \(g.kernelH)×\(g.kernelW) larger than 7×7")
+    let scratchSize = pk_depthwise_scratch_size(&shape)
+    Parallel.chunks(plan.batch * c, minChunk: 4) { planes in
+        var s = shape
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize)
+        defer { scratch.deallocate() }
+        for nc in planes {
+            pk_depthwise_forward_plane(x + nc * inPlane, w + (nc % c) * taps, &s, y + nc * outPlane, scratch)
         }
     }
 }

@@ -51,4 +51,34 @@ final class ConvGradientTests: XCTestCase {
         } } } }
         assertClose(y, ref, rtol: 1e-5, atol: 1e-5, "conv forward")
     }
+
+    /// The depthwise kernel (zero-bordered scratch split by column phase, 64-output blocks)
+    /// against a direct loop: strides 1–3, paddings 0–3, square and oblong kernels, rows shorter
+    /// and longer than a block.
+    func testDepthwiseForwardMatchesDirectLoop() {
+        // (x [N, C, H, W], kernel (kH, kW), stride, padding)
+        let cases: [([Int], (Int, Int), Int, Int)] = [
+            ([2, 3, 7, 9], (3, 3), 1, 1), ([1, 2, 9, 70], (3, 3), 2, 1), ([2, 2, 8, 131], (3, 3), 1, 1),
+            ([1, 3, 11, 10], (5, 5), 2, 2), ([1, 2, 6, 7], (3, 5), 3, 0), ([1, 1, 5, 5], (3, 3), 1, 3),
+        ]
+        for (xs, (kh, kw), s, p) in cases {
+            let c = xs[1], h = xs[2], w = xs[3]
+            let x = randomTensor(xs, seed: 6), wt = randomTensor([c, 1, kh, kw], seed: 7)
+            let y = conv2d(x, weight: wt, stride: s, padding: p, groups: c)
+            let oh = (h + 2 * p - kh) / s + 1, ow = (w + 2 * p - kw) / s + 1
+            XCTAssertEqual(y.shape, [xs[0], c, oh, ow])
+            let ref = Tensor(zeros: y.shape)
+            for plane in 0..<(xs[0] * c) { for r in 0..<oh { for q in 0..<ow {
+                var acc: Float = 0
+                for i in 0..<kh { for j in 0..<kw {
+                    let iy = r * s - p + i, ix = q * s - p + j
+                    if iy >= 0 && iy < h && ix >= 0 && ix < w {
+                        acc += x.pointer[(plane * h + iy) * w + ix] * wt.pointer[((plane % c) * kh + i) * kw + j]
+                    }
+                } }
+                ref.pointer[(plane * oh + r) * ow + q] = acc
+            } } }
+            assertClose(y, ref, rtol: 1e-5, atol: 1e-5, "depthwise \(xs) kernel \(kh)×\(kw) stride \(s) padding \(p)")
+        }
+    }
 }

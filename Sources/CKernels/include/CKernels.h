@@ -118,6 +118,12 @@ void pk_winograd_output(const float *m, long ldm, long xi_stride, const pk_conv_
 /// pk_col2im for a block of output rows laid out as pk_im2col_rows's.
 void pk_col2im_rows(float *col, long ldc, const pk_conv_shape *g, long y0, long y1, float *dx);
 
+/// Depthwise convolution forward of one plane (CKernels/depthwise.c): `x` `[height, width]`
+/// convolved with `w` `[kernel_h, kernel_w]` (up to 7x7; any stride and padding) into `y`
+/// `[out_h, out_w]` (`channels` unused). `scratch` holds pk_depthwise_scratch_size(g) floats.
+size_t pk_depthwise_scratch_size(const pk_conv_shape *g);
+void pk_depthwise_forward_plane(const float *x, const float *w, const pk_conv_shape *g, float *y, float *scratch);
+
 /// Max pooling of `planes` planes `[height, width]` → `[out_h, out_w]` (kernel, stride and
 /// padding from `g`; padding <= kernel/2; `channels` unused), with F.max_pool2d's choice of
 /// element (first maximum in row-major window order, NaN wins). `argmax`, if not NULL, receives

@@ -1,0 +1,81 @@
+// Depthwise convolution forward (each channel convolved with its own kH x kW kernel), one plane
+// at a time. The plane is first copied into a zero-bordered scratch, split by phase for strides
+// above 1 (phase (fy, fx) holds the padded pixels (a*s + fy, b*s + fx)), so that tap (i, q) of
+// output (oy, ox) reads phase (i % s, q % s) at (oy + i / s, ox + q / s): with outputs laid out
+// at the scratch's row pitch, every tap reads one contiguous run for the whole plane. The sum
+// over taps is branch-free and vectorises over blocks of 64 outputs held in registers, written
+// once; the few outputs in the pitch's spare columns are computed and dropped. (The Swift loop it
+// replaces made one read-modify-write pass over the output plane per tap.)
+#include "CKernels.h"
+#include "internal.h"
+
+#include <string.h>
+
+enum { DW_BLOCK = 64, DW_MAX_TAPS = 49 };
+
+/// Phase geometry: s x s phases of hq rows of wq columns.
+static void phases(const pk_conv_shape *g, long *hq, long *wq) {
+    const long s = g->stride;
+    *hq = (g->height + 2 * g->padding + s - 1) / s;
+    *wq = (g->width + 2 * g->padding + s - 1) / s;
+}
+
+size_t pk_depthwise_scratch_size(const pk_conv_shape *g) {
+    long hq, wq;
+    phases(g, &hq, &wq);
+    // The phases, then the outputs at pitch wq, each with a block of slack for the last block.
+    return (size_t)(g->stride * g->stride * hq * wq + DW_BLOCK + g->out_h * wq + DW_BLOCK);
+}
+
+PK_BODY void depthwise_plane_body(const float *restrict x, const float *restrict w, const pk_conv_shape *g,
+                                  float *restrict y, float *restrict scratch) {
+    const long H = g->height, W = g->width, p = g->padding, s = g->stride, oh = g->out_h, ow = g->out_w;
+    const int kh = (int)g->kernel_h, kw = (int)g->kernel_w, taps = kh * kw;
+    long hq, wq;
+    phases(g, &hq, &wq);
+    const long phase_size = hq * wq;
+    float *restrict grid = scratch + s * s * phase_size + DW_BLOCK;  // outputs at pitch wq
+    memset(scratch, 0, (size_t)(s * s * phase_size) * sizeof(float));
+    for (long r = 0; r < H; ++r) {
+        const long pr = r + p;
+        float *dst = scratch + (pr % s) * s * phase_size + (pr / s) * wq;
+        const float *src = x + r * W;
+        if (s == 1) {
+            memcpy(dst + p, src, (size_t)W * sizeof(float));
+            continue;
+        }
+        for (long fx = 0; fx < s; ++fx, dst += phase_size) {
+            // Phase column b is padded column b*s + fx, input column b*s + fx - p.
+            for (long b = 0; b < wq; ++b) {
+                const long c = b * s + fx - p;
+                if (c >= 0 && c < W) dst[b] = src[c];
+            }
+        }
+    }
+    long off[DW_MAX_TAPS];
+    float wt[DW_MAX_TAPS];
+    for (int i = 0; i < kh; ++i)
+        for (int q = 0; q < kw; ++q) {
+            off[i * kw + q] = ((i % s) * s + q % s) * phase_size + (i / s) * wq + q / s;
+            wt[i * kw + q] = w[i * kw + q];
+        }
+    const long total = oh * wq;
+    for (long t0 = 0; t0 < total; t0 += DW_BLOCK) {
+        float acc[DW_BLOCK] = {0};
+        for (int t = 0; t < taps; ++t) {
+            const float *r = scratch + off[t] + t0;
+            const float wv = wt[t];
+            for (int j = 0; j < DW_BLOCK; ++j) acc[j] += wv * r[j];
+        }
+        for (int j = 0; j < DW_BLOCK; ++j) grid[t0 + j] = acc[j];
+    }
+    for (long oy = 0; oy < oh; ++oy) memcpy(y + oy * ow, grid + oy * wq, (size_t)ow * sizeof(float));
+}
+
+PK_LEVEL_VARIANTS(void, depthwise_plane,
+                  (const float *x, const float *w, const pk_conv_shape *g, float *y, float *scratch),
+                  (x, w, g, y, scratch))
+
+void pk_depthwise_forward_plane(const float *x, const float *w, const pk_conv_shape *g, float *y, float *scratch) {
+    PK_DISPATCH(depthwise_plane, (x, w, g, y, scratch))
+}
