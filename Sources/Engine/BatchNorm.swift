@@ -10,10 +10,11 @@ import Foundation
 /// - Parameters:
 ///   - weight, bias: `[C]` affine parameters (γ, β).
 ///   - runningMean, runningVar: `[C]` buffers, updated in training mode.
-///   - relu: apply `max(·, 0)` to the output in the same pass (`relu(batchNorm2d(…))` with one
-///     tensor fewer written and read, forward and backward).
+///   - activation: a ReLU or ReLU6 applied to the output in the same pass (`relu(batchNorm2d(…))`
+///     with one tensor fewer written and read, forward and backward).
 public func batchNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor,
-                        training: Bool, momentum: Float = 0.1, eps: Float = 1e-5, relu: Bool = false) -> Tensor {
+                        training: Bool, momentum: Float = 0.1, eps: Float = 1e-5,
+                        activation: BatchNormActivation = .none) -> Tensor {
     checkShape(x.rank == 4 || x.rank == 2, "batchNorm2d: input must be [N, C, H, W], got \(x.shape)")
     let n = x.shape[0], c = x.shape[1], plane = x.count / max(n * c, 1)
     for (name, t) in [("weight", weight), ("bias", bias), ("running_mean", runningMean), ("running_var", runningVar)] {
@@ -48,34 +49,49 @@ public func batchNorm2d(_ x: Tensor, weight: Tensor, bias: Tensor, runningMean: 
         let ch = nc % c
         let scale = w[ch] * invStd.pointer[ch]
         let shift = bb[ch] - mean.pointer[ch] * scale
-        if relu {
-            pk_scale_shift_relu(xp + nc * plane, plane, scale, shift, yp + nc * plane)
+        if let upper = activation.upperBound {
+            pk_scale_shift_clamp(xp + nc * plane, plane, scale, shift, upper, yp + nc * plane)
         } else {
             pk_scale_shift(xp + nc * plane, plane, scale, shift, yp + nc * plane)
         }
     }
     return Autograd.record(out, inputs: [x, weight, bias]) { gy, needs in
         batchNormBackward(x: x, gy: gy, weight: weight, mean: mean, invStd: invStd, training: training,
-                          reluOut: relu ? out : nil, needs: needs)
+                          activationOut: activation.upperBound != nil ? out : nil,
+                          upper: activation.upperBound ?? .infinity, needs: needs)
     }
 }
 
-/// Gradients of ``batchNorm2d`` for input, γ and β; `reluOut` is the output of a fused ReLU,
-/// whose mask (`> 0`) the incoming gradient passes through first.
+/// An activation fused into ``batchNorm2d``.
+public enum BatchNormActivation: Sendable {
+    case none, relu, relu6
+
+    /// The clamp's upper bound (infinite for ReLU), nil without an activation.
+    var upperBound: Float? {
+        switch self {
+        case .none: nil
+        case .relu: .infinity
+        case .relu6: 6
+        }
+    }
+}
+
+/// Gradients of ``batchNorm2d`` for input, γ and β; `activationOut` is the output of a fused
+/// ReLU or ReLU6, whose mask (`0 < y < upper`) the incoming gradient passes through first.
 private func batchNormBackward(x: Tensor, gy: Tensor, weight: Tensor, mean: Tensor, invStd: Tensor,
-                               training: Bool, reluOut: Tensor?, needs: [Bool]) -> [Tensor?] {
+                               training: Bool, activationOut: Tensor?, upper: Float, needs: [Bool]) -> [Tensor?] {
     let n = x.shape[0], c = x.shape[1], plane = x.count / max(n * c, 1)
     let m = Float(n * plane)
     let sumDy = Tensor(zeros: [c]), sumDyXhat = Tensor(zeros: [c])
     let xp = x.pointer, gp = gy.pointer
-    let mask: UnsafePointer<Float>? = reluOut.map { UnsafePointer($0.pointer) }
+    let mask: UnsafePointer<Float>? = activationOut.map { UnsafePointer($0.pointer) }
     Parallel.forEach(c) { ch in
         let mu = mean.pointer[ch], inv = invStd.pointer[ch]
         var s: Double = 0, sx: Double = 0
         for b in 0..<n {
             let off = (b * c + ch) * plane
             var a: Float = 0, ax: Float = 0
-            pk_sum_and_dot_dev(gp + off, xp + off, mask.map { $0 + off }, plane, mu, &a, &ax)
+            pk_sum_and_dot_dev(gp + off, xp + off, mask.map { $0 + off }, plane, mu, upper, &a, &ax)
             s += Double(a); sx += Double(ax)
         }
         sumDy.pointer[ch] = Float(s)
@@ -92,9 +108,9 @@ private func batchNormBackward(x: Tensor, gy: Tensor, weight: Tensor, mean: Tens
             let off = nc * plane
             if training {
                 let a = sumDy.pointer[ch] / m, b = sumDyXhat.pointer[ch] / m
-                pk_bn_input_grad(gp + off, xp + off, mask.map { $0 + off }, plane, mu, inv, scale, a, b, dp + off)
+                pk_bn_input_grad(gp + off, xp + off, mask.map { $0 + off }, plane, mu, inv, scale, a, b, upper, dp + off)
             } else if let mask {
-                pk_bn_input_grad(gp + off, xp + off, mask + off, plane, mu, inv, scale, 0, 0, dp + off)
+                pk_bn_input_grad(gp + off, xp + off, mask + off, plane, mu, inv, scale, 0, 0, upper, dp + off)
             } else {
                 pk_scale_shift(gp + off, plane, scale, 0, dp + off)
             }

@@ -18,34 +18,40 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 
-    /// batchNorm2d(…, relu: true) against relu(batchNorm2d(…)): output and all three gradients,
-    /// in both modes.
-    func testBatchNormWithFusedReLUEqualsTheComposition() {
-        for training in [true, false] {
-            var results: [[Tensor]] = []
-            for fused in [true, false] {
-                let x = Parameter(randomTensor([3, 4, 5, 5], seed: 11))
-                let w = Parameter(randomTensor([4], seed: 12)), b = Parameter(randomTensor([4], seed: 13, scale: 0.5))
-                let rm = randomTensor([4], seed: 14, scale: 0.1), rv = Tensor([0.5, 1.2, 0.9, 2.0], shape: [4])
-                let bn = { (relu: Bool) in
-                    batchNorm2d(x.tensor, weight: w.tensor, bias: b.tensor, runningMean: rm, runningVar: rv,
-                                training: training, relu: relu)
+    /// batchNorm2d(…, activation: .relu / .relu6) against relu(batchNorm2d(…)) / relu6(…): output
+    /// and all three gradients, in both modes.
+    func testBatchNormWithFusedActivationEqualsTheComposition() {
+        let cases: [(BatchNormActivation, (Tensor) -> Tensor)] = [(.relu, { relu($0) }), (.relu6, { relu6($0) })]
+        for (activation, separate) in cases {
+            for training in [true, false] {
+                var results: [[Tensor]] = []
+                for fused in [true, false] {
+                    let x = Parameter(randomTensor([3, 4, 5, 5], seed: 11, scale: 4))
+                    // Scales and shifts that send some outputs below 0 and some above 6.
+                    let w = Parameter(Tensor([4, -5, 6, 3], shape: [4])), b = Parameter(Tensor([1, 2, 3, 0.5], shape: [4]))
+                    let rm = randomTensor([4], seed: 14, scale: 0.1), rv = Tensor([0.5, 1.2, 0.9, 2.0], shape: [4])
+                    let bn = { (activation: BatchNormActivation) in
+                        batchNorm2d(x.tensor, weight: w.tensor, bias: b.tensor, runningMean: rm, runningVar: rv,
+                                    training: training, activation: activation)
+                    }
+                    let y = fused ? bn(activation) : separate(bn(.none))
+                    weightedSum(y, randomTensor(y.shape, seed: 15)).backward()
+                    results.append([y, x.grad!, w.grad!, b.grad!])
                 }
-                let y = fused ? bn(true) : relu(bn(false))
-                weightedSum(y, randomTensor(y.shape, seed: 15)).backward()
-                results.append([y, x.grad!, w.grad!, b.grad!])
+                let out = UnsafeBufferPointer(start: results[0][0].pointer, count: results[0][0].count)
+                XCTAssert(out.contains(0), "some outputs are clamped at 0")
+                if activation == .relu6 { XCTAssert(out.contains(6), "some outputs are clamped at 6") }
+                for (i, what) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
+                    assertClose(results[0][i], results[1][i], rtol: 1e-5, atol: 1e-5, "\(activation) \(what), training \(training)")
+                }
             }
-            XCTAssert((0..<results[0][0].count).contains { results[0][0].pointer[$0] == 0 }, "some outputs are clamped")
-            // NaN passes through the fused ReLU as through relu().
+            // NaN passes through the fused activation as through relu() and relu6().
             let nanInput = randomTensor([1, 4, 2, 2], seed: 16)
             nanInput.pointer[5] = .nan
             let fusedNaN = batchNorm2d(nanInput, weight: Tensor(repeating: 1, shape: [4]), bias: Tensor(zeros: [4]),
                                        runningMean: Tensor(zeros: [4]), runningVar: Tensor(repeating: 1, shape: [4]),
-                                       training: false, relu: true)
+                                       training: false, activation: activation)
             XCTAssert(fusedNaN.pointer[5].isNaN)
-            for (i, what) in ["output", "input gradient", "weight gradient", "bias gradient"].enumerated() {
-                assertClose(results[0][i], results[1][i], rtol: 1e-5, atol: 1e-6, "\(what), training \(training)")
-            }
         }
     }
 

@@ -137,15 +137,17 @@ float pk_sum(const float *x, long n);
 float pk_sum_sq_dev(const float *x, long n, float mu);
 /// y[i] = x[i]·scale + shift (y may equal x)
 void pk_scale_shift(const float *x, long n, float scale, float shift, float *y);
-/// y[i] = max(x[i]·scale + shift, 0): batch norm followed by ReLU
-void pk_scale_shift_relu(const float *x, long n, float scale, float shift, float *y);
+/// y[i] = min(max(x[i]·scale + shift, 0), upper): batch norm followed by ReLU (`upper` = INFINITY)
+/// or ReLU6 (`upper` = 6); NaN passes through.
+void pk_scale_shift_clamp(const float *x, long n, float scale, float shift, float upper, float *y);
 /// *sum_g = Σ g[i], *sum_g_dev = Σ g[i]·(x[i] − mu)
-/// With `relu_out` (the output of a fused ReLU) not NULL, g[i] counts only where relu_out[i] > 0.
-void pk_sum_and_dot_dev(const float *g, const float *x, const float *relu_out, long n, float mu, float *sum_g,
-                        float *sum_g_dev);
-/// dx[i] = scale·(g[i] − a − (x[i] − mu)·inv·b), g masked by `relu_out` as above when not NULL
-void pk_bn_input_grad(const float *g, const float *x, const float *relu_out, long n, float mu, float inv, float scale,
-                      float a, float b, float *dx);
+/// With `act_out` (the output of a fused ReLU or ReLU6, see pk_scale_shift_clamp) not NULL, g[i]
+/// counts only where 0 < act_out[i] < upper.
+void pk_sum_and_dot_dev(const float *g, const float *x, const float *act_out, long n, float mu, float upper,
+                        float *sum_g, float *sum_g_dev);
+/// dx[i] = scale·(g[i] − a − (x[i] − mu)·inv·b), g masked by `act_out` and `upper` as above when not NULL
+void pk_bn_input_grad(const float *g, const float *x, const float *act_out, long n, float mu, float inv, float scale,
+                      float a, float b, float upper, float *dx);
 
 /// On glibc, serves large blocks from the heap instead of fresh mmaps so that freed tensor
 /// buffers are reused rather than unmapped and page-faulted again; a no-op elsewhere.

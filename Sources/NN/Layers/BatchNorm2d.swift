@@ -22,20 +22,27 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
     public var runningMean: Tensor { buffer("running_mean") }
     public var runningVar: Tensor { buffer("running_var") }
 
-    public override func forward(_ x: Tensor) -> Tensor { forward(x, relu: false) }
+    public override func forward(_ x: Tensor) -> Tensor { forward(x, activation: .none) }
 
-    /// With `relu`, `relu(forward(x))` computed in one pass.
-    public func forward(_ x: Tensor, relu: Bool) -> Tensor {
+    /// `activation(forward(x))` computed in one pass (ReLU or ReLU6).
+    public func forward(_ x: Tensor, activation: BatchNormActivation) -> Tensor {
         if isTraining { buffer("num_batches_tracked").pointer[0] += 1 }
         return batchNorm2d(x, weight: weight.tensor, bias: bias.tensor, runningMean: runningMean,
-                           runningVar: runningVar, training: isTraining, momentum: momentum, eps: eps, relu: relu)
+                           runningVar: runningVar, training: isTraining, momentum: momentum, eps: eps,
+                           activation: activation)
     }
 }
 
 extension Module {
     /// `relu(child(name)(x))`, fused into the batch norm when that child is a plain ``BatchNorm2d``.
     func batchNormReLU(_ name: String, _ x: Tensor) -> Tensor {
-        if let bn = child(name) as? BatchNorm2d { return bn.forward(x, relu: true) }
+        if let bn = child(name) as? BatchNorm2d { return bn.forward(x, activation: .relu) }
         return relu(child(name)(x))
+    }
+
+    /// `relu6(child(name)(x))`, fused into the batch norm when that child is a plain ``BatchNorm2d``.
+    func batchNormReLU6(_ name: String, _ x: Tensor) -> Tensor {
+        if let bn = child(name) as? BatchNorm2d { return bn.forward(x, activation: .relu6) }
+        return relu6(child(name)(x))
     }
 }

@@ -62,7 +62,7 @@ public final class ConvBNReLU6: Module, @unchecked Sendable {
         register("2", ReLU6())
     }
 
-    public override func forward(_ x: Tensor) -> Tensor { relu6(child("1")(child("0")(x))) }
+    public override func forward(_ x: Tensor) -> Tensor { batchNormReLU6("1", child("0")(x)) }
 }
 
 /// MobileNetV2 block: optional 1×1 expansion, 3×3 depthwise, 1×1 linear projection, all in the
