@@ -12,7 +12,11 @@
 #include "CKernels.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>  // defines __GLIBC__ on glibc systems
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -77,7 +81,17 @@ void *pk_buffer_alloc(size_t bytes) {
         for (int i = 0; i < n_stale; ++i) free(stale[i]);
     }
     void *b = NULL;
-    return posix_memalign(&b, 64, bytes) == 0 ? b : NULL;
+    if (posix_memalign(&b, 64, bytes) != 0) return NULL;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    // Fresh large blocks are faulted in 2 MiB pages where the kernel allows it (THP "madvise"
+    // mode): one fault per 2 MiB instead of per 4 KiB.
+    if (bytes >= CACHE_MIN_BYTES) {
+        const uintptr_t huge = (uintptr_t)2 << 20, lo = ((uintptr_t)b + huge - 1) & ~(huge - 1);
+        const uintptr_t hi = ((uintptr_t)b + bytes) & ~(huge - 1);
+        if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
+#endif
+    return b;
 }
 
 void pk_buffer_free(void *block, size_t bytes) {

@@ -157,7 +157,8 @@ void pk_keep_freed_blocks_in_heap(void);
 /// least 32 MiB, which the C library maps fresh from the kernel every time (page faults and
 /// zeroing on first touch), are kept on free in a cache of two blocks (at most 1 GiB) until the
 /// next large request, which takes one of exactly its size or else releases them all first;
-/// smaller ones go to malloc's heap. Thread-safe.
+/// fresh large blocks are advised to use transparent huge pages on Linux. Smaller blocks go to
+/// malloc's heap. Thread-safe.
 void *pk_buffer_alloc(size_t bytes);
 /// Releases a block from pk_buffer_alloc; `bytes` must be the size it was allocated with.
 void pk_buffer_free(void *block, size_t bytes);
