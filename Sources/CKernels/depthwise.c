@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-enum { DW_BLOCK = 64, DW_MAX_TAPS = 49 };
+enum { DW_BLOCK = 64, DW_MAX_TAPS = 49, DW_SLACK = 2 * DW_BLOCK };
 
 /// Phase geometry: s x s phases of hq rows of wq columns.
 static void phases(const pk_conv_shape *g, long *hq, long *wq) {
@@ -23,8 +23,9 @@ static void phases(const pk_conv_shape *g, long *hq, long *wq) {
 size_t pk_depthwise_scratch_size(const pk_conv_shape *g) {
     long hq, wq;
     phases(g, &hq, &wq);
-    // The phases, then the outputs at pitch wq, each with a block of slack for the last block.
-    return (size_t)(g->stride * g->stride * hq * wq + DW_BLOCK + g->out_h * wq + DW_BLOCK);
+    // The phases, then the outputs at pitch wq, each with slack for the last block (whose taps
+    // read up to a block plus a kernel row past the last output).
+    return (size_t)(g->stride * g->stride * hq * wq + DW_SLACK + g->out_h * wq + DW_BLOCK);
 }
 
 PK_BODY void depthwise_plane_body(const float *restrict x, const float *restrict w, const pk_conv_shape *g,
@@ -34,8 +35,8 @@ PK_BODY void depthwise_plane_body(const float *restrict x, const float *restrict
     long hq, wq;
     phases(g, &hq, &wq);
     const long phase_size = hq * wq;
-    float *restrict grid = scratch + s * s * phase_size + DW_BLOCK;  // outputs at pitch wq
-    memset(scratch, 0, (size_t)(s * s * phase_size) * sizeof(float));
+    float *restrict grid = scratch + s * s * phase_size + DW_SLACK;  // outputs at pitch wq
+    memset(scratch, 0, (size_t)(s * s * phase_size + DW_SLACK) * sizeof(float));
     for (long r = 0; r < H; ++r) {
         const long pr = r + p;
         float *dst = scratch + (pr % s) * s * phase_size + (pr / s) * wq;

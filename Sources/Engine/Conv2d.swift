@@ -38,7 +38,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
             // flipped, transposed weight. Run as a forward pass (Winograd where it qualifies),
             // it writes dx directly, with a product as wide as the forward's, instead of a
             // product over only O channels into a column matrix that col2im then folds back.
-            // The column-matrix pass below does dW only.
+            // The weight gradient is separate (direct kernel or column-matrix pass).
             dx = Tensor(uninitialized: x.shape)
             let flipped = flippedTransposedKernel(weight)
             withExtendedLifetime(flipped) { gemmForward(dgrad, gy.pointer, flipped.pointer, dx!.pointer, pack: nil) }
@@ -57,14 +57,15 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
 }
 
 /// The forward product of a non-depthwise conv `plan`: Winograd where it qualifies, else the
-/// column-matrix product; with the weight's inference `pack` (already checked valid) if any.
+/// direct kernel where it applies, else the column-matrix product; with the weight's inference
+/// `pack` (already checked valid) if any.
 private func gemmForward(_ plan: ConvPlan, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
                          _ y: UnsafeMutablePointer<Float>, pack: ConvWeightPack?) {
     if let wino = WinogradPlan(plan) {
         let weights = pack?.winograd ?? WinogradWeights(w, outChannels: plan.outChannels, inChannels: plan.inChannels)
         wino.forward(x, weights, y)
     } else if plan.usesDirectKernel {
-        let weights = pack?.direct
+        let weights = pack?.direct.flatMap { $0.groups == plan.groups ? $0 : nil }
             ?? DirectConvWeights(w, groups: plan.groups, groupOut: plan.groupOut, columnRows: plan.geometry.columnRows)
         plan.directForward(x, weights, y)
     } else {

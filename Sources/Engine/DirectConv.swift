@@ -76,6 +76,7 @@ extension ConvPlan {
         var shape = geometry.kernelShape
         let level = pk_simd_level(), og = groupOut, cg = geometry.channels, k = geometry.columnRows
         let wSize = outChannels * k
+        if batch == 0 { dw.initialize(repeating: 0, count: wSize); return }
         let pieces = Parallel.pieceCount(batch)
         let parts = UnsafeMutablePointer<Float>.allocate(capacity: max((pieces - 1) * wSize, 1))
         defer { parts.deallocate() }

@@ -18,6 +18,8 @@ final class DirectConvTests: XCTestCase {
         ([15, 2, 6, 7], [20, 2, 3, 3], 1, 1),   // weight gradient: image blocks of 13 + 2, a partial
                                                 // second vector of output channels
         ([1, 3, 29, 30], [9, 3, 3, 3], 1, 1),   // a large image: many tiles, a partial last one
+        ([64, 2, 7, 7], [5, 2, 3, 3], 1, 1),    // enough tiles (on one thread) for the per-offset mask table
+        ([8, 1, 28, 28], [3, 1, 3, 3], 1, 1),   // the same with whole-image tiles
     ]
 
     override func setUpWithError() throws {
