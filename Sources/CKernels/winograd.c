@@ -20,54 +20,65 @@
 
 enum { MAX_TW = 1024 };  // tiles per row handled with stack buffers (inputs up to 2048 wide)
 
-/// One row of tiles `ty` of channel plane `x` `[H, W]`: v[xi * xi_stride + tx] for tx < tw.
-PK_BODY void input_row_body(const float *x, long H, long W, long p, long ty, long tw, float *v,
-                            long xi_stride) {
-    // t[r][j][tx] = (d_r B)[j] for input row r of the patch: the column transform.
-    float t[4][4][MAX_TW];
+/// The column transform of input row iy of channel plane `x` `[H, W]` over a row of tw tiles:
+/// t[j][tx] = (d B)[j] for the 4 inputs d = x[iy, 2tx - p .. 2tx - p + 3] (zero outside the image).
+PK_BODY void column_transform_body(const float *x, long H, long W, long p, long iy, long tw, float t[4][MAX_TW]) {
+    if (iy < 0 || iy >= H) {
+        for (int j = 0; j < 4; ++j) memset(t[j], 0, sizeof(float) * (size_t)tw);
+        return;
+    }
+    // row[q] = x[iy, q - p], zero outside the image.
     float row[2 * MAX_TW + 4];
     const long len = 2 * tw + 2;
-    for (int r = 0; r < 4; ++r) {
-        const long iy = 2 * ty + r - p;
-        if (iy < 0 || iy >= H) {
-            for (int j = 0; j < 4; ++j) memset(t[r][j], 0, sizeof(float) * (size_t)tw);
-            continue;
-        }
-        // row[q] = x[iy, q - p], zero outside the image.
-        const float *src = x + iy * W;
-        for (long q = 0; q < len; ++q) {
-            const long ix = q - p;
-            row[q] = ix >= 0 && ix < W ? src[ix] : 0.0f;
-        }
-        for (long tx = 0; tx < tw; ++tx) {
-            const float d0 = row[2 * tx], d1 = row[2 * tx + 1], d2 = row[2 * tx + 2], d3 = row[2 * tx + 3];
-            t[r][0][tx] = d0 - d2;
-            t[r][1][tx] = d1 + d2;
-            t[r][2][tx] = d2 - d1;
-            t[r][3][tx] = d1 - d3;
-        }
+    const float *src = x + iy * W;
+    for (long q = 0; q < len; ++q) {
+        const long ix = q - p;
+        row[q] = ix >= 0 && ix < W ? src[ix] : 0.0f;
     }
-    // Row transform: V[i][j] = (B^T t)[i][j].
-    for (int j = 0; j < 4; ++j) {
-        float *v0 = v + (0 * 4 + j) * xi_stride, *v1 = v + (1 * 4 + j) * xi_stride;
-        float *v2 = v + (2 * 4 + j) * xi_stride, *v3 = v + (3 * 4 + j) * xi_stride;
-        const float *t0 = t[0][j], *t1 = t[1][j], *t2 = t[2][j], *t3 = t[3][j];
-        for (long tx = 0; tx < tw; ++tx) {
-            v0[tx] = t0[tx] - t2[tx];
-            v1[tx] = t1[tx] + t2[tx];
-            v2[tx] = t2[tx] - t1[tx];
-            v3[tx] = t1[tx] - t3[tx];
-        }
+    for (long tx = 0; tx < tw; ++tx) {
+        const float d0 = row[2 * tx], d1 = row[2 * tx + 1], d2 = row[2 * tx + 2], d3 = row[2 * tx + 3];
+        t[0][tx] = d0 - d2;
+        t[1][tx] = d1 + d2;
+        t[2][tx] = d2 - d1;
+        t[3][tx] = d1 - d3;
     }
 }
 
+/// Tile rows [ty0, ty1) of channels [c0, c1): v[xi * xi_stride + c * ldv + (ty - ty0) * tw + tx].
+/// Consecutive tile rows overlap by two input rows, so each input row's column transform is
+/// computed once and kept in a ring of four row slots.
 PK_BODY void input_body(const float *x, const pk_conv_shape *g, long c0, long c1, long ty0, long ty1,
                         float *v, long ldv, long xi_stride) {
-    const long tw = (g->out_w + 1) / 2, plane = g->height * g->width;
-    for (long c = c0; c < c1; ++c)
-        for (long ty = ty0; ty < ty1; ++ty)
-            input_row_body(x + c * plane, g->height, g->width, g->padding, ty, tw,
-                           v + c * ldv + (ty - ty0) * tw, xi_stride);
+    const long tw = (g->out_w + 1) / 2, plane = g->height * g->width, H = g->height, W = g->width, p = g->padding;
+    float t[4][4][MAX_TW];
+    for (long c = c0; c < c1; ++c) {
+        const float *xc = x + c * plane;
+        int slot[4] = {0, 1, 2, 3};  // slot[r]: the buffer of patch row r of the current tile row
+        for (long ty = ty0; ty < ty1; ++ty) {
+            if (ty == ty0) {
+                for (int r = 0; r < 4; ++r) column_transform_body(xc, H, W, p, 2 * ty - p + r, tw, t[slot[r]]);
+            } else {
+                // Patch rows 0 and 1 are the previous tile row's rows 2 and 3.
+                const int s0 = slot[0], s1 = slot[1];
+                slot[0] = slot[2]; slot[1] = slot[3]; slot[2] = s0; slot[3] = s1;
+                column_transform_body(xc, H, W, p, 2 * ty - p + 2, tw, t[slot[2]]);
+                column_transform_body(xc, H, W, p, 2 * ty - p + 3, tw, t[slot[3]]);
+            }
+            // Row transform: V[i][j] = (B^T t)[i][j].
+            float *vrow = v + c * ldv + (ty - ty0) * tw;
+            for (int j = 0; j < 4; ++j) {
+                float *v0 = vrow + (0 * 4 + j) * xi_stride, *v1 = vrow + (1 * 4 + j) * xi_stride;
+                float *v2 = vrow + (2 * 4 + j) * xi_stride, *v3 = vrow + (3 * 4 + j) * xi_stride;
+                const float *t0 = t[slot[0]][j], *t1 = t[slot[1]][j], *t2 = t[slot[2]][j], *t3 = t[slot[3]][j];
+                for (long tx = 0; tx < tw; ++tx) {
+                    v0[tx] = t0[tx] - t2[tx];
+                    v1[tx] = t1[tx] + t2[tx];
+                    v2[tx] = t2[tx] - t1[tx];
+                    v3[tx] = t1[tx] - t3[tx];
+                }
+            }
+        }
+    }
 }
 PK_LEVEL_VARIANTS(void, input, (const float *x, const pk_conv_shape *g, long c0, long c1, long ty0, long ty1, float *v, long ldv, long xi_stride),
                   (x, g, c0, c1, ty0, ty1, v, ldv, xi_stride))
