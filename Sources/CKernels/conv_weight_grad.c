@@ -142,13 +142,13 @@ TGT static int weight_grad_avx512(const pk_conv_shape *g, long M, const float *x
     const size_t gyt_floats = (size_t)(block * plane * ldg), xp_floats = (size_t)(block * C * plane_p);
     float *gyt = NULL, *xp = NULL, *dwt = NULL;
     if (posix_memalign((void **)&gyt, 64, gyt_floats * sizeof(float)) ||
-        posix_memalign((void **)&xp, 64, (xp_floats + 16) * sizeof(float)) ||
+        posix_memalign((void **)&xp, 64, xp_floats * sizeof(float)) ||
         posix_memalign((void **)&dwt, 64, (size_t)(K * ldg) * sizeof(float))) {
         free(gyt); free(xp); free(dwt);
         return 0;
     }
     memset(dwt, 0, (size_t)(K * ldg) * sizeof(float));
-    memset(xp, 0, (xp_floats + 16) * sizeof(float));  // borders stay zero; interiors are overwritten
+    memset(xp, 0, xp_floats * sizeof(float));  // borders stay zero; interiors are overwritten
     for (long n0 = 0; n0 < images; n0 += block) {
         const long nb = images - n0 < block ? images - n0 : block;
         for (long n = 0; n < nb; ++n) {

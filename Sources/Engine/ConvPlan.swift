@@ -149,19 +149,13 @@ struct ConvPlan: Sendable {
                   _ dx: UnsafeMutablePointer<Float>?, _ dw: UnsafeMutablePointer<Float>?) {
         let k = geometry.columnRows, og = groupOut
         let perChunk = parallel(over: chunkCount)
-        let pieces = perChunk ? Parallel.pieceCount(chunkCount) : 1
-        let wSize = outChannels * k
-        // Private weight-gradient accumulators per thread, summed at the end.
-        let dwParts = UnsafeMutablePointer<Float>.allocate(capacity: max(pieces * wSize, 1))
-        dwParts.initialize(repeating: 0, count: pieces * wSize)
-        defer { dwParts.deallocate() }
         let colSize = k * unitColumns
         let gySize = imagesPerChunk > 1 ? og * unitColumns : 0
         // Each group's W_gᵀ packed once for all units' input-gradient GEMMs.
         let packed = dx != nil && unitCount > 1
             ? (0..<groups).map { g in PackedMatrix(transA: true, m: k, k: og, a: w + g * og * k, lda: k) } : nil
-        let work = { (chunks: Range<Int>, piece: Int) in
-            let myDW = dwParts + piece * wSize
+        // Private weight-gradient accumulators per thread, summed at the end.
+        Parallel.summingChunks(chunkCount, size: outChannels * k, into: dw, parallel: perChunk) { chunks, myDW in
             let col = UnsafeMutablePointer<Float>.allocate(capacity: max(colSize, 1))
             let dcol = UnsafeMutablePointer<Float>.allocate(capacity: max(colSize, 1))
             let gyc = UnsafeMutablePointer<Float>.allocate(capacity: max(gySize, 1))
@@ -190,7 +184,7 @@ struct ConvPlan: Sendable {
                             gyg = UnsafePointer(gyc)
                             ld = cols
                         }
-                        if dw != nil {
+                        if let myDW {
                             let b = columnMatrix(x, group: g, first: first, count: count, rows: rows, scratch: col)
                             // dW_g[og, K] += gy_g[og, cols] · col[K, cols]ᵀ
                             if perImageDW {
@@ -221,11 +215,6 @@ struct ConvPlan: Sendable {
                     }
                 }
             }
-        }
-        if perChunk { Parallel.indexedChunks(chunkCount, work) } else { work(0..<chunkCount, 0) }
-        if let dw {
-            dw.update(from: dwParts, count: wSize)
-            for p in 1..<max(pieces, 1) { Vector.add(dw, dwParts + p * wSize, count: wSize) }
         }
     }
 

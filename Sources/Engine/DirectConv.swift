@@ -75,23 +75,15 @@ extension ConvPlan {
     func directWeightGradient(_ x: UnsafePointer<Float>, _ gy: UnsafePointer<Float>, _ dw: UnsafeMutablePointer<Float>) {
         var shape = geometry.kernelShape
         let level = pk_simd_level(), og = groupOut, cg = geometry.channels, k = geometry.columnRows
-        let wSize = outChannels * k
-        if batch == 0 { dw.initialize(repeating: 0, count: wSize); return }
-        let pieces = Parallel.pieceCount(batch)
-        let parts = UnsafeMutablePointer<Float>.allocate(capacity: max((pieces - 1) * wSize, 1))
-        defer { parts.deallocate() }
-        Parallel.indexedChunks(batch) { images, piece in
-            let sum = piece == 0 ? dw : parts + (piece - 1) * wSize
-            sum.initialize(repeating: 0, count: wSize)
+        Parallel.summingChunks(batch, size: outChannels * k, into: dw) { images, sum in
             for g in 0..<groups {
                 let done = pk_conv_direct_weight_grad(level, &shape, og, x + (images.lowerBound * inChannels + g * cg) * inPlane,
                                                       inChannels * inPlane,
                                                       gy + (images.lowerBound * outChannels + g * og) * outPlane,
-                                                      outChannels * outPlane, images.count, sum + g * og * k)
+                                                      outChannels * outPlane, images.count, sum! + g * og * k)
                 precondition(done != 0, "direct conv weight gradient failed (out of memory)")
             }
         }
-        for p in 1..<max(pieces, 1) { Vector.add(dw, parts + (p - 1) * wSize, count: wSize) }
     }
 
     /// The weight gradient `[O, C/groups, kH, kW]` for input `x` and output gradient `gy`: on the

@@ -53,6 +53,27 @@ public enum Parallel {
         chunks((count + unit - 1) / unit) { r in body(r.lowerBound * unit..<min(count, r.upperBound * unit)) }
     }
 
+    /// `indexedChunks` for a sum of per-chunk contributions: each piece gets its own zeroed
+    /// buffer of `size` floats to add into (piece 0 `result` itself), and `result` ends as the sum
+    /// of them all (overwritten). With `result` nil the pieces get nil. With `parallel` false
+    /// everything runs as one piece on this thread.
+    public static func summingChunks(_ count: Int, size: Int, into result: UnsafeMutablePointer<Float>?,
+                                     parallel: Bool = true,
+                                     _ body: (Range<Int>, UnsafeMutablePointer<Float>?) -> Void) {
+        let pieces = parallel ? pieceCount(count) : 1
+        let extra = result == nil ? 0 : (pieces - 1) * size
+        let parts = UnsafeMutablePointer<Float>.allocate(capacity: max(extra, 1))
+        defer { parts.deallocate() }
+        func run(_ range: Range<Int>, _ piece: Int) {
+            let sum = result.map { piece == 0 ? $0 : parts + (piece - 1) * size }
+            sum?.initialize(repeating: 0, count: size)
+            body(range, sum)
+        }
+        if pieces == 1 || count <= 1 { run(0..<max(count, 0), 0) } else { indexedChunks(count, run) }
+        guard let result else { return }
+        for p in 1..<max(pieces, 1) { Vector.add(result, parts + (p - 1) * size, count: size) }
+    }
+
     /// Number of chunks `chunks(count:)` would use.
     public static func pieceCount(_ count: Int, minChunk: Int = 1) -> Int {
         max(1, min(Threads.count, count / max(minChunk, 1)))

@@ -83,4 +83,30 @@ final class ParallelTests: XCTestCase {
         }
         for c in 0..<callers { XCTAssertEqual(sums[c], rounds * n * (n - 1) / 2, "caller \(c)") }
     }
+
+    /// summingChunks: every index contributes once into some piece's buffer, and the result is
+    /// their sum whatever it held before; with a nil result the pieces get nil.
+    func testSummingChunks() {
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        for threads in [1, 2] {
+            Threads.count = threads
+            for (count, parallel) in [(0, true), (1, true), (7, true), (100, false)] {
+                let result = UnsafeMutablePointer<Float>.allocate(capacity: 3)
+                defer { result.deallocate() }
+                result.initialize(repeating: .nan, count: 3)
+                Parallel.summingChunks(count, size: 3, into: result, parallel: parallel) { range, sum in
+                    for i in range { sum![0] += 1; sum![1] += Float(i); sum![2] += 2 }
+                }
+                XCTAssertEqual([result[0], result[1], result[2]], [Float(count), Float(count * (count - 1) / 2), Float(2 * count)],
+                               "\(count) items, \(threads) threads")
+            }
+            var seen = 0
+            Parallel.summingChunks(10, size: 3, into: nil, parallel: false) { range, sum in
+                XCTAssertNil(sum)
+                seen += range.count
+            }
+            XCTAssertEqual(seen, 10)
+        }
+    }
 }
