@@ -10,7 +10,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .library(name: "Practise", targets: ["Practise"]),
-        .executable(name: "practise", targets: ["practise"]),
+        .executable(name: "practise", targets: ["PractiseCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,7 +24,9 @@ let package = Package(
         .target(name: "NN", dependencies: ["Engine"], swiftSettings: fastMath),
         // The PRACTISE method: candidates, adaptors, recoverability, selection, finetuning, reports.
         .target(name: "Practise", dependencies: ["Engine", "NN", "Checkpoint", "ImageData", "ONNX"], swiftSettings: fastMath),
-        .executableTarget(name: "practise", dependencies: [
+        // The `practise` command line (its folder is not `Sources/practise`: that would clash with
+        // `Sources/Practise` on a case-insensitive file system, the macOS default).
+        .executableTarget(name: "PractiseCLI", dependencies: [
             "Practise", "Engine", "NN", "Checkpoint", "ImageData",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -49,7 +51,7 @@ let package = Package(
         .testTarget(name: "ParityTests", dependencies: ["Practise", "NN", "Engine", "ONNX"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], resources: [.copy("Fixtures")]),
         // Runs the built `practise` executable with bad input.
-        .testTarget(name: "CLITests", dependencies: ["practise"]),
+        .testTarget(name: "CLITests", dependencies: ["PractiseCLI"]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Checkpoint", "TestSupport"], resources: [.copy("Fixtures")]),
     ]

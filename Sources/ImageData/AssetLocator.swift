@@ -42,9 +42,11 @@ public enum AssetLocator {
     }
 
     static func executableDirectory() -> String? {
+        #if os(Linux)
         if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             return URL(fileURLWithPath: target).deletingLastPathComponent().path
         }
+        #endif
         if let url = Bundle.main.executableURL {
             return url.resolvingSymlinksInPath().deletingLastPathComponent().path
         }
