@@ -48,6 +48,7 @@ let package = Package(
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "Engine"], exclude: ["Fixtures"]),
         .executableTarget(name: "engine-bench", dependencies: ["Engine", "NN"], swiftSettings: fastMath),
         .executableTarget(name: "data-bench", dependencies: ["ImageData", "Engine"]),
+        .executableTarget(name: "latency-bench", dependencies: ["Practise", "NN", "Engine"], swiftSettings: fastMath),
         .testTarget(name: "ParityTests", dependencies: ["Practise", "NN", "Engine", "ONNX"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], resources: [.copy("Fixtures")]),
         // Runs the built `practise` executable with bad input.

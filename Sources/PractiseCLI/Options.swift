@@ -66,9 +66,6 @@ struct PhaseOptions: ParsableArguments {
 
     @Option(help: "Learning rate of both phases, SGD momentum 0.9, weight decay 1e-4, ×0.1 after 40% (reference: 0.02).")
     var lr: Float = 0.02
-
-    @Option(help: "Batch size of latency measurements (reference: 64).")
-    var latencyBatch: Int = 64
 }
 
 /// The tiny training set.

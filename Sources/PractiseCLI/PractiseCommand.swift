@@ -13,6 +13,6 @@ struct PractiseCommand: ParsableCommand {
         """,
         version: ToolVersion.string,
         subcommands: [DemoCommand.self, BlocksCommand.self, AnalyzeCommand.self, CompressCommand.self,
-                      EvalCommand.self, LatencyCommand.self, TrainCommand.self, ExportCommand.self, InspectCommand.self]
+                      EvalCommand.self, LatencyCommand.self, LatencyTableCommand.self, TrainCommand.self, ExportCommand.self, InspectCommand.self]
     )
 }

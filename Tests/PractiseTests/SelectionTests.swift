@@ -19,11 +19,11 @@ final class SelectionTests: XCTestCase {
         var asked: [[String]] = []
         let r = try Selection.reaching(0.12, of: scores) { blocks in
             asked.append(blocks)
-            return blocks.count == 2 ? 0.11 : 0.2
+            return LatencyInterval(exact: blocks.count == 2 ? 0.11 : 0.2)
         }
         XCTAssertEqual(asked, [["layer1.2", "layer3.1"], ["layer1.2", "layer3.1", "layer1.1"]])
         XCTAssertEqual(r.blocks.count, 3)
-        XCTAssertEqual(r.measured, 0.2)
+        XCTAssertEqual(r.measured.value, 0.2)
     }
 
     func testDropByTargetRemovesBlocksWhileTheMeasurementStillReachesIt() throws {
@@ -31,22 +31,72 @@ final class SelectionTests: XCTestCase {
         var asked: [[String]] = []
         let r = try Selection.reaching(0.12, of: scores) { blocks in
             asked.append(blocks)
-            return [1: 0.13, 2: 0.25][blocks.count]!
+            return LatencyInterval(exact: [1: 0.13, 2: 0.25][blocks.count]!)
         }
         XCTAssertEqual(asked, [["layer1.2", "layer3.1"], ["layer1.2"]])
         XCTAssertEqual(r.blocks, ["layer1.2"])
-        XCTAssertEqual(r.measured, 0.13)
+        XCTAssertEqual(r.measured.value, 0.13)
     }
 
     func testDropByTargetStopsRemovingWhenTheMeasurementFallsShort() throws {
-        let r = try Selection.reaching(0.12, of: scores) { blocks in blocks.count == 2 ? 0.2 : 0.1 }
+        let r = try Selection.reaching(0.12, of: scores) { blocks in LatencyInterval(exact: blocks.count == 2 ? 0.2 : 0.1) }
         XCTAssertEqual(r.blocks, ["layer1.2", "layer3.1"])
-        XCTAssertEqual(r.measured, 0.2)
+        XCTAssertEqual(r.measured.value, 0.2)
     }
 
     func testUnreachableTargetFails() {
-        XCTAssertThrowsError(try Selection.reaching(0.9, of: scores) { _ in 0.3 }) { error in
+        XCTAssertThrowsError(try Selection.reaching(0.9, of: scores) { _ in LatencyInterval(exact: 0.3) }) { error in
             XCTAssert("\(error)".contains("no selection reaches a 90.0% latency reduction"), "\(error)")
         }
+    }
+
+    func score(_ block: String, _ rec: Double, _ latency: Double, _ low: Double, _ high: Double) -> CandidateScore {
+        CandidateScore(block: block, recoverability: rec, latency: LatencyInterval(value: latency, low: low, high: high))
+    }
+
+    /// The case: blocks of three stages whose measured shares swing with load. Within
+    /// noise the order is by recoverability whichever stage happened to measure cheapest; with
+    /// narrow intervals it is by score.
+    func testCandidatesWithinNoiseAreRankedByRecoverabilityThenName() {
+        let noisy = [
+            score("layer1.1", 0.30, 13.0, 9, 15), score("layer1.2", 0.30, 13.0, 9, 15),
+            score("layer2.1", 0.20, 10.0, 8, 13), score("layer2.2", 0.25, 10.0, 8, 13),
+            score("layer3.1", 0.10, 3.5, 3, 9),
+        ]
+        // By point score: layer3.1 (0.029), layer1.1/1.2 (0.023) first; within noise: recoverability.
+        XCTAssertEqual(Selection.ranked(noisy).map(\.block), ["layer3.1", "layer2.1", "layer2.2", "layer1.1", "layer1.2"])
+        XCTAssertEqual(Selection.ties(Selection.ranked(noisy)), [["layer3.1", "layer2.1", "layer2.2", "layer1.1", "layer1.2"]])
+        // The same recoverabilities with other noisy draws give the same order.
+        let otherDraw = [
+            score("layer1.1", 0.30, 9.5, 8, 14), score("layer1.2", 0.30, 9.5, 8, 14),
+            score("layer2.1", 0.20, 12.5, 9, 14), score("layer2.2", 0.25, 12.5, 9, 14),
+            score("layer3.1", 0.10, 6.0, 3, 9),
+        ]
+        XCTAssertEqual(Selection.ranked(otherDraw).map(\.block), Selection.ranked(noisy).map(\.block))
+        XCTAssertEqual(try Selection.lowest(2, of: otherDraw), ["layer3.1", "layer2.1"])
+        // Clearly separated (narrow intervals, large differences): by score, no ties.
+        let quiet = [score("a", 0.3, 20, 19.8, 20.2), score("b", 0.1, 2, 1.98, 2.02)]
+        XCTAssertEqual(Selection.ranked(quiet).map(\.block), ["a", "b"])  // 0.015 < 0.05
+        XCTAssertEqual(Selection.ties(Selection.ranked(quiet)), [])
+    }
+
+    /// Below the ±5% resolution two latencies count as equal even when their measured
+    /// intervals are narrow (a quiet machine ranks as a loaded one does).
+    func testDifferencesBelowTheResolutionAreTies() {
+        let narrow = [score("layer1.1", 0.2, 10.6, 10.55, 10.65), score("layer2.1", 0.19, 10.0, 9.95, 10.05)]
+        // Point scores 0.01887 (layer1.1) < 0.019 (layer2.1), but latencies 6% apart are equal
+        // cost at the resolution: the lower recoverability goes first.
+        XCTAssertEqual(Selection.ranked(narrow).map(\.block), ["layer2.1", "layer1.1"])
+        XCTAssertTrue(Selection.tied(narrow[0], narrow[1]))
+        let apart = [score("layer1.1", 0.2, 14, 13.9, 14.1), score("layer2.1", 0.19, 10.0, 9.95, 10.05)]
+        XCTAssertFalse(Selection.tied(apart[0], apart[1]))
+        XCTAssertEqual(Selection.ranked(apart).map(\.block), ["layer1.1", "layer2.1"])
+    }
+
+    /// A block that a latency figure says is free (0%) has an infinite score: never dropped
+    /// while another candidate saves anything.
+    func testFreeBlockIsRankedLast() throws {
+        let s = [score("layer1.1", 0.001, 0, 0, 0), score("layer2.1", 0.5, 5, 5, 5), score("layer3.1", 0.9, 5, 5, 5)]
+        XCTAssertEqual(try Selection.lowest(2, of: s), ["layer2.1", "layer3.1"])
     }
 }

@@ -9,13 +9,24 @@ public struct CandidateScore: Sendable, Codable, Equatable {
     public var recoverability: Double
     /// Share of the teacher's latency removed by dropping only this block, in percent.
     public var latencyReduction: Double
+    /// 95% interval of `latencyReduction` (equal to it when known exactly).
+    public var latencyLow: Double, latencyHigh: Double
     /// `recoverability / latencyReduction` — lower is a better block to drop.
     public var score: Double { latencyReduction > 0 ? recoverability / latencyReduction : .infinity }
 
-    enum CodingKeys: String, CodingKey { case block, recoverability, latencyReduction = "latency_reduction", score }
+    public var latency: LatencyInterval { LatencyInterval(value: latencyReduction, low: latencyLow, high: latencyHigh) }
+
+    enum CodingKeys: String, CodingKey {
+        case block, recoverability, latencyReduction = "latency_reduction", latencyInterval = "latency_reduction_ci", score
+    }
 
     public init(block: String, recoverability: Double, latencyReduction: Double) {
-        self.block = block; self.recoverability = recoverability; self.latencyReduction = latencyReduction
+        self.init(block: block, recoverability: recoverability, latency: LatencyInterval(exact: latencyReduction))
+    }
+
+    public init(block: String, recoverability: Double, latency: LatencyInterval) {
+        self.block = block; self.recoverability = recoverability
+        latencyReduction = latency.value; latencyLow = latency.low; latencyHigh = latency.high
     }
 
     public init(from decoder: Decoder) throws {
@@ -23,6 +34,9 @@ public struct CandidateScore: Sendable, Codable, Equatable {
         block = try c.decode(String.self, forKey: .block)
         recoverability = try c.decode(Double.self, forKey: .recoverability)
         latencyReduction = try c.decode(Double.self, forKey: .latencyReduction)
+        let ci = try c.decodeIfPresent([Double].self, forKey: .latencyInterval)
+        latencyLow = ci?.first ?? latencyReduction
+        latencyHigh = ci?.last ?? latencyReduction
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -30,6 +44,7 @@ public struct CandidateScore: Sendable, Codable, Equatable {
         try c.encode(block, forKey: .block)
         try c.encode(recoverability, forKey: .recoverability)
         try c.encode(latencyReduction, forKey: .latencyReduction)
+        try c.encode([latencyLow, latencyHigh], forKey: .latencyInterval)
         try c.encode(score.isFinite ? score : 1e30, forKey: .score)
     }
 }

@@ -9,9 +9,53 @@ public enum DropRule: Sendable, Equatable {
 }
 
 public enum Selection {
-    /// Candidates ordered best-to-drop first (ascending score; ties by path for stability).
+    /// Latency reductions are compared at no finer than ±5% of their value, however narrow
+    /// their measured intervals: blocks whose costs differ by less than about 10% cost the same.
+    public static let latencyResolution = 0.05
+
+    /// The deterministic rule for candidates within noise of each other, as reports state it.
+    public static let tieRule = "candidates whose score intervals overlap (latency reduction's 95% interval, widened to at least ±5%) are tied; ties are ranked by recoverability, then by block name"
+
+    /// `recoverability / latency reduction` over the latency's interval widened to the resolution.
+    public static func scoreInterval(_ c: CandidateScore) -> LatencyInterval {
+        let l = c.latency.widened(toRelative: latencyResolution)
+        func score(_ latency: Double) -> Double { latency > 0 ? c.recoverability / latency : .infinity }
+        return LatencyInterval(value: c.score, low: score(l.high), high: score(l.low))
+    }
+
+    /// Whether two candidates' scores are within noise of each other.
+    public static func tied(_ a: CandidateScore, _ b: CandidateScore) -> Bool { scoreInterval(a).overlaps(scoreInterval(b)) }
+
+    /// Candidates ordered best-to-drop first: ascending score where scores are clearly apart;
+    /// tied candidates (``tied(_:_:)``) by recoverability, then name (``tieRule``). Sorted by
+    /// score first, then every adjacent tied pair out of tie order is swapped until none is, so
+    /// the order never rests on a difference smaller than the latency's uncertainty.
     public static func ranked(_ scores: [CandidateScore]) -> [CandidateScore] {
-        scores.sorted { ($0.score, $0.block) < ($1.score, $1.block) }
+        func tieKey(_ c: CandidateScore) -> (Double, String) { (c.recoverability, c.block) }
+        var order = scores.sorted { ($0.score, $0.recoverability, $0.block) < ($1.score, $1.recoverability, $1.block) }
+        var swapped = true
+        while swapped {  // each swap removes one tie-order inversion, so this ends
+            swapped = false
+            for i in order.indices.dropLast() where tied(order[i], order[i + 1]) && tieKey(order[i + 1]) < tieKey(order[i]) {
+                order.swapAt(i, i + 1)
+                swapped = true
+            }
+        }
+        return order
+    }
+
+    /// Runs of consecutive candidates in `ranked` order that are tied with their neighbour: the
+    /// places where the tie rule, not the score, decided the order.
+    public static func ties(_ ranked: [CandidateScore]) -> [[String]] {
+        var runs: [[String]] = [], current: [String] = []
+        for (i, c) in ranked.enumerated() {
+            if i > 0 && tied(ranked[i - 1], c) { current.append(c.block) } else {
+                if current.count > 1 { runs.append(current) }
+                current = [c.block]
+            }
+        }
+        if current.count > 1 { runs.append(current) }
+        return runs
     }
 
     /// The `k` best blocks to drop.
@@ -24,13 +68,14 @@ public enum Selection {
     }
 
     /// The fewest best-ranked blocks reaching `target` (a fraction, e.g. 0.22), checked with
-    /// `measure(blocks) -> measured reduction fraction`. Starts from the smallest prefix whose
-    /// predicted reductions (sum of per-block percentages) reach the target; if the measurement
-    /// falls short it adds blocks until it agrees, and if it already reaches the target it
-    /// removes blocks while the measurement still does (per-block shares of a small network can
-    /// under-predict the whole). Throws when even dropping every candidate falls short.
+    /// `measure(blocks) -> reduction fraction with its interval`; a set reaches the target when
+    /// the median does. Starts from the smallest prefix whose predicted reductions (sum of
+    /// per-block percentages) reach the target; if the measurement falls short it adds blocks
+    /// until it agrees, and if it already reaches the target it removes blocks while the
+    /// measurement still does (per-block shares of a small network can under-predict the
+    /// whole). Throws when even dropping every candidate falls short.
     public static func reaching(_ target: Double, of scores: [CandidateScore],
-                                measure: ([String]) throws -> Double) throws -> (blocks: [String], measured: Double) {
+                                measure: ([String]) throws -> LatencyInterval) throws -> (blocks: [String], measured: LatencyInterval) {
         guard target > 0 && target < 1 else { throw PractiseError("--target-latency-reduction must be between 0 and 1, got \(target)") }
         let order = ranked(scores)
         var predicted = 0.0, k = 0
@@ -38,15 +83,15 @@ public enum Selection {
         k = max(k, 1)
         func prefix(_ n: Int) -> [String] { order.prefix(n).map(\.block) }
         let start = k
-        var lastMeasured = 0.0
+        var lastMeasured = LatencyInterval(exact: 0)
         while k <= order.count {
             lastMeasured = try measure(prefix(k))
-            if lastMeasured >= target { break }
+            if lastMeasured.value >= target { break }
             k += 1
         }
         guard k <= order.count else {
             throw PractiseError(String(format: "no selection reaches a %.1f%% latency reduction: dropping all %d candidates measured %.1f%%",
-                                       target * 100, order.count, lastMeasured * 100))
+                                       target * 100, order.count, lastMeasured.value * 100))
         }
         var best = (blocks: prefix(k), measured: lastMeasured)
         // Only when the first measurement already reached the target (after adding blocks,
@@ -54,7 +99,7 @@ public enum Selection {
         if k == start {
             while k > 1 {
                 let fewer = try measure(prefix(k - 1))
-                if fewer < target { break }
+                if fewer.value < target { break }
                 k -= 1
                 best = (prefix(k), fewer)
             }

@@ -30,6 +30,9 @@ public final class AnalysisRun {
     public var checkpointEvery = 50
     public var latencyMeter = LatencyMeter()
     public var latencyBatch: Int
+    /// Where candidates' latency figures come from; nil: measured here with `latencyMeter`
+    /// at `latencyBatch`.
+    public var latencySource: LatencySource?
     public let imageShape: [Int]
     /// Stop with ``AnalysisInterrupted`` after this many iterations of this invocation, as an
     /// interruption would (used to test resuming).
@@ -58,25 +61,31 @@ public final class AnalysisRun {
 
     func path(_ name: String) -> String { (stateDir as NSString).appendingPathComponent(name) }
 
-    /// Latency reduction of each candidate, measured once per run and kept in `latency.json`.
-    public func latencyReductions() throws -> [String: Double] {
+    /// Latency reduction of each candidate, measured (or read) once per run and kept in
+    /// `latency.json`.
+    public func latencyReductions() throws -> BlockLatencies {
         let file = path("latency.json")
+        let source = latencySource ?? MeasuredLatencySource(meter: latencyMeter, model: teacher, imageShape: imageShape, batch: latencyBatch)
         if let data = FileManager.default.contents(atPath: file),
-           let saved = try? JSONDecoder().decode([String: Double].self, from: data),
-           Set(saved.keys) == Set(candidates.map(\.path)) {
+           let saved = try? JSONDecoder().decode(BlockLatencies.self, from: data),
+           Set(saved.reductions.keys) == Set(candidates.map(\.path)), saved.origin.source == source.sourceLabel {
             return saved
         }
         let t0 = Date()
-        let (reductions, _) = latencyMeter.candidateReductions(model: teacher, candidates: candidates, imageShape: imageShape, batch: latencyBatch)
+        let latencies = try source.blockLatencies(for: candidates)
         wallSeconds["latency", default: 0] += Date().timeIntervalSince(t0)
-        try AtomicFile.writeJSON(reductions, to: file)
-        return reductions
+        try AtomicFile.writeJSON(latencies, to: file)
+        return latencies
     }
+
+    /// The candidates' latency figures of the last ``run(data:progress:)``.
+    public private(set) var latencies: BlockLatencies?
 
     /// Trains (or resumes) every candidate's adaptors, then measures recoverability.
     /// `progress(text)` receives a status line.
     public func run(data: TinySet, progress: (String) -> Void = { _ in }) throws -> [CandidateScore] {
-        let reductions = try latencyReductions()
+        let latencies = try latencyReductions()
+        self.latencies = latencies
         var done = loadRecoverability()
         let pending = candidates.filter { done[$0.path] == nil }
         if !pending.isEmpty {
@@ -109,7 +118,7 @@ public final class AnalysisRun {
             }
             wallSeconds["analysis_evaluation", default: 0] += Date().timeIntervalSince(t1)
         }
-        return candidates.map { CandidateScore(block: $0.path, recoverability: done[$0.path]!, latencyReduction: reductions[$0.path]!) }
+        return candidates.map { CandidateScore(block: $0.path, recoverability: done[$0.path]!, latency: latencies.reductions[$0.path]!) }
     }
 
     func loadRecoverability() -> [String: Double] {

@@ -14,6 +14,11 @@ public struct CompressionOptions: Sendable {
     public var learningRate: Float = 0.02
     public var seed: UInt64 = 2021
     public var latencyBatch: Int
+    /// Threads of latency measurements (nil: the run's thread count).
+    public var latencyThreads: Int? = nil
+    /// Select by these latency figures (a latency table of the deployment machine) instead of
+    /// measuring candidates here.
+    public var latencyTable: TableLatencySource? = nil
 
     public init(rule: DropRule, blocks: [String]? = nil, analysisIterations: Int, finetuneIterations: Int, latencyBatch: Int) {
         self.rule = rule; self.blocks = blocks
@@ -28,16 +33,21 @@ public struct CompressionOutcome {
     public var studentSpec: ModelSpec
     public var scores: [CandidateScore]
     public var dropped: [String]
-    public var teacherLatency: LatencyMeasurement
-    public var studentLatency: LatencyMeasurement
+    /// The final measurement: teacher and student interleaved here, with the reduction's interval.
+    public var finalLatency: PairedLatency
+    public var teacherLatency: LatencyMeasurement { finalLatency.teacher }
+    public var studentLatency: LatencyMeasurement { finalLatency.student }
+    /// The candidates' latency figures the selection used (nil with `--blocks`).
+    public var candidateLatencies: BlockLatencies?
     public var teacherAccuracy: Accuracy
     public var prunedAccuracy: Accuracy
     public var studentAccuracy: Accuracy
     public var wallSeconds: [String: Double]
-    /// With `--target-latency-reduction`: the target and the reduction the selection measured
-    /// for the chosen blocks (the final, separate measurement is teacher vs student latency).
+    /// With `--target-latency-reduction`: the target and the reduction the selection found for
+    /// the chosen blocks — measured here, teacher against student, or, with a latency table,
+    /// the sum of the table's per-block figures (the deployment machine's prediction).
     public var latencyTarget: Double? = nil
-    public var selectionMeasuredReduction: Double? = nil
+    public var selectionMeasuredReduction: LatencyInterval? = nil
 }
 
 /// Analysis → selection → rebuild from the teacher → finetuning → evaluation → latency.
@@ -60,11 +70,21 @@ public final class CompressionRun {
         return (student, s)
     }
 
-    /// Measured latency reduction (fraction) of dropping `blocks`, teacher and student interleaved.
-    public func measuredReduction(_ blocks: [String]) -> (Double, LatencyMeasurement, LatencyMeasurement) {
+    /// The meter with the run's latency threads.
+    var meter: LatencyMeter {
+        var m = latencyMeter
+        if let t = options.latencyThreads { m.threads = t }
+        return m
+    }
+
+    /// Latency reduction (fraction) of dropping `blocks`: teacher and student measured
+    /// interleaved here, or, with a latency table, the sum of its per-block figures.
+    public func measuredReduction(_ blocks: [String], candidates: BlockLatencies? = nil) -> LatencyInterval {
+        if options.latencyTable != nil, let table = candidates {
+            return blocks.map { table.reductions[$0] ?? LatencyInterval(exact: 0) }.reduce(LatencyInterval(exact: 0), +).scaled(0.01)
+        }
         let (student, _) = prunedStudent(dropping: blocks)
-        let m = latencyMeter.measureModels([teacher, student], imageShape: imageShape, batch: options.latencyBatch)
-        return (1 - m[1].medianMs / m[0].medianMs, m[0], m[1])
+        return meter.pairedReduction(teacher: teacher, student: student, imageShape: imageShape, batch: options.latencyBatch).reduction
     }
 
     /// Runs everything. `evaluate(model)` computes test accuracy; `analysisStateDir` keeps the
@@ -77,7 +97,8 @@ public final class CompressionRun {
         let candidates = Candidates.find(in: teacher, imageShape: imageShape)
         var scores: [CandidateScore] = []
         var dropped: [String]
-        var selection: (target: Double, measured: Double)? = nil
+        var selection: (target: Double, measured: LatencyInterval)? = nil
+        var candidateLatencies: BlockLatencies? = nil
         if let blocks = options.blocks {
             let known = Set(candidates.map(\.path))
             for b in blocks where !known.contains(b) {
@@ -90,9 +111,11 @@ public final class CompressionRun {
                                             learningRate: options.learningRate, seed: options.seed, samples: samples)
             let analysis = try AnalysisRun(teacher: teacher, imageShape: imageShape, settings: settings,
                                            stateDir: analysisStateDir, latencyBatch: options.latencyBatch)
-            analysis.latencyMeter = latencyMeter
+            analysis.latencyMeter = meter
+            analysis.latencySource = options.latencyTable
             let t0 = Date()
             scores = try analysis.run(data: data, progress: progress)
+            candidateLatencies = analysis.latencies
             wall["analysis"] = Date().timeIntervalSince(t0)
             let t1 = Date()
             switch options.rule {
@@ -100,8 +123,8 @@ public final class CompressionRun {
                 dropped = sortedBlockPaths(try Selection.lowest(k, of: scores))
             case .latencyTarget(let target):
                 let chosen = try Selection.reaching(target, of: scores) { blocks in
-                    progress("selection: measuring latency without \(blocks.joined(separator: ", "))")
-                    return measuredReduction(blocks).0
+                    progress("selection: latency without \(blocks.joined(separator: ", "))")
+                    return measuredReduction(blocks, candidates: candidateLatencies)
                 }
                 dropped = sortedBlockPaths(chosen.blocks)
                 selection = (target, chosen.measured)
@@ -132,11 +155,11 @@ public final class CompressionRun {
 
         let t5 = Date()
         progress("measuring latency of teacher and student")
-        let m = latencyMeter.measureModels([teacher, student], imageShape: imageShape, batch: options.latencyBatch)
+        let final = meter.pairedReduction(teacher: teacher, student: student, imageShape: imageShape, batch: options.latencyBatch)
         wall["latency"] = Date().timeIntervalSince(t5)
         wall["total"] = Date().timeIntervalSince(start)
         return CompressionOutcome(student: student, studentSpec: studentSpec, scores: scores, dropped: dropped,
-                                  teacherLatency: m[0], studentLatency: m[1], teacherAccuracy: teacherAcc,
+                                  finalLatency: final, candidateLatencies: candidateLatencies, teacherAccuracy: teacherAcc,
                                   prunedAccuracy: prunedAcc, studentAccuracy: studentAcc, wallSeconds: wall,
                                   latencyTarget: selection?.target, selectionMeasuredReduction: selection?.measured)
     }

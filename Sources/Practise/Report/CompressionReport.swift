@@ -28,13 +28,31 @@ public struct CompressionReport: Codable, Sendable {
     public var latencyMs: Pair
     /// Latency spread (10th–90th percentile) of the two final measurements.
     public var latencySpreadMs: [String: [Double]]
-    /// Fraction of the teacher's latency removed, e.g. 0.23.
+    /// Fraction of the teacher's latency removed, e.g. 0.23 (median of per-round paired
+    /// reductions), and its 95% interval.
     public var latencyReduction: Double
-    /// With `--target-latency-reduction`: the target, the reduction the selection measured for the
-    /// chosen blocks, and whether the final teacher-vs-student measurement reached the target.
+    public var latencyReductionCI: [Double]
+    /// Relative half-width of the 95% intervals: `final` (student / teacher ratio) and
+    /// `candidates` (the widest of the candidates' shares).
+    public var latencySpread: [String: Double]
+    /// Whether a spread stayed above `latency_noise_bound` after the measurement budget.
+    public var latencyNoisy: Bool
+    public var latencyNoiseBound: Double
+    /// Where the candidates' latency figures came from (CPU, threads, batch, engine).
+    public var latencySource: LatencyOrigin?
+    /// How candidates within noise of each other were ordered, and the runs of candidates it ordered.
+    public var rankingRule: String?
+    public var latencyTies: [[String]]?
+    /// With `--target-latency-reduction`: the target; the reduction the selection found for the
+    /// chosen blocks (and its interval); whether the target is met and on what basis (the final
+    /// measurement here, or the latency table's figures); the sign-test confidence that the
+    /// final reduction reaches the target (0.5: undecided).
     public var latencyTarget: Double?
     public var selectionLatencyReduction: Double?
+    public var selectionLatencyReductionCI: [Double]?
     public var targetMet: Bool?
+    public var targetBasis: String?
+    public var targetConfidence: Double?
     public var top1: Top1
     public var top5: Pair
     public var evalCount: Int
@@ -45,7 +63,12 @@ public struct CompressionReport: Codable, Sendable {
         case analysisIterations = "analysis_iterations", finetuneIterations = "finetune_iterations", threads
         case latencyBatch = "latency_batch", candidates, droppedBlocks = "dropped_blocks", latencyMs = "latency_ms"
         case latencySpreadMs = "latency_spread_ms", latencyReduction = "latency_reduction", top1, top5
+        case latencyReductionCI = "latency_reduction_ci", latencySpread = "latency_spread", latencyNoisy = "latency_noisy"
+        case latencyNoiseBound = "latency_noise_bound", latencySource = "latency_source", rankingRule = "ranking_rule"
+        case latencyTies = "latency_ties"
         case latencyTarget = "latency_target", selectionLatencyReduction = "selection_latency_reduction", targetMet = "target_met"
+        case selectionLatencyReductionCI = "selection_latency_reduction_ci", targetBasis = "target_basis"
+        case targetConfidence = "target_confidence"
         case evalCount = "eval_count", wallSeconds = "wall_seconds"
     }
 
@@ -65,11 +88,32 @@ public struct CompressionReport: Codable, Sendable {
         droppedBlocks = o.dropped
         latencyMs = Pair(teacher: o.teacherLatency.medianMs, student: o.studentLatency.medianMs)
         latencySpreadMs = ["teacher": [o.teacherLatency.p10Ms, o.teacherLatency.p90Ms], "student": [o.studentLatency.p10Ms, o.studentLatency.p90Ms]]
-        let reduction = 1 - o.studentLatency.medianMs / o.teacherLatency.medianMs
-        latencyReduction = reduction
+        let reduction = o.finalLatency.reduction
+        latencyReduction = reduction.value
+        latencyReductionCI = [reduction.low, reduction.high]
+        latencySpread = ["final": o.finalLatency.spread]
+        if let c = o.candidateLatencies { latencySpread["candidates"] = c.spread }
+        latencyNoiseBound = LatencyMeter.noiseBound
+        latencyNoisy = latencySpread.values.contains { $0 > LatencyMeter.noiseBound }
+        latencySource = o.candidateLatencies?.origin
+        if !o.scores.isEmpty {
+            rankingRule = Selection.tieRule
+            latencyTies = Selection.ties(Selection.ranked(o.scores))
+        }
         latencyTarget = o.latencyTarget
-        selectionLatencyReduction = o.selectionMeasuredReduction
-        targetMet = o.latencyTarget.map { reduction >= $0 - 1e-9 }  // 1 − 80/100 is 0.19999999999999996
+        selectionLatencyReduction = o.selectionMeasuredReduction?.value
+        selectionLatencyReductionCI = o.selectionMeasuredReduction.map { [$0.low, $0.high] }
+        if let target = o.latencyTarget {
+            if options.latencyTable != nil, let predicted = o.selectionMeasuredReduction {
+                // The table describes the deployment machine; the final measurement is this one's.
+                targetBasis = "latency table"
+                targetMet = predicted.value >= target - 1e-9
+            } else {
+                targetBasis = "final measurement"
+                targetMet = reduction.value >= target - 1e-9  // 1 − 80/100 is 0.19999999999999996
+                targetConfidence = o.finalLatency.confidence(reaching: target)
+            }
+        }
         top1 = Top1(teacher: o.teacherAccuracy.top1, prunedBeforeFinetune: o.prunedAccuracy.top1, student: o.studentAccuracy.top1)
         top5 = Pair(teacher: o.teacherAccuracy.top5, student: o.studentAccuracy.top5)
         evalCount = o.studentAccuracy.count
@@ -89,8 +133,8 @@ public struct CompressionReport: Codable, Sendable {
             ("blocks dropped", droppedBlocks.joined(separator: ", ")),
             ("latency teacher", String(format: "%.2f ms (batch %d, threads %d)", latencyMs.teacher, latencyBatch, threads)),
             ("latency student", String(format: "%.2f ms", latencyMs.student)),
-            ("latency reduction", String(format: "%.1f%%", latencyReduction * 100)),
-        ] + targetRows + [
+            ("latency reduction", reductionText),
+        ] + sourceRows + targetRows + [
             ("top-1 teacher", String(format: "%.2f%%", top1.teacher)),
             ("top-1 pruned, no finetune", String(format: "%.2f%%", top1.prunedBeforeFinetune)),
             ("top-1 student (\(method))", String(format: "%.2f%%", top1.student)),
@@ -100,21 +144,56 @@ public struct CompressionReport: Codable, Sendable {
         return Table.render(header: ["", ""], rows: rows.map { [$0.0, $0.1] })
     }
 
-    /// "latency target" row: met or not by the final measurement, with the selection's figure.
-    private var targetRows: [(String, String)] {
-        guard let target = latencyTarget else { return [] }
-        let selected = selectionLatencyReduction.map { String(format: "; the selection measured %.1f%%", $0 * 100) } ?? ""
-        return [("latency target", String(format: "%.1f%%: %@ (final measurement %.1f%%%@)", target * 100,
-                                          targetMet == true ? "met" : "NOT met", latencyReduction * 100, selected))]
+    /// `23.4% (95% interval 22.1–24.6%)`, with a noise note when the spread is above the bound.
+    var reductionText: String {
+        String(format: "%.1f%% (95%% interval %.1f–%.1f%%)", latencyReduction * 100, latencyReductionCI[0] * 100, latencyReductionCI[1] * 100)
+            + (latencyNoisy ? ", machine too noisy to measure reliably" : "")
     }
 
-    /// A warning for stderr when the final measurement fell short of the target, else nil.
+    /// Where the candidates' latencies came from, and the tie rule when it decided anything.
+    private var sourceRows: [(String, String)] {
+        var rows: [(String, String)] = []
+        if let s = latencySource { rows.append(("candidate latencies", s.summary)) }
+        if let ties = latencyTies, !ties.isEmpty {
+            rows.append(("within noise", ties.map { $0.joined(separator: " ~ ") }.joined(separator: "; ") + ": ranked by recoverability, then name"))
+        }
+        return rows
+    }
+
+    /// "latency target" row: met or not, with its confidence and the selection's figure.
+    private var targetRows: [(String, String)] {
+        guard let target = latencyTarget else { return [] }
+        let selected = selectionLatencyReduction.map { String(format: "; the selection %@ %.1f%%", targetBasis == "latency table" ? "predicted from the table" : "measured", $0 * 100) } ?? ""
+        let basis = targetBasis == "latency table" ? "by the latency table" : String(format: "final measurement %.1f%%", latencyReduction * 100)
+        let confidence = targetConfidence.map { c in
+            String(format: ", confidence %.0f%%", 100 * (targetMet == true ? c : 1 - c))
+        } ?? ""
+        return [("latency target", String(format: "%.1f%%: %@ (%@%@%@)", target * 100,
+                                          targetMet == true ? "met" : "NOT met", basis, confidence, selected))]
+    }
+
+    /// A warning for stderr when the target was not met, else nil.
     public var targetWarning: String? {
         guard let target = latencyTarget, targetMet == false else { return nil }
-        return String(format: "warning: the final measurement gave a %.1f%% latency reduction, short of the %.1f%% target "
-                      + "(the selection measured %.1f%% for the same blocks). Latency on a busy machine varies by a few "
-                      + "percent; re-measure with `practise latency`, or ask for a slightly higher target.",
-                      latencyReduction * 100, target * 100, (selectionLatencyReduction ?? 0) * 100)
+        if targetBasis == "latency table" {
+            return String(format: "warning: the latency table predicts a %.1f%% latency reduction for the chosen blocks, short of the %.1f%% target.",
+                          (selectionLatencyReduction ?? 0) * 100, target * 100)
+        }
+        let confidence = targetConfidence.map { String(format: " (confidence it falls short: %.0f%%)", 100 * (1 - $0)) } ?? ""
+        return String(format: "warning: the final measurement gave a %.1f%% latency reduction (95%% interval %.1f–%.1f%%), short of the %.1f%% target%@ "
+                      + "(the selection measured %.1f%% for the same blocks). Re-measure with `practise latency`, or ask for a slightly higher target.",
+                      latencyReduction * 100, latencyReductionCI[0] * 100, latencyReductionCI[1] * 100, target * 100, confidence,
+                      (selectionLatencyReduction ?? 0) * 100)
+    }
+
+    /// A warning for stderr when the latency measurement stayed too noisy, else nil.
+    public var noiseWarning: String? {
+        guard latencyNoisy else { return nil }
+        let spreads = latencySpread.sorted { $0.key < $1.key }.map { String(format: "%@ ±%.1f%%", $0.key, $0.value * 100) }.joined(separator: ", ")
+        return String(format: "warning: this machine was too noisy to measure latency reliably (95%% intervals %@; bound ±%.0f%%). ",
+                      spreads, latencyNoiseBound * 100)
+            + "Candidates within noise of each other were ranked by the deterministic rule: \(Selection.tieRule). "
+            + "Measure on a quieter machine or select by a latency table (--latency-table)."
     }
 
     public var markdown: String {
@@ -125,8 +204,8 @@ public struct CompressionReport: Codable, Sendable {
             ("Tiny set", "\(numSamples) images of `\(data)`, seed \(seed)"),
             ("Method", "\(method): \(analysisIterations) analysis / \(finetuneIterations) finetuning iterations"),
             ("Dropped blocks", droppedBlocks.map { "`\($0)`" }.joined(separator: ", ")),
-            ("Latency", String(format: "%.2f → %.2f ms (−%.1f%%), batch %d, threads %d", latencyMs.teacher, latencyMs.student, latencyReduction * 100, latencyBatch, threads)),
-        ] + targetRows.map { ("Latency target", $0.1) } + [
+            ("Latency", String(format: "%.2f → %.2f ms (−%@), batch %d, threads %d", latencyMs.teacher, latencyMs.student, reductionText, latencyBatch, threads)),
+        ] + sourceRows.map { ($0.0.prefix(1).uppercased() + $0.0.dropFirst(), $0.1) } + targetRows.map { ("Latency target", $0.1) } + [
             ("Top-1", String(format: "teacher %.2f%%, pruned %.2f%%, student %.2f%%", top1.teacher, top1.prunedBeforeFinetune, top1.student)),
             ("Top-5", String(format: "teacher %.2f%%, student %.2f%%", top5.teacher, top5.student)),
             ("Evaluated on", "\(evalCount) images of `\(evalData)`"),
@@ -134,11 +213,12 @@ public struct CompressionReport: Codable, Sendable {
         if candidates.isEmpty {
             md += "\nAnalysis skipped: the blocks were given with `--blocks`.\n"
         } else {
-            md += "\n## Candidates (best to drop first)\n\n| block | recoverability | latency reduction | score | dropped |\n|---|---:|---:|---:|:---:|\n"
+            md += "\n## Candidates (best to drop first)\n\n| block | recoverability | latency reduction (95% interval) | score | dropped |\n|---|---:|---:|---:|:---:|\n"
             for c in Selection.ranked(candidates) {
-                md += String(format: "| `%@` | %.5f | %.2f%% | %.5f | %@ |\n", c.block, c.recoverability, c.latencyReduction, c.score,
-                             droppedBlocks.contains(c.block) ? "✔" : "")
+                md += String(format: "| `%@` | %.5f | %.2f%% (%.2f–%.2f) | %.5f | %@ |\n", c.block, c.recoverability, c.latencyReduction,
+                             c.latencyLow, c.latencyHigh, c.score, droppedBlocks.contains(c.block) ? "✔" : "")
             }
+            md += "\nRanking: \(Selection.tieRule).\n"
             md += "\n![recoverability vs latency](candidates.svg)\n"
         }
         md += "\n## Wall time\n\n| phase | seconds |\n|---|---:|\n"

@@ -12,8 +12,9 @@ struct BlocksCommand: ParsableCommand {
     @OptionGroup var common: RunOptions
     @Option(help: "Input side in pixels (default 28 for CIFAR-style models, 224 otherwise).") var imageSize: Int?
     @Option(help: "Batch size of the latency measurement.") var latencyBatch: Int = 16
+    @Flag(help: "List the candidates without measuring their latency.") var noLatency = false
 
-    struct Row: Codable { var block: String; var parameters: Int; var macs: Int; var latency_share: Double }
+    struct Row: Codable { var block: String; var parameters: Int; var macs: Int; var latency_share: Double? }
 
     func run() throws {
         common.apply()
@@ -21,16 +22,22 @@ struct BlocksCommand: ParsableCommand {
         let side = imageSize ?? m.spec.architecture.defaultImageSize
         let shape = [m.spec.inChannels, side, side]
         let candidates = Candidates.find(in: m.model, imageShape: shape)
-        let progress = ProgressLine()
-        progress.update("measuring latency of \(candidates.count) candidates", force: true)
-        let (shares, whole) = LatencyMeter().candidateReductions(model: m.model, candidates: candidates, imageShape: shape, batch: latencyBatch)
-        progress.finish()
-        let rows = candidates.map { Row(block: $0.path, parameters: $0.parameters, macs: $0.macs, latency_share: shares[$0.path]!) }
-        say(Table.render(header: ["block", "params", "MMACs", "latency share"], rows: rows.map {
-            [$0.block, String($0.parameters), String(format: "%.1f", Double($0.macs) / 1e6), String(format: "%.2f%%", $0.latency_share)]
+        var measured: CandidateLatencies?
+        if !noLatency {
+            let progress = ProgressLine()
+            progress.update("measuring latency of \(candidates.count) candidates", force: true)
+            measured = LatencyMeter().candidateReductions(model: m.model, candidates: candidates, imageShape: shape, batch: latencyBatch)
+            progress.finish()
+        }
+        let rows = candidates.map { Row(block: $0.path, parameters: $0.parameters, macs: $0.macs, latency_share: measured?.reductions[$0.path]!.value) }
+        say(Table.render(header: ["block", "params", "MMACs"] + (measured == nil ? [] : ["latency share (95% interval)"]), rows: zip(rows, candidates).map { row, c in
+            [row.block, String(row.parameters), String(format: "%.1f", Double(row.macs) / 1e6)]
+                + (measured.map { let l = $0.reductions[c.path]!; return [String(format: "%.2f%% (%.2f–%.2f)", l.value, l.low, l.high)] } ?? [])
         }))
-        say(String(format: "\n%@: %d candidates; whole model %.2f ms (batch %d, %d threads, %d runs)",
-                     m.spec.architecture.rawValue, rows.count, whole.medianMs, whole.batch, whole.threads, whole.runs))
+        if let whole = measured?.whole {
+            say(String(format: "\n%@: %d candidates; whole model %.2f ms (batch %d, %d threads, %d runs)",
+                       m.spec.architecture.rawValue, rows.count, whole.medianMs, whole.batch, whole.threads, whole.runs))
+        }
         try Context.writeJSON(rows, to: common.json)
     }
 }

@@ -17,6 +17,7 @@ struct CompressCommand: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var sampleOptions: SampleOptions
     @OptionGroup var phase: PhaseOptions
+    @OptionGroup var latency: LatencyOptions
     @OptionGroup var common: RunOptions
     @Option(help: "Drop this many of the lowest-scoring blocks.") var drop: Int?
     @Option(help: "Drop the fewest blocks whose measured latency reduction reaches this fraction (e.g. 0.22).") var targetLatencyReduction: Double?
@@ -46,13 +47,16 @@ struct CompressCommand: ParsableCommand {
         var options = CompressionOptions(rule: drop.map(DropRule.count) ?? .latencyTarget(targetLatencyReduction ?? 0),
                                          blocks: blocks?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) },
                                          analysisIterations: phase.analysisIterations, finetuneIterations: phase.finetuneIterations,
-                                         latencyBatch: phase.latencyBatch)
+                                         latencyBatch: latency.latencyBatch)
         options.method = FinetuneMethod(caseInsensitive: method)!
         options.batchSize = phase.batchSize
         options.learningRate = phase.lr
         options.seed = common.seed
+        options.latencyThreads = latency.latencyThreads
+        options.latencyTable = try latency.tableSource(model: m.spec.architecture.rawValue, imageShape: data.imageShape)
         let progress = ProgressLine()
         let runner = CompressionRun(teacher: m.model, spec: m.spec, imageShape: data.imageShape, options: options)
+        runner.latencyMeter = latency.meter
         let outcome = try runner.run(data: data.tiny, samples: data.sampleKeys, analysisStateDir: (work as NSString).appendingPathComponent("analysis"),
                                      evaluate: { try data.evaluate($0, progress: progress, label: "eval") },
                                      progress: { progress.update($0) })
@@ -60,7 +64,9 @@ struct CompressCommand: ParsableCommand {
         let report = try CompressionOutputs.write(outcome, to: work, options: options, model: m, data: data, writeONNX: !noOnnx)
         try CompressionOutputs.publish(work: work, to: out, force: force)
         say(report.summaryTable)
-        if let warning = report.targetWarning { FileHandle.standardError.write(Data((warning + "\n").utf8)) }
+        for warning in [report.noiseWarning, report.targetWarning].compactMap({ $0 }) {
+            FileHandle.standardError.write(Data((warning + "\n").utf8))
+        }
         say("\nwrote \(out)/model.safetensors\(noOnnx ? "" : ", model.onnx"), report.json, report.md, candidates.svg, samples.txt")
         try Context.writeJSON(report, to: common.json)
     }

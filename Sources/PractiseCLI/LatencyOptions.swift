@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import Practise
+
+/// How candidate latencies are obtained: measured here at a batch and thread count, or read
+/// from a latency table of the deployment machine.
+struct LatencyOptions: ParsableArguments {
+    @Option(help: "Batch size of latency measurements (reference: 64).")
+    var latencyBatch: Int = 64
+
+    @Option(help: "Threads of latency measurements (default: --threads).")
+    var latencyThreads: Int?
+
+    @Option(help: "Select by this latency table (from `practise latency-table` or Scripts/latency-table-onnxruntime.py on the deployment machine) instead of measuring candidates here.")
+    var latencyTable: String?
+
+    func validate() throws {
+        guard latencyBatch >= 1 else { throw ValidationError("--latency-batch must be at least 1, got \(latencyBatch)") }
+        if let t = latencyThreads, t < 1 { throw ValidationError("--latency-threads must be at least 1, got \(t)") }
+    }
+
+    /// The meter with `--latency-threads`.
+    var meter: LatencyMeter {
+        var m = LatencyMeter()
+        m.threads = latencyThreads
+        return m
+    }
+
+    /// The table as a latency source for `model` on images `[C, H, W]`, or nil without
+    /// `--latency-table`.
+    func tableSource(model: String, imageShape: [Int]) throws -> TableLatencySource? {
+        guard let path = latencyTable else { return nil }
+        let table = try LatencyTable.load(path)
+        if let shape = table.imageShape, shape != imageShape {
+            throw PractiseError("--latency-table \(path) was measured on images \(shape), the data's are \(imageShape)")
+        }
+        return TableLatencySource(table: table, path: path, model: model)
+    }
+}
