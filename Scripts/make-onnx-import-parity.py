@@ -1,0 +1,145 @@
+#!/usr/bin/env python3
+"""Exports CNNs with torch.onnx.export for the ONNX-import parity test (ONNXImportParityTests).
+
+    make-onnx-import-parity.py OUT_DIR
+
+For each model, random weights and randomised BatchNorm statistics, eval mode:
+  OUT_DIR/<name>.onnx                      torch.onnx.export, opset 13, dynamic batch,
+                                           BatchNorm kept (TrainingMode.PRESERVE)
+  OUT_DIR/<name>.folded.onnx               (some models) the default export: BN folded into
+                                           Conv, constant folding on
+  OUT_DIR/<name>.io.safetensors            input.b1/logits.b1, input.b8/logits.b8 (PyTorch's)
+  OUT_DIR/<name>.json                      {"candidates": [...], "image": [C, H, W]} where the
+                                           candidates come from the PyTorch module tree: every
+                                           residual block with an identity skip that is not the
+                                           first block of its stage (parent Sequential)
+
+Small inputs keep the run short: torchvision models at 64x64, CIFAR ResNet-20 at 32x32.
+"""
+import json
+import os
+import sys
+
+import torch
+import torchvision
+from torch import nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixture_io  # noqa: E402
+from cifar_resnet import BasicBlock as CifarBlock, CifarResNet  # noqa: E402
+
+
+class Residual(nn.Module):
+    """A residual block of the custom CNN: `depth` conv-BN(-ReLU6) layers, optional pooling skip."""
+
+    def __init__(self, channels, depth, out_channels=None, stride=1):
+        super().__init__()
+        out_channels = out_channels or channels
+        layers = []
+        c = channels
+        for i in range(depth):
+            layers += [nn.Conv2d(c, out_channels, 3, stride=stride if i == 0 else 1, padding=1, bias=(i % 2 == 1)),
+                       nn.BatchNorm2d(out_channels)]
+            if i < depth - 1:
+                layers.append(nn.ReLU6() if i % 2 else nn.ReLU())
+            c = out_channels
+        self.body = nn.Sequential(*layers)
+        # a pooling skip (AvgPool + 1x1 conv) when the shape changes
+        self.skip = None if stride == 1 and channels == out_channels else nn.Sequential(
+            nn.AvgPool2d(stride), nn.Conv2d(channels, out_channels, 1, bias=False), nn.BatchNorm2d(out_channels))
+        self.act = nn.Hardswish()
+
+    def forward(self, x):
+        s = x if self.skip is None else self.skip(x)
+        return self.act(self.body(x) + s)
+
+
+class CustomCNN(nn.Module):
+    """Odd stem (5x5 stride-2 conv with bias, 3x3 max pool), stages of unequal depth."""
+
+    def __init__(self, num_classes=7):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 12, 5, stride=2, padding=2, bias=True), nn.BatchNorm2d(12), nn.ReLU(),
+                                  nn.MaxPool2d(3, stride=2, padding=1))
+        self.stage1 = nn.Sequential(Residual(12, 2), Residual(12, 3), Residual(12, 1))
+        self.stage2 = nn.Sequential(Residual(12, 2, 24, stride=2), Residual(24, 3))
+        self.head = nn.Sequential(nn.Conv2d(24, 32, 1), nn.Sigmoid())
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.drop = nn.Dropout(0.2)
+        self.fc = nn.Linear(32, num_classes)
+
+    def forward(self, x):
+        x = self.head(self.stage2(self.stage1(self.stem(x))))
+        return self.fc(self.drop(torch.flatten(self.pool(x), 1)))
+
+
+def randomise(model, seed):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.copy_(torch.randn(m.num_features, generator=g) * 0.2)
+                m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.weight.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+                m.bias.copy_(torch.randn(m.num_features, generator=g) * 0.2)
+    return model.eval()
+
+
+def candidates(model, block_types, is_identity):
+    """Blocks with an identity skip that are not the first of their parent Sequential."""
+    out = []
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Sequential):
+            for i, (child_name, child) in enumerate(m.named_children()):
+                if i > 0 and isinstance(child, block_types) and is_identity(child):
+                    out.append(f"{name}.{child_name}")
+    return out
+
+
+def export(model, path, x, folded):
+    kwargs = dict(input_names=["input"], output_names=["logits"], opset_version=13,
+                  dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    if folded:
+        torch.onnx.export(model, x, path, **kwargs)
+    else:
+        torch.onnx.export(model, x, path, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False, **kwargs)
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    tv = torchvision.models
+    from torchvision.models.resnet import Bottleneck
+    from torchvision.models.regnet import ResBottleneckBlock
+    models = {
+        "resnet20": (randomise(CifarResNet(20, in_channels=3, num_classes=10), 1), (3, 32, 32),
+                     candidates, (CifarBlock,), lambda b: b.downsample is None, True),
+        "custom": (randomise(CustomCNN(), 2), (3, 45, 39), candidates, (Residual,), lambda b: b.skip is None, True),
+        "resnext50_32x4d": (randomise(tv.resnext50_32x4d(), 3), (3, 64, 64), candidates, (Bottleneck,),
+                            lambda b: b.downsample is None, False),
+        "wide_resnet50_2": (randomise(tv.wide_resnet50_2(), 4), (3, 64, 64), candidates, (Bottleneck,),
+                            lambda b: b.downsample is None, False),
+        "regnet_x_400mf": (randomise(tv.regnet_x_400mf(), 5), (3, 64, 64), candidates, (ResBottleneckBlock,),
+                           lambda b: b.proj is None, False),
+        "regnet_y_400mf": (randomise(tv.regnet_y_400mf(), 6), (3, 64, 64), candidates, (ResBottleneckBlock,),
+                           lambda b: b.proj is None, True),
+    }
+    only = os.environ.get("PRACTISE_ONNX_PARITY_MODELS")
+    torch.manual_seed(0)
+    for name, (model, image, find, types, is_identity, also_folded) in models.items():
+        if only and name not in only.split(","):
+            continue
+        x1 = torch.randn(1, *image)
+        x8 = torch.randn(8, *image)
+        export(model, os.path.join(out, f"{name}.onnx"), x1, folded=False)
+        if also_folded:
+            export(model, os.path.join(out, f"{name}.folded.onnx"), x1, folded=True)
+        with torch.no_grad():
+            tensors = {"input.b1": x1, "logits.b1": model(x1), "input.b8": x8, "logits.b8": model(x8)}
+        fixture_io.save(os.path.join(out, f"{name}.io.safetensors"), tensors)
+        with open(os.path.join(out, f"{name}.json"), "w") as f:
+            json.dump({"candidates": find(model, types, is_identity), "image": list(image)}, f)
+        print(name, "exported")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
