@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
         .executableTarget(name: "gemm-bench", dependencies: ["CKernels"], cSettings: [.unsafeFlags(["-O3"])]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
-        .testTarget(name: "PractiseTests", dependencies: ["Practise", "NN", "TestSupport"]),
+        .testTarget(name: "PractiseTests", dependencies: ["Practise", "NN", "ONNX", "TestSupport"]),
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "Engine"], exclude: ["Fixtures"]),
         .executableTarget(name: "engine-bench", dependencies: ["Engine", "NN"], swiftSettings: fastMath),
         .executableTarget(name: "data-bench", dependencies: ["ImageData", "Engine"]),

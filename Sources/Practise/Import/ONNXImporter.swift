@@ -204,7 +204,9 @@ public enum ONNXImporter {
         // Head: layers under one prefix (frozen as a whole during MiR).
         var headPaths = rootPaths.union(blockPaths)
         let headRange = bodySteps.count..<steps.count
-        let provisional = headRange.filter { conv.layers[$0] != nil }.map { steps[$0].modulePath.flatMap { $0.split(separator: ".").first.map(String.init) } ?? "" }
+        let provisional = headRange.filter { conv.layers[$0] != nil }.map { i in
+            (steps[i].modulePath.flatMap { $0.isEmpty ? nil : $0 } ?? sanitized(steps[i].nodeName)).split(separator: ".").first.map(String.init) ?? ""
+        }
         let shared = provisional.first.flatMap { f in !f.isEmpty && provisional.allSatisfy({ $0 == f }) && !headPaths.contains(f) ? f : nil }
         let head = rootProgram(headRange, input: features, output: conv.outputName, paths: &headPaths, prefix: shared == nil ? "head" : nil)
         let headPrefix = shared ?? "head"
@@ -218,4 +220,10 @@ public enum ONNXImporter {
         guard let dot = path.lastIndex(of: ".") else { return "" }
         return String(path[..<dot])
     }
+}
+
+/// Internals exposed for tests.
+public enum ONNXImporterTesting {
+    /// The PyTorch module path in a node name (see ``ModulePath``).
+    public static func modulePath(_ nodeName: String) -> String? { ModulePath.from(nodeName: nodeName) }
 }
