@@ -6,12 +6,16 @@ import Practise
 
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "inspect",
-        abstract: "List the tensors of a .pth or .safetensors file and the architecture its keys match.")
+        abstract: "List the tensors of a .pth or .safetensors file and the architecture its keys match, or the blocks and candidates of an ONNX model.")
 
-    @Argument(help: "A .pth or .safetensors file.") var file: String
+    @Argument(help: "A .pth, .safetensors or .onnx file.") var file: String
 
     func run() throws {
         guard FileManager.default.fileExists(atPath: file) else { throw PractiseError("file not found: \(file)") }
+        if file.lowercased().hasSuffix(".onnx") {
+            say(try ONNXImporter.load(path: file).summary())
+            return
+        }
         let dict = try Checkpoint.load(URL(fileURLWithPath: file))
         say(Checkpoint.describe(dict))
         if !dict.metadata.isEmpty {
