@@ -124,3 +124,37 @@ int cpng_decode_rgb(const uint8_t *data, size_t size,
 }
 
 void cpng_free(void *pointer) { free(pointer); }
+
+int cpng_encode(const uint8_t *pixels, int width, int height, int channels,
+                uint8_t **out, size_t *size, char *message, size_t message_capacity) {
+    *out = NULL;
+    *size = 0;
+    if (width <= 0 || height <= 0 || (channels != 1 && channels != 3)) {
+        snprintf(message, message_capacity, "cannot encode a %dx%d image of %d channels", width, height, channels);
+        return 1;
+    }
+    png_image image;
+    memset(&image, 0, sizeof image);
+    image.version = PNG_IMAGE_VERSION;
+    image.width = (png_uint_32)width;
+    image.height = (png_uint_32)height;
+    image.format = channels == 1 ? PNG_FORMAT_GRAY : PNG_FORMAT_RGB;
+    png_alloc_size_t bytes = 0;
+    if (!png_image_write_to_memory(&image, NULL, &bytes, 0, pixels, 0, NULL)) {
+        snprintf(message, message_capacity, "%s", image.message);
+        return 1;
+    }
+    uint8_t *buffer = (uint8_t *)malloc(bytes);
+    if (!buffer) {
+        snprintf(message, message_capacity, "out of memory");
+        return 1;
+    }
+    if (!png_image_write_to_memory(&image, buffer, &bytes, 0, pixels, 0, NULL)) {
+        snprintf(message, message_capacity, "%s", image.message);
+        free(buffer);
+        return 1;
+    }
+    *out = buffer;
+    *size = (size_t)bytes;
+    return 0;
+}

@@ -9,6 +9,8 @@ import Foundation
 /// | `mnist:DIR`, `idx:DIR` | MNIST-style IDX files in DIR (digit classes, MNIST normalisation) |
 /// | `cifar10:DIR`, `cifar100:DIR` | CIFAR binary batches in DIR |
 /// | `imagefolder:DIR` | DIR/train + DIR/val (or DIR/test); or DIR itself holds the class folders (both splits) |
+/// | `images:DIR` | an unlabelled folder of images, at any depth (``UnlabelledFolder``; both splits) |
+/// | `synthetic:N` | N images synthesised from the teacher (made by the `Practise` library, not opened here) |
 /// | `bundled` | the Fashion-MNIST subset shipped in `Assets/fashion-mnist-subset` |
 public struct DataSpec: Sendable, Equatable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable {
@@ -18,6 +20,8 @@ public struct DataSpec: Sendable, Equatable, CustomStringConvertible {
         case cifar10
         case cifar100
         case imageFolder = "imagefolder"
+        case images
+        case synthetic
         case bundled
     }
 
@@ -30,11 +34,14 @@ public struct DataSpec: Sendable, Equatable, CustomStringConvertible {
     public var root: String?
     /// `ImageFolder` option: leave out undecodable files instead of failing.
     public var skipBadImages: Bool
+    /// Number of images of a `synthetic:N` spec; nil for other kinds.
+    public var syntheticCount: Int?
 
-    public init(kind: Kind, root: String?, skipBadImages: Bool = false) {
+    public init(kind: Kind, root: String?, skipBadImages: Bool = false, syntheticCount: Int? = nil) {
         self.kind = kind
         self.root = root
         self.skipBadImages = skipBadImages
+        self.syntheticCount = syntheticCount
     }
 
     /// Parses `kind` or `kind:DIR` (kind case-insensitive; `imagenet` is an
@@ -64,6 +71,11 @@ public struct DataSpec: Sendable, Equatable, CustomStringConvertible {
             return DataSpec(kind: .bundled, root: nil)
         case .fashionMNIST:
             return DataSpec(kind: kind, root: dir ?? debianFashionMNIST)
+        case .synthetic:
+            guard let dir, let n = Int(dir), n > 0 else {
+                throw DataError.invalidSpec(spec: string, reason: "'synthetic' needs a positive image count: synthetic:N (e.g. synthetic:100)")
+            }
+            return DataSpec(kind: .synthetic, root: nil, syntheticCount: n)
         default:
             guard let dir else {
                 throw DataError.invalidSpec(spec: string, reason: "'\(kind.rawValue)' needs a directory: \(kind.rawValue):DIR")
@@ -72,7 +84,10 @@ public struct DataSpec: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    public var description: String { root.map { "\(kind.rawValue):\($0)" } ?? kind.rawValue }
+    public var description: String {
+        if let n = syntheticCount { return "\(kind.rawValue):\(n)" }
+        return root.map { "\(kind.rawValue):\($0)" } ?? kind.rawValue
+    }
 
     /// Opens the split. Errors: a missing root, an empty folder, a malformed
     /// file — each naming the path.
@@ -93,6 +108,10 @@ public struct DataSpec: Sendable, Equatable, CustomStringConvertible {
             return try CIFARDataset(directory: try existingRoot(), variant: .cifar100, split: split)
         case .imageFolder:
             return try ImageFolder(root: try imageFolderRoot(split: split), skipBadImages: skipBadImages)
+        case .images:
+            return try UnlabelledFolder(root: try existingRoot())
+        case .synthetic:
+            throw DataError.invalidSpec(spec: description, reason: "synthetic images are made from the teacher's weights by the command that uses them (or by `practise synthesize`), not opened as files")
         }
     }
 
@@ -127,7 +146,7 @@ public struct DataSpec: Sendable, Equatable, CustomStringConvertible {
         case .cifar10, .cifar100:
             return train ? .cifarTrain(normalization: normalization ?? .imageNet)
                          : .tensorOnly(normalization ?? .imageNet)
-        case .imageFolder:
+        case .imageFolder, .images, .synthetic:
             return train ? .imageNetTrain(normalization: normalization ?? .imageNet)
                          : .imageNetEval(normalization: normalization ?? .imageNet)
         }

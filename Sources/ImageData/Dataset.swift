@@ -34,6 +34,9 @@ extension Dataset {
     /// `classes.count`.
     public var classCount: Int { classes.count }
 
+    /// Whether samples carry labels (an ``UnlabelledFolder`` has no classes).
+    public var isLabelled: Bool { !classes.isEmpty }
+
     /// All labels, in index order.
     public var labels: [Int] { (0..<count).map { label(at: $0) } }
 

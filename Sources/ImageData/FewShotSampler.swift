@@ -18,8 +18,16 @@ public enum FewShotSampler {
     }
 
     /// Sample indices into `dataset` by `rule` and `seed`.
+    /// An unlabelled dataset is one group: `.random` draws uniformly without replacement,
+    /// `.perClass` is an error.
     public static func sample(_ dataset: any Dataset, rule: Rule, seed: UInt64) throws -> [Int] {
-        try sample(groups: dataset.indicesByClass(), classNames: dataset.classes, rule: rule, seed: seed)
+        if !dataset.isLabelled {
+            if case .perClass = rule {
+                throw DataError.invalidArgument("\(dataset.name) has no labels: images per class cannot be drawn (use a sample count)")
+            }
+            return try sample(groups: [Array(0..<dataset.count)], rule: rule, seed: seed)
+        }
+        return try sample(groups: dataset.indicesByClass(), classNames: dataset.classes, rule: rule, seed: seed)
     }
 
     /// Same, from indices grouped by class (`groups[label]`).

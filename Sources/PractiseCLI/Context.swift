@@ -68,16 +68,21 @@ enum Context {
 
     /// The normalisation to use: --mean/--std, else the weights' metadata, else the data's default.
     static func normalization(_ d: DataOptions, weights: LoadedWeights?, dataset: any Dataset) throws -> Normalization {
-        if let m = d.mean, let s = d.std {
+        try normalization(mean: d.mean, std: d.std, weights: weights) ?? dataset.defaultNormalization
+    }
+
+    /// --mean/--std, else the weights' metadata, else nil.
+    static func normalization(mean m: String?, std s: String?, weights: LoadedWeights?) throws -> Normalization? {
+        if let m, let s {
             let mean = m.split(separator: ",").compactMap { Float($0) }, std = s.split(separator: ",").compactMap { Float($0) }
             guard !mean.isEmpty, mean.count == std.count, std.allSatisfy({ $0 > 0 }) else {
                 throw PractiseError("--mean and --std need the same number of comma-separated values, std > 0")
             }
             return Normalization(mean: mean, std: std)
         }
-        if d.mean != nil || d.std != nil { throw PractiseError("give both --mean and --std") }
+        if m != nil || s != nil { throw PractiseError("give both --mean and --std") }
         if let n = weights?.normalization { return Normalization(mean: n.mean, std: n.std) }
-        return dataset.defaultNormalization
+        return nil
     }
 
     static func split(_ s: String) throws -> Split {

@@ -21,10 +21,13 @@ struct ModelOptions: ParsableArguments {
 
 /// Where images come from.
 struct DataOptions: ParsableArguments {
-    @Option(help: "Data: bundled, fashion-mnist, idx:DIR, mnist:DIR, cifar10:DIR, cifar100:DIR, imagefolder:DIR.")
+    @Option(help: "Data: bundled, fashion-mnist, idx:DIR, mnist:DIR, cifar10:DIR, cifar100:DIR, imagefolder:DIR, images:DIR (unlabelled), synthetic:N. The tiny set comes from its train split.")
     var data: String = "bundled"
 
-    @Option(help: "Split to use for evaluation: train or test.")
+    @Option(help: "Evaluation data (same kinds, labelled; default: --data). It also fixes the teacher's input size; tiny-set images of another source are converted to it.")
+    var evalData: String?
+
+    @Option(help: "Split of the evaluation data: train or test.")
     var split: String = "test"
 
     @Option(help: "Normalisation mean, comma-separated (default: the dataset's, or the weights' metadata).")

@@ -12,7 +12,7 @@ struct PractiseCommand: ParsableCommand {
         feature mimicking. Everything runs on the CPU. Start with `practise demo`.
         """,
         version: ToolVersion.string,
-        subcommands: [DemoCommand.self, BlocksCommand.self, AnalyzeCommand.self, CompressCommand.self,
+        subcommands: [DemoCommand.self, BlocksCommand.self, AnalyzeCommand.self, CompressCommand.self, SynthesizeCommand.self,
                       EvalCommand.self, LatencyCommand.self, LatencyTableCommand.self, TrainCommand.self, ExportCommand.self, InspectCommand.self]
     )
 }

@@ -23,7 +23,14 @@ int cpng_decode_rgb(const uint8_t *data, size_t size,
                     uint8_t **pixels, int *width, int *height,
                     char *message, size_t message_capacity);
 
-/// Frees a buffer returned by `cpng_decode_rgb`.
+/// Encodes an 8-bit grey (`channels` 1) or RGB (3) image, HWC row-major, as a PNG in memory.
+///
+/// On success returns 0 and sets `*out` to a malloc'ed buffer of `*size` bytes that the caller
+/// frees with `cpng_free`. On failure returns non-zero with a message.
+int cpng_encode(const uint8_t *pixels, int width, int height, int channels,
+                uint8_t **out, size_t *size, char *message, size_t message_capacity);
+
+/// Frees a buffer returned by `cpng_decode_rgb` or `cpng_encode`.
 void cpng_free(void *pointer);
 
 #ifdef __cplusplus

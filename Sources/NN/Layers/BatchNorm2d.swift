@@ -22,11 +22,16 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
     public var runningMean: Tensor { buffer("running_mean") }
     public var runningVar: Tensor { buffer("running_var") }
 
+    /// Called with every input `[N, C, H, W]` before it is normalised, in either mode (a forward
+    /// hook: data-free synthesis reads each layer's batch statistics through it). nil: none.
+    public var inputObserver: ((Tensor) -> Void)?
+
     public override func forward(_ x: Tensor) -> Tensor { forward(x, activation: .none) }
 
     /// `activation(forward(x))` computed in one pass (ReLU or ReLU6).
     public func forward(_ x: Tensor, activation: BatchNormActivation) -> Tensor {
         if isTraining { buffer("num_batches_tracked").pointer[0] += 1 }
+        inputObserver?(x)
         return batchNorm2d(x, weight: weight.tensor, bias: bias.tensor, runningMean: runningMean,
                            runningVar: runningVar, training: isTraining, momentum: momentum, eps: eps,
                            activation: activation)

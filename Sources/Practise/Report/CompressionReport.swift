@@ -16,6 +16,9 @@ public struct CompressionReport: Codable, Sendable {
     public var weights: String
     public var data: String
     public var evalData: String
+    /// How tiny-set images of another source than the evaluation data were converted to the
+    /// teacher's input (`InputConversion`: "grey 28x28"); nil when both are the same data.
+    public var inputConversion: String?
     public var numSamples: Int
     public var seed: UInt64
     public var method: String
@@ -59,7 +62,7 @@ public struct CompressionReport: Codable, Sendable {
     public var wallSeconds: [String: Double]
 
     enum CodingKeys: String, CodingKey {
-        case tool, version, model, weights, data, evalData = "eval_data", numSamples = "num_samples", seed, method
+        case tool, version, model, weights, data, evalData = "eval_data", inputConversion = "input_conversion", numSamples = "num_samples", seed, method
         case analysisIterations = "analysis_iterations", finetuneIterations = "finetune_iterations", threads
         case latencyBatch = "latency_batch", candidates, droppedBlocks = "dropped_blocks", latencyMs = "latency_ms"
         case latencySpreadMs = "latency_spread_ms", latencyReduction = "latency_reduction", top1, top5
@@ -201,7 +204,7 @@ public struct CompressionReport: Codable, Sendable {
         md += "| | |\n|---|---|\n"
         for line in [
             ("Model", "`\(model)` from `\(weights)`"),
-            ("Tiny set", "\(numSamples) images of `\(data)`, seed \(seed)"),
+            ("Tiny set", "\(numSamples) images of `\(data)`, seed \(seed)" + (inputConversion.map { ", converted to \($0)" } ?? "")),
             ("Method", "\(method): \(analysisIterations) analysis / \(finetuneIterations) finetuning iterations"),
             ("Dropped blocks", droppedBlocks.map { "`\($0)`" }.joined(separator: ", ")),
             ("Latency", String(format: "%.2f → %.2f ms (−%@), batch %d, threads %d", latencyMs.teacher, latencyMs.student, reductionText, latencyBatch, threads)),

@@ -15,14 +15,18 @@ struct AnalyzeCommand: ParsableCommand {
     @OptionGroup var phase: PhaseOptions
     @OptionGroup var latency: LatencyOptions
     @OptionGroup var common: RunOptions
+    @OptionGroup var synthesis: SynthesisOptions
     @Option(help: "Folder for the resumable analysis state and results.") var out: String = "practise-analysis"
     @Flag(help: "Discard a previous analysis in --out and start over.") var force = false
 
     func run() throws {
         common.apply()
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
-        let data = try PreparedData.prepare(dataOptions, samples: sampleOptions, model: m, seed: common.seed, batchSize: phase.batchSize)
         if force { try? FileManager.default.removeItem(atPath: out) }
+        let cache = synthesis.syntheticCache ?? ((out) as NSString).appendingPathComponent("synthetic")
+        let data = try PreparedData.prepare(dataOptions, samples: sampleOptions, model: m, seed: common.seed, batchSize: phase.batchSize) { n, shape, norm in
+            try synthesis.make(count: n, model: m, imageShape: shape, normalization: norm, seed: common.seed, in: cache)
+        }
         let candidates = Candidates.find(in: m.model, imageShape: data.imageShape)
         let settings = AnalysisSettings(model: m.spec.architecture.rawValue, candidates: candidates.map(\.path),
                                         iterations: phase.analysisIterations, batchSize: phase.batchSize,

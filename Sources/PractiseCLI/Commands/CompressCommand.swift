@@ -19,6 +19,7 @@ struct CompressCommand: ParsableCommand {
     @OptionGroup var phase: PhaseOptions
     @OptionGroup var latency: LatencyOptions
     @OptionGroup var common: RunOptions
+    @OptionGroup var synthesis: SynthesisOptions
     @Option(help: "Drop this many of the lowest-scoring blocks.") var drop: Int?
     @Option(help: "Drop the fewest blocks whose measured latency reduction reaches this fraction (e.g. 0.22).") var targetLatencyReduction: Double?
     @Option(help: "Skip the analysis and drop these blocks (comma-separated paths).") var blocks: String?
@@ -41,7 +42,11 @@ struct CompressCommand: ParsableCommand {
         }
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
         if !m.spec.droppedBlocks.isEmpty { throw PractiseError("\(m.weightsLabel) is already compressed (dropped \(m.spec.droppedBlocks.joined(separator: ", "))); compress its teacher instead") }
-        let data = try PreparedData.prepare(dataOptions, samples: sampleOptions, model: m, seed: common.seed, batchSize: phase.batchSize)
+        let cache = synthesis.syntheticCache ?? ((out + ".partial") as NSString).appendingPathComponent("synthetic")
+        let data = try PreparedData.prepare(dataOptions, samples: sampleOptions, model: m, seed: common.seed, batchSize: phase.batchSize) { n, shape, norm in
+            try synthesis.make(count: n, model: m, imageShape: shape, normalization: norm, seed: common.seed, in: cache)
+        }
+        try data.check(method: FinetuneMethod(caseInsensitive: method)!, numClasses: m.spec.numClasses)
         let work = out + ".partial"
         try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
         var options = CompressionOptions(rule: drop.map(DropRule.count) ?? .latencyTarget(targetLatencyReduction ?? 0),

@@ -8,9 +8,10 @@ enum CompressionOutputs {
     static func write(_ o: CompressionOutcome, to dir: String, options: CompressionOptions, model: ResolvedModel,
                       data: PreparedData, writeONNX: Bool) throws -> CompressionReport {
         func path(_ n: String) -> String { (dir as NSString).appendingPathComponent(n) }
-        let report = CompressionReport(outcome: o, options: options, model: model.spec.architecture.rawValue,
-                                       weights: model.weightsLabel, data: "\(data.spec) train",
-                                       evalData: "\(data.spec) \(data.evalSplit)", numSamples: data.indices.count)
+        var report = CompressionReport(outcome: o, options: options, model: model.spec.architecture.rawValue,
+                                       weights: model.weightsLabel, data: data.tinySetLabel,
+                                       evalData: data.evalLabel, numSamples: data.indices.count)
+        report.inputConversion = data.conversion?.description
         let extra = [
             MetadataKey.seed: String(options.seed),
             MetadataKey.mean: WeightsIO.joined(data.normalization.mean),

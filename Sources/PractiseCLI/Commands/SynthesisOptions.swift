@@ -1,0 +1,80 @@
+import ArgumentParser
+import Engine
+import Foundation
+import ImageData
+import NN
+import Practise
+
+/// Settings of data-free synthesis (`practise synthesize`, and `--data synthetic:N` elsewhere).
+struct SynthesisOptions: ParsableArguments {
+    @Option(help: "Synthesis: deepinversion (BN statistics + cross-entropy to balanced labels + image priors) or zeroq (BN statistics only, no labels).")
+    var synthesisMethod: String = "deepinversion"
+
+    @Option(help: "Adam iterations per batch (default 500 for both methods).")
+    var synthesisIterations: Int?
+
+    @Option(help: "Images optimised together (default 64).")
+    var synthesisBatchSize: Int?
+
+    @Option(help: "Adam learning rate (default 0.25 DeepInversion, 0.5 ZeroQ); linear warm-up, then cosine decay.")
+    var synthesisLr: Float?
+
+    @Option(help: "Warm-up iterations (default 50 DeepInversion, at most a tenth of the iterations; 0 ZeroQ).")
+    var synthesisWarmup: Int?
+
+    @Option(help: "Weight of the BN-statistics term (default 0.05 DeepInversion, 1 ZeroQ).")
+    var synthesisBnWeight: Float?
+
+    @Option(help: "Multiplier of the first batch norm's term (default 10 DeepInversion, 1 ZeroQ).")
+    var synthesisFirstBnMultiplier: Float?
+
+    @Option(help: "Weight of the total-variation (l2) prior (default 1e-4; ZeroQ 0).")
+    var synthesisTv: Float?
+
+    @Option(help: "Weight of the l2 image prior (default 1e-5; ZeroQ 0).")
+    var synthesisL2: Float?
+
+    @Option(help: "Random roll of up to this many pixels each step (default 2; ZeroQ 0).")
+    var synthesisJitter: Int?
+
+    @Flag(help: "No random flips.")
+    var noSynthesisFlips = false
+
+    @Option(help: "With --data synthetic:N: folder of the synthesised images, reused when its settings match (default: OUT/synthetic).")
+    var syntheticCache: String?
+
+    /// The settings these options give, seeded with `seed`.
+    func settings(seed: UInt64) throws -> SynthesisSettings {
+        guard let variant = SynthesisSettings.Variant(rawValue: synthesisMethod.lowercased()) else {
+            throw ValidationError("--synthesis-method must be deepinversion or zeroq, got '\(synthesisMethod)'")
+        }
+        var s = variant == .zeroQ ? SynthesisSettings.zeroQ : SynthesisSettings()
+        if let v = synthesisIterations { s.iterations = v }
+        if let v = synthesisBatchSize { s.batchSize = v }
+        if let v = synthesisLr { s.learningRate = v }
+        if let v = synthesisWarmup { s.warmup = v } else { s.warmup = min(s.warmup, s.iterations / 10) }
+        if let v = synthesisBnWeight { s.bnWeight = v }
+        if let v = synthesisFirstBnMultiplier { s.firstBNMultiplier = v }
+        if let v = synthesisTv { s.tvWeight = v }
+        if let v = synthesisL2 { s.l2Weight = v }
+        if let v = synthesisJitter { s.jitter = v }
+        if noSynthesisFlips { s.flips = false }
+        s.seed = seed
+        try s.validate()
+        return s
+    }
+
+    /// Makes (or resumes, or reuses) `count` images from `model` in `dir`; returns `dir`.
+    func make(count: Int, model: ResolvedModel, imageShape: [Int], normalization: Normalization, seed: UInt64,
+              in dir: String, force: Bool = false) throws -> String {
+        let s = try settings(seed: seed)
+        let manifest = SyntheticSetManifest(teacher: model.weightsLabel, count: count, numClasses: model.spec.numClasses,
+                                            imageShape: imageShape, mean: normalization.mean, std: normalization.std, settings: s)
+        let synth = try DeepInversion(teacher: model.model, imageShape: imageShape, numClasses: model.spec.numClasses,
+                                      mean: normalization.mean, std: normalization.std, settings: s)
+        let progress = ProgressLine()
+        try SyntheticSet.make(manifest, in: dir, synthesizer: synth, force: force) { progress.update($0) }
+        progress.finish()
+        return dir
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Engine
+import Foundation
+import ImageData
+import NN
+import Practise
+
+struct SynthesizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "synthesize",
+        abstract: "Synthesise a tiny set from the teacher alone (DeepInversion or ZeroQ), as PNGs in an ImageFolder layout.",
+        discussion: """
+        Writes into --out: <class>/<index>.png (the target class, zero-padded; 'unlabelled' for ZeroQ), \
+        contact-sheet.png and settings.json. Rerunning the same command resumes after the last finished batch. \
+        Use the result with --data imagefolder:OUT.
+        """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var synthesis: SynthesisOptions
+    @OptionGroup var common: RunOptions
+    @Option(help: "Number of images.") var numSamples: Int = 100
+    @Option(help: "Side of the square input (default: 28 for CIFAR-style ResNets, 224 for torchvision models).") var imageSize: Int?
+    @Option(help: "Normalisation mean, comma-separated (default: the weights' metadata).") var mean: String?
+    @Option(help: "Normalisation std, comma-separated.") var std: String?
+    @Option(help: "Output folder.") var out: String
+    @Flag(help: "Replace --out if it holds something else.") var force = false
+
+    func run() throws {
+        common.apply()
+        if synthesis.syntheticCache != nil { throw ValidationError("--synthetic-cache belongs to analyze and compress; here the images go to --out") }
+        guard numSamples > 0 else { throw ValidationError("--num-samples must be positive, got \(numSamples)") }
+        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
+        let side = imageSize ?? m.spec.architecture.defaultImageSize
+        guard side >= 8 else { throw ValidationError("--image-size must be at least 8, got \(side)") }
+        guard let norm = try Context.normalization(mean: mean, std: std, weights: m.loaded) else {
+            throw PractiseError("\(m.weightsLabel) records no normalisation; give --mean and --std (the values the teacher was trained with)")
+        }
+        let shape = [m.spec.inChannels, side, side]
+        let start = Date()
+        try synthesis.make(count: numSamples, model: m, imageShape: shape, normalization: norm, seed: common.seed, in: out, force: force)
+        let seconds = Date().timeIntervalSince(start)
+        say("wrote \(numSamples) images to \(out) (\(SyntheticSet.contactSheetFile), \(SyntheticSet.manifestFile)) in \(String(format: "%.1f", seconds)) s")
+        struct Summary: Encodable { var out: String; var count: Int; var seconds: Double }
+        try Context.writeJSON(Summary(out: out, count: numSamples, seconds: seconds), to: common.json)
+    }
+}

@@ -1,0 +1,142 @@
+import Engine
+import Foundation
+import ImageData
+import NN
+import Practise
+import TestSupport
+import XCTest
+
+final class SynthesisTests: XCTestCase {
+    func teacher() -> ClassifierModel {
+        let t = Architecture.resnet20.make(numClasses: 4, seed: 3)
+        // Running statistics of a network that saw data: a few training-mode passes on random images.
+        t.train()
+        Autograd.noGrad { for i in 0..<3 { _ = t(randomTensor([8, 1, 8, 8], seed: UInt64(40 + i), scale: 0.8)) } }
+        t.eval()
+        return t
+    }
+
+    func settings(iterations: Int) -> SynthesisSettings {
+        var s = SynthesisSettings()
+        s.iterations = iterations
+        s.batchSize = 6
+        s.warmup = 2
+        s.seed = 9
+        return s
+    }
+
+    func testPriorsGradientsMatchFiniteDifferences() {
+        let x = randomTensor([2, 2, 5, 6], seed: 1)
+        for (tv, l2) in [(Float(1), Float(0)), (0, 1), (0.3, 2)] {
+            gradCheck([x], eps: 1e-2, rtol: 2e-2, atol: 1e-3, samples: 60) { t in
+                let v = t[0]
+                let g = Tensor(zeros: v.shape)
+                let (a, b) = ImagePriors.evaluate(v, tvWeight: tv, l2Weight: l2, addingGradientTo: g)
+                return Autograd.record(Tensor(scalar: Float(Double(tv) * a + Double(l2) * b)), inputs: [v]) { gy, _ in
+                    Vector.scale(g.pointer, gy.item, count: g.count)
+                    return [g]
+                }
+            }
+        }
+    }
+
+    func testJitterAdjointIsItsTranspose() {
+        let x = randomTensor([2, 1, 5, 7], seed: 2), y = randomTensor([2, 1, 5, 7], seed: 3)
+        for j in [Jitter(dy: 2, dx: -3, flip: true), Jitter(dy: -1, dx: 8, flip: false), Jitter(dy: 0, dx: 0, flip: true)] {
+            var a: Double = 0, b: Double = 0
+            let jx = j.apply(x), jty = j.adjoint(y)
+            for i in 0..<x.count { a += Double(jx.pointer[i] * y.pointer[i]); b += Double(x.pointer[i] * jty.pointer[i]) }
+            XCTAssertEqual(a, b, accuracy: 1e-4)
+            assertClose(j.adjoint(j.apply(x)), x)
+        }
+        // torch.roll(x, shifts=(1, 1), dims=(2, 3)) of [[0, 1], [2, 3]] is [[3, 2], [1, 0]]; flipped: [[2, 3], [0, 1]]
+        let small = Tensor([0, 1, 2, 3], shape: [1, 1, 2, 2])
+        XCTAssertEqual(Jitter(dy: 1, dx: 1, flip: false).apply(small).array, [3, 2, 1, 0])
+        XCTAssertEqual(Jitter(dy: 1, dx: 1, flip: true).apply(small).array, [2, 3, 0, 1])
+    }
+
+    /// The whole synthesis loss (BN statistics of every layer, cross-entropy, priors) through the
+    /// teacher's frozen layers: its gradient with respect to the images against finite differences.
+    func testLossGradientWithRespectToTheImagesMatchesFiniteDifferences() throws {
+        let t = teacher()
+        var s = settings(iterations: 1)
+        s.bnWeight = 0.5
+        s.tvWeight = 0.01
+        s.l2Weight = 0.01
+        let di = try DeepInversion(teacher: t, imageShape: [1, 8, 8], numClasses: 4, mean: [0], std: [1], settings: s)
+        t.setRequiresGrad(false)
+        defer { t.setRequiresGrad(true) }
+        let x = randomTensor([3, 1, 8, 8], seed: 21)
+        let labels = [0, 1, 2]
+        let (_, _, g) = di.lossAndGradient(x, labels: labels)
+        var rng = SeededGenerator(seed: 4)
+        let eps: Float = 1e-2
+        for _ in 0..<25 {
+            let i = rng.nextInt(below: x.count)
+            let saved = x.pointer[i]
+            x.pointer[i] = saved + eps
+            let plus = di.lossAndGradient(x, labels: labels).loss
+            x.pointer[i] = saved - eps
+            let minus = di.lossAndGradient(x, labels: labels).loss
+            x.pointer[i] = saved
+            let numeric = Float((plus - minus) / Double(2 * eps))
+            XCTAssertEqual(g.pointer[i], numeric, accuracy: 3e-3 + 3e-2 * abs(numeric), "element \(i)")
+        }
+        XCTAssert(t.namedParameters().allSatisfy { $0.parameter.grad == nil }, "the frozen teacher gets no gradient")
+    }
+
+    func testSynthesisReducesTheBNStatisticsLossAndIsSeeded() throws {
+        let t = teacher()
+        let before = t.stateDict().map { $0.tensor.copy() }
+        for variant in [SynthesisSettings(), .zeroQ] {
+            var s = variant
+            s.iterations = 60; s.batchSize = 6; s.seed = 9
+            s.warmup = min(s.warmup, 6)
+            let di = try DeepInversion(teacher: t, imageShape: [1, 8, 8], numClasses: 4, mean: [0.5], std: [0.25], settings: s)
+            let a = di.synthesize(batch: 0, first: 0, count: 6)
+            XCTAssertLessThan(a.bnLoss, 0.8 * a.initialBNLoss, "\(s.variant): BN loss \(a.initialBNLoss) -> \(a.bnLoss)")
+            XCTAssertEqual(a.labels, s.usesLabels ? [0, 1, 2, 3, 0, 1] : nil)
+            XCTAssert(a.images.array.allSatisfy { $0 >= -2 - 1e-6 && $0 <= 2 + 1e-6 }, "clipped to the normalised [0, 1] range")
+            let b = di.synthesize(batch: 0, first: 0, count: 6)
+            XCTAssertEqual(a.images.array, b.images.array, "same seed and batch, same images")
+        }
+        for ((k, v), b) in zip(t.stateDict(), before) { XCTAssertEqual(v.array, b.array, "teacher \(k) unchanged") }
+        XCTAssert(t.namedParameters().allSatisfy { $0.parameter.requiresGrad }, "the teacher is unfrozen afterwards")
+    }
+
+    func testSyntheticSetRoundTripsThroughTheImageFolderReaderAndResumes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("synthetic-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t = teacher()
+        let s = settings(iterations: 3)
+        let manifest = SyntheticSetManifest(teacher: "test", count: 9, numClasses: 4, imageShape: [1, 8, 8], mean: [0.5], std: [0.25], settings: s)
+        let di = try DeepInversion(teacher: t, imageShape: [1, 8, 8], numClasses: 4, mean: [0.5], std: [0.25], settings: s)
+        let records = try SyntheticSet.make(manifest, in: dir, synthesizer: di)
+        XCTAssertEqual(records.map(\.images), [6, 3])
+        let folder = try ImageFolder(root: dir)
+        XCTAssertEqual(folder.classes, ["0", "1", "2", "3"])
+        XCTAssertEqual(folder.count, 9)
+        for i in 0..<folder.count {
+            let index = Int(folder.files[i].split(separator: "/")[1].prefix(5))!
+            XCTAssertEqual(folder.label(at: i), DeepInversion.labels(first: index, count: 1, classes: 4)[0], folder.files[i])
+        }
+        // The PNG holds the kept images, denormalised: batch 0's first image.
+        let kept = di.synthesize(batch: 0, first: 0, count: 6).images
+        let expected = SyntheticSet.image(kept, at: 0, mean: [0.5], std: [0.25])
+        let decoded = try folder.image(at: folder.index(forSampleKey: "0/00000.png")!)
+        XCTAssertEqual(decoded.pixels.enumerated().filter { $0.offset % 3 == 0 }.map(\.element), expected.pixels)
+        let sheet = try ImageDecoder.decode(path: dir + "/" + SyntheticSet.contactSheetFile)
+        XCTAssertEqual([sheet.width, sheet.height], [4 * 56 + 5 * 2, 3 * 56 + 4 * 2])
+
+        // Rerun: finished batches are not redone; an interrupted batch is.
+        try FileManager.default.removeItem(atPath: dir + "/.progress/batch-1.json")
+        let again = try SyntheticSet.make(manifest, in: dir, synthesizer: di)
+        XCTAssertEqual(again[0], records[0])
+        XCTAssertEqual(again[1].loss, records[1].loss)
+        var other = manifest
+        other.settings.iterations = 4
+        XCTAssertThrowsError(try SyntheticSet.make(other, in: dir, synthesizer: di)) { e in
+            XCTAssert("\(e)".contains("made with other settings"), "\(e)")
+        }
+    }
+}
