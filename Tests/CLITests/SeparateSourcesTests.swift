@@ -48,3 +48,27 @@ final class SeparateSourcesTests: CLITestCase {
         XCTAssert(t2.contains("--eval-data synthetic:10: synthetic images cannot be the evaluation data"), t2)
     }
 }
+
+/// `--data synthetic:N` synthesises the tiny set from the teacher and publishes it with the run.
+final class SyntheticDataTests: CLITestCase {
+    func testSyntheticTinySetIsMadePublishedAndRecorded() throws {
+        let w = try weights()
+        let out = work + "/syn"
+        let (status, text) = try run(["compress", "--weights", w, "--data", "synthetic:6", "--eval-data", "bundled",
+                                      "--synthesis-iterations", "3", "--synthesis-batch-size", "4", "--blocks", "layer1.1",
+                                      "--finetune-iterations", "2", "--batch-size", "4", "--latency-batch", "2", "--no-onnx", "--out", out])
+        XCTAssertEqual(status, 0, text)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/report.json"))) as! [String: Any]
+        XCTAssertEqual(report["data"] as? String, "synthetic:6 (\(out)/synthetic)")
+        XCTAssertEqual(report["eval_data"] as? String, "bundled test")
+        XCTAssertEqual(report["num_samples"] as? Int, 6)
+        let fm = FileManager.default
+        XCTAssert(fm.fileExists(atPath: out + "/synthetic/contact-sheet.png"))
+        XCTAssert(fm.fileExists(atPath: out + "/synthetic/5/00005.png"))
+        let samples = try String(contentsOfFile: out + "/samples.txt", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(samples.first, "0/00000.png")
+        let (s2, t2) = try run(["synthesize", "--weights", w, "--num-samples", "2", "--mean", "0.3", "--std", "0.3", "--synthesis-method", "nope", "--out", work + "/x"])
+        XCTAssertNotEqual(s2, 0)
+        XCTAssert(t2.contains("--synthesis-method must be deepinversion or zeroq"), t2)
+    }
+}

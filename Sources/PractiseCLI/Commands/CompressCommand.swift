@@ -43,9 +43,10 @@ struct CompressCommand: ParsableCommand {
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
         if !m.spec.droppedBlocks.isEmpty { throw PractiseError("\(m.weightsLabel) is already compressed (dropped \(m.spec.droppedBlocks.joined(separator: ", "))); compress its teacher instead") }
         let cache = synthesis.syntheticCache ?? ((out + ".partial") as NSString).appendingPathComponent("synthetic")
-        let data = try PreparedData.prepare(dataOptions, samples: sampleOptions, model: m, seed: common.seed, batchSize: phase.batchSize) { n, shape, norm in
+        var data = try PreparedData.prepare(dataOptions, samples: sampleOptions, model: m, seed: common.seed, batchSize: phase.batchSize) { n, shape, norm in
             try synthesis.make(count: n, model: m, imageShape: shape, normalization: norm, seed: common.seed, in: cache)
         }
+        data.syntheticFolder = synthesis.syntheticCache ?? (out as NSString).appendingPathComponent("synthetic")
         try data.check(method: FinetuneMethod(caseInsensitive: method)!, numClasses: m.spec.numClasses)
         let work = out + ".partial"
         try fm.createDirectory(atPath: work, withIntermediateDirectories: true)

@@ -25,6 +25,9 @@ struct PreparedData {
     /// The rule applied to tiny-set images of another source than the evaluation data; nil when
     /// they are the same data.
     var conversion: InputConversion?
+    /// Where the images of a `synthetic:N` tiny set end up, for the report (the command's final
+    /// folder rather than its work folder); nil: the folder they were read from.
+    var syntheticFolder: String?
 
     /// - Parameters:
     ///   - synthesize: makes the images of a `synthetic:N` spec for this input and returns the
@@ -81,7 +84,7 @@ struct PreparedData {
     var sampleKeys: [String] { indices.map { train.sampleKey(at: $0) } }
 
     /// Where the tiny set came from, as the report records it.
-    var tinySetLabel: String { spec.kind == .synthetic ? "\(spec) (\(train.name))" : "\(spec) train" }
+    var tinySetLabel: String { spec.kind == .synthetic ? "\(spec) (\(syntheticFolder ?? train.name))" : "\(spec) train" }
     var evalLabel: String { "\(evalSpec) \(evalSplit)" }
 
     /// Refuses a finetuning method the tiny set cannot feed: cross-entropy needs labels of the
