@@ -1,15 +1,16 @@
-// Weight gradient of a 3x3 stride-1 same-width conv (padding 1) on AVX-512, directly from the
-// images:
+// Weight gradient of a 3x3 stride-1 same-width conv (padding 1), directly from the images:
 //
 //     dW[o][c][i][q] = sum over images n and output pixels (y, x) of
 //                      gy[n][o][y][x] * x[n][c][y + i - 1][x + q - 1]   (zero outside the image)
 //
-// Vectors run over 16 output channels, so each pixel contributes one vector of gy (its 16
+// Vectors run over output channels, so each pixel contributes vectors of gy (its output
 // channels, from a transposed copy gy_t[pixel][o]) times scalars of the input, broadcast
 // straight from a zero-bordered copy of the image: no masks, no unaligned vectors, and the
-// accumulators are 16 dW entries each, never reduced across lanes. A pass holds 27 accumulators
-// (16 output channels x 3 input channels x 9 taps) in registers over all pixels of a block of
-// images and adds them into a transposed dW, dw_t[c * 9 + t][o], written back at the end.
+// accumulators are dW entries, never reduced across lanes. A level's kernel holds as many such
+// accumulators as its registers allow over all pixels of a block of images (AVX-512: 16 output
+// channels x 3 input channels x 9 taps, conv_weight_grad_avx512.c; AVX2: 16 x 2 x 3 taps of one
+// kernel row, conv_weight_grad_avx2.c) and adds them into a transposed dW, dw_t[c * 9 + t][o],
+// written back at the end. This file holds the copies and the loop over blocks.
 #include "CKernels.h"
 #include "internal.h"
 
@@ -17,124 +18,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { WG_LANES = 16, WG_CHANNELS = 3, WG_TAPS = 9, WG_BLOCK_PIXELS = 512 };
+enum { WG_LANES = 16, WG_TAPS = 9, WG_BLOCK_PIXELS = 512 };
 
+/// The weight-gradient kernels of a SIMD level, NULL where the level has none.
+static const pk_weight_grad_kernel *kernel_for_level(int level) {
 #if defined(__x86_64__)
-#include <immintrin.h>
-
-#define TGT __attribute__((target("avx512f")))
-#define INL static inline __attribute__((always_inline)) TGT
-
-#define ACC_DECL(C) __m512 a##C##0, a##C##1, a##C##2, a##C##3, a##C##4, a##C##5, a##C##6, a##C##7, a##C##8;
-#define ACC_LOAD(C)                                                                  \
-    if (CB > C) {                                                                    \
-        const float *d = dwt + (C * WG_TAPS) * ldt;                                  \
-        a##C##0 = _mm512_load_ps(d); a##C##1 = _mm512_load_ps(d + ldt);              \
-        a##C##2 = _mm512_load_ps(d + 2 * ldt); a##C##3 = _mm512_load_ps(d + 3 * ldt); \
-        a##C##4 = _mm512_load_ps(d + 4 * ldt); a##C##5 = _mm512_load_ps(d + 5 * ldt); \
-        a##C##6 = _mm512_load_ps(d + 6 * ldt); a##C##7 = _mm512_load_ps(d + 7 * ldt); \
-        a##C##8 = _mm512_load_ps(d + 8 * ldt);                                       \
-    }
-#define ACC_STORE(C)                                                                  \
-    if (CB > C) {                                                                     \
-        float *d = dwt + (C * WG_TAPS) * ldt;                                         \
-        _mm512_store_ps(d, a##C##0); _mm512_store_ps(d + ldt, a##C##1);               \
-        _mm512_store_ps(d + 2 * ldt, a##C##2); _mm512_store_ps(d + 3 * ldt, a##C##3); \
-        _mm512_store_ps(d + 4 * ldt, a##C##4); _mm512_store_ps(d + 5 * ldt, a##C##5); \
-        _mm512_store_ps(d + 6 * ldt, a##C##6); _mm512_store_ps(d + 7 * ldt, a##C##7); \
-        _mm512_store_ps(d + 8 * ldt, a##C##8);                                        \
-    }
-// Channel C's nine taps at pixel row pointer r (rows wp floats apart).
-#define ACC_STEP(C)                                                                  \
-    if (CB > C) {                                                                    \
-        const float *r = r##C;                                                       \
-        a##C##0 = _mm512_fmadd_ps(gv, _mm512_set1_ps(r[0]), a##C##0);                \
-        a##C##1 = _mm512_fmadd_ps(gv, _mm512_set1_ps(r[1]), a##C##1);                \
-        a##C##2 = _mm512_fmadd_ps(gv, _mm512_set1_ps(r[2]), a##C##2);                \
-        a##C##3 = _mm512_fmadd_ps(gv, _mm512_set1_ps(r[wp]), a##C##3);               \
-        a##C##4 = _mm512_fmadd_ps(gv, _mm512_set1_ps(r[wp + 1]), a##C##4);           \
-        a##C##5 = _mm512_fmadd_ps(gv, _mm512_set1_ps(r[wp + 2]), a##C##5);           \
-        a##C##6 = _mm512_fmadd_ps(gv, _mm512_set1_ps(r[2 * wp]), a##C##6);           \
-        a##C##7 = _mm512_fmadd_ps(gv, _mm512_set1_ps(r[2 * wp + 1]), a##C##7);       \
-        a##C##8 = _mm512_fmadd_ps(gv, _mm512_set1_ps(r[2 * wp + 2]), a##C##8);       \
-    }
-
-/// One pass: CB (1..3) input channels starting at `xp` (padded planes `plane_p` floats apart,
-/// rows `wp` apart, `images` images `image_p` floats apart) against the 16 output channels of
-/// `gyt` (one 16-float vector per pixel, pixels `ldg` floats apart, image after image), adding
-/// into dwt (rows c * 9 + t, `ldt` floats apart).
-INL void pass(const int CB, const float *gyt, long ldg, const float *xp, long plane_p, long image_p, long wp,
-              long h, long w, long images, float *dwt, long ldt) {
-    ACC_DECL(0) ACC_DECL(1) ACC_DECL(2)
-    ACC_LOAD(0) ACC_LOAD(1) ACC_LOAD(2)
-    for (long n = 0; n < images; ++n) {
-        const float *img = xp + n * image_p;
-        for (long y = 0; y < h; ++y) {
-            const float *r0 = img + y * wp, *r1 = r0 + plane_p, *r2 = r1 + plane_p;
-            for (long x = 0; x < w; ++x, gyt += ldg, ++r0, ++r1, ++r2) {
-                const __m512 gv = _mm512_load_ps(gyt);
-                ACC_STEP(0) ACC_STEP(1) ACC_STEP(2)
-            }
-        }
-    }
-    ACC_STORE(0) ACC_STORE(1) ACC_STORE(2)
+    if (level >= 2) return pk_weight_grad_kernel_avx512();
+    if (level == 1) return pk_weight_grad_kernel_avx2();
+#elif defined(__aarch64__)
+    if (level >= 1) return pk_weight_grad_kernel_neon();
+#endif
+    (void)level;
+    return NULL;
 }
 
-typedef void (*pass_fn)(const float *, long, const float *, long, long, long, long, long, long, float *, long);
-#define PASS_FN(CB)                                                                                        \
-    __attribute__((noinline)) TGT static void pass_##CB(const float *g, long ldg, const float *xp, long pp, \
-                                                        long ip, long wp, long h, long w, long n, float *d,  \
-                                                        long ldt) {                                         \
-        pass(CB, g, ldg, xp, pp, ip, wp, h, w, n, d, ldt);                                                  \
-    }
-PASS_FN(1) PASS_FN(2) PASS_FN(3)
-static const pass_fn g_passes[WG_CHANNELS] = {pass_1, pass_2, pass_3};
-
-/// dst[p * ldd + o] = src[o * plane + p] for o < M, p < plane, and 0 for M <= o < ldd: 16x16
-/// blocks transposed in registers (masked at the edges).
-TGT static void transpose_channels(const float *src, long M, long plane, float *dst, long ldd) {
-    for (long o0 = 0; o0 < ldd; o0 += 16) {
-        for (long p0 = 0; p0 < plane; p0 += 16) {
-            const long np = plane - p0 < 16 ? plane - p0 : 16;
-            const __mmask16 pm = (__mmask16)((1u << np) - 1u);
-            __m512 r[16];
-            for (int i = 0; i < 16; ++i)
-                r[i] = o0 + i < M ? _mm512_maskz_loadu_ps(pm, src + (o0 + i) * plane + p0) : _mm512_setzero_ps();
-            // 4 rounds of pairwise interleaves: 32-bit, 64-bit, 128-bit and 256-bit lanes.
-            __m512 t[16];
-            for (int i = 0; i < 16; i += 2) {
-                t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-                t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-            }
-            for (int i = 0; i < 16; i += 4) {
-                for (int j = 0; j < 2; ++j) {
-                    r[i + j] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + j]), _mm512_castps_pd(t[i + j + 2])));
-                    r[i + j + 2] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + j]), _mm512_castps_pd(t[i + j + 2])));
-                }
-            }
-            for (int i = 0; i < 16; i += 8) {
-                for (int j = 0; j < 4; ++j) {
-                    t[i + j] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0x88);
-                    t[i + j + 4] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0xDD);
-                }
-            }
-            for (int j = 0; j < 8; ++j) {
-                r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
-                r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xDD);
-            }
-            // r[k] now holds pixel p0 + order[k] of the 16 channels: the 64-bit interleave swaps
-            // the middle two of each group of four.
-            static const int order[16] = {0, 2, 1, 3, 4, 6, 5, 7, 8, 10, 9, 11, 12, 14, 13, 15};
-            for (int k = 0; k < 16; ++k) {
-                const int p = order[k];
-                if (p < np) _mm512_storeu_ps(dst + (p0 + p) * ldd + o0, r[k]);
-            }
-        }
-    }
-}
-
-TGT static int weight_grad_avx512(const pk_conv_shape *g, long M, const float *x, long x_image_stride,
-                                  const float *gy, long gy_image_stride, long images, float *dw) {
+static int weight_grad_run(const pk_weight_grad_kernel *kern, const pk_conv_shape *g, long M, const float *x,
+                           long x_image_stride, const float *gy, long gy_image_stride, long images, float *dw) {
     const long C = g->channels, H = g->height, W = g->width, plane = H * W;
     const long wp = W + 2, plane_p = (H + 2) * wp, K = C * WG_TAPS;
     const long ldg = (M + WG_LANES - 1) / WG_LANES * WG_LANES;  // gy_t row: all output channels
@@ -152,41 +51,30 @@ TGT static int weight_grad_avx512(const pk_conv_shape *g, long M, const float *x
     for (long n0 = 0; n0 < images; n0 += block) {
         const long nb = images - n0 < block ? images - n0 : block;
         for (long n = 0; n < nb; ++n) {
-            transpose_channels(gy + (n0 + n) * gy_image_stride, M, plane, gyt + n * plane * ldg, ldg);
+            kern->transpose(gy + (n0 + n) * gy_image_stride, M, plane, gyt + n * plane * ldg, ldg);
             for (long c = 0; c < C; ++c) {
                 const float *s = x + (n0 + n) * x_image_stride + c * plane;
                 float *d = xp + (n * C + c) * plane_p + wp + 1;
                 for (long y = 0; y < H; ++y) memcpy(d + y * wp, s + y * W, (size_t)W * sizeof(float));
             }
         }
-        for (long o0 = 0; o0 < ldg; o0 += WG_LANES) {
-            for (long c0 = 0; c0 < C; c0 += WG_CHANNELS) {
-                const long cb = C - c0 < WG_CHANNELS ? C - c0 : WG_CHANNELS;
-                g_passes[cb - 1](gyt + o0, ldg, xp + c0 * plane_p, plane_p, C * plane_p, wp, H, W, nb,
-                                 dwt + c0 * WG_TAPS * ldg + o0, ldg);
-            }
-        }
+        for (long o0 = 0; o0 < ldg; o0 += WG_LANES)
+            kern->outputs16(gyt + o0, ldg, xp, plane_p, C * plane_p, wp, H, W, nb, C, dwt + o0, ldg);
     }
     for (long o = 0; o < M; ++o)
         for (long k = 0; k < K; ++k) dw[o * K + k] += dwt[k * ldg + o];
     free(gyt); free(xp); free(dwt);
     return 1;
 }
-#endif
 
 int pk_conv_direct_weight_grad_supports(int level, const pk_conv_shape *g) {
-    return pk_conv_direct_supports(level, g) && g->kernel_h == 3 && g->kernel_w == 3 && g->padding == 1;
+    return kernel_for_level(level) != NULL && pk_conv_direct_supports(level, g) && g->kernel_h == 3
+        && g->kernel_w == 3 && g->padding == 1;
 }
 
 int pk_conv_direct_weight_grad(int level, const pk_conv_shape *g, long M, const float *x, long x_image_stride,
                                const float *gy, long gy_image_stride, long images, float *dw) {
-#if defined(__x86_64__)
     if (!pk_conv_direct_weight_grad_supports(level, g)) return 0;
     if (M <= 0 || images <= 0) return 1;
-    return weight_grad_avx512(g, M, x, x_image_stride, gy, gy_image_stride, images, dw);
-#else
-    (void)level; (void)g; (void)M; (void)x; (void)x_image_stride; (void)gy; (void)gy_image_stride; (void)images;
-    (void)dw;
-    return 0;
-#endif
+    return weight_grad_run(kernel_for_level(level), g, M, x, x_image_stride, gy, gy_image_stride, images, dw);
 }

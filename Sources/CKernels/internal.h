@@ -3,6 +3,7 @@
 #define PRACTISE_CKERNELS_INTERNAL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// Unrolls the following loop 4x (clang; other compilers choose themselves).
 #if defined(__clang__)
@@ -96,6 +97,70 @@ void pk_pack_a_all(const pk_kernel_desc *d, int transA, const float *A, long lda
 #define PK_LEVEL_VARIANTS(RET, NAME, PARAMS, ARGS) \
     static RET NAME##_portable PARAMS { return NAME##_body ARGS; }
 #define PK_DISPATCH(NAME, ARGS) return NAME##_portable ARGS;
+#endif
+
+/// Direct convolution (conv_direct.c): the driver shared by the SIMD levels' tile kernels.
+/// Output channels come in panels of PK_DIRECT_MR rows (pk_conv_direct_pack's layout); a tile of
+/// `columns` consecutive output columns (at most 32) may straddle two images (segments).
+enum { PK_DIRECT_MR = 12, PK_DIRECT_MAX_TAPS = 49 };
+
+/// Which lanes of a tile each image segment s (0, or 1 for a tile's second image) holds
+/// (`seg[s]`, bit l = lane l) and, per kernel tap, which of those read a pixel inside the image
+/// (`tap[s][t]`); segment 1 starts at lane `split` (n when there is none).
+typedef struct {
+    uint32_t seg[2];
+    uint32_t tap[2][PK_DIRECT_MAX_TAPS];
+    long split;
+} pk_direct_lanes;
+
+/// Where one tile reads and writes, per image segment: the byte address of lane 0's input pixel
+/// (channel 0, unshifted) and of lane 0's output (row 0 of the panel).
+typedef struct {
+    uintptr_t src[2], dst[2];
+} pk_direct_addresses;
+
+/// One SIMD level's tile kernel for the driver.
+typedef struct {
+    long columns;  // columns per tile (<= 32)
+    /// Bytes of one tile's masks in the level's own form, for `taps` taps.
+    size_t (*mask_bytes)(int taps);
+    /// Converts lane bits into the level's masks at `dst` (mask_bytes(taps) bytes, 64-byte aligned).
+    void (*masks)(void *dst, const pk_direct_lanes *lanes, int taps);
+    /// One panel of `rows` (1..PK_DIRECT_MR) output channels times one tile of `n` columns in
+    /// `segs` (1..2) segments: `a` the panel's packed weights, `off` each tap's byte shift,
+    /// `plane_in` / `plane_out` the bytes between channels of x / y.
+    void (*panel)(const void *masks, int rows, int segs, long n, int taps, long channels, const float *a,
+                  const intptr_t *off, const pk_direct_addresses *t, intptr_t plane_in, intptr_t plane_out);
+} pk_direct_kernel;
+
+#if defined(__x86_64__)
+const pk_direct_kernel *pk_direct_kernel_avx512(void);
+const pk_direct_kernel *pk_direct_kernel_avx2(void);
+#endif
+#if defined(__aarch64__)
+const pk_direct_kernel *pk_direct_kernel_neon(void);
+#endif
+
+/// Direct 3x3 weight gradient (conv_weight_grad.c): one SIMD level's kernels for the driver.
+/// Output channels are handled 16 at a time from a transposed output gradient gy_t[pixel][o]
+/// (`ldg` floats a pixel, a multiple of 16, zero for o >= M); inputs are zero-bordered copies of
+/// the images (rows `wp` floats apart, planes `plane_p`, images `image_p`).
+typedef struct {
+    /// dst[p * ldd + o] = src[o * plane + p] for o < M, p < plane, and 0 for M <= o < ldd.
+    void (*transpose)(const float *src, long M, long plane, float *dst, long ldd);
+    /// Adds into dwt (rows c * 9 + tap, `ldt` floats apart, 16 used) the products of the 16
+    /// output channels at `gyt` with every one of the `channels` input channels at `xp`, over
+    /// `images` images of h x w pixels.
+    void (*outputs16)(const float *gyt, long ldg, const float *xp, long plane_p, long image_p, long wp, long h,
+                      long w, long images, long channels, float *dwt, long ldt);
+} pk_weight_grad_kernel;
+
+#if defined(__x86_64__)
+const pk_weight_grad_kernel *pk_weight_grad_kernel_avx512(void);
+const pk_weight_grad_kernel *pk_weight_grad_kernel_avx2(void);
+#endif
+#if defined(__aarch64__)
+const pk_weight_grad_kernel *pk_weight_grad_kernel_neon(void);
 #endif
 
 int pk_simd_level(void);

@@ -11,7 +11,7 @@ import Foundation
 ///
 /// Depthwise convolutions (`groups == C == O`) use a direct kernel; stride-1 3×3 convs with
 /// enough channels use Winograd F(2×2, 3×3) (``ConvAlgorithms``); other stride-1 convs whose
-/// output is as wide as the input use the direct kernels on AVX-512 (``ConvPlan/usesDirectKernel``,
+/// output is as wide as the input use the direct kernels on AVX-512 and AVX2 (``ConvPlan/usesDirectKernel``,
 /// also for their 3×3 weight gradients); every other case multiplies the weight matrix by the
 /// images' column matrix with the GEMM kernels (unfolded, or the input itself for 1×1 stride-1
 /// convs), small images batched side by side so the GEMMs stay wide.

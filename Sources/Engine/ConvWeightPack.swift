@@ -11,7 +11,7 @@ public final class ConvWeightPack: @unchecked Sendable {
     let matrices: [PackedMatrix]
     /// The Winograd-transformed weight, for stride-1 3×3 convs (groups 1) when Winograd is on.
     let winograd: WinogradWeights?
-    /// The weight in the direct kernel's layout, for stride-1 convs on AVX-512.
+    /// The weight in the direct kernel's layout, for stride-1 convs at the levels that have it (AVX-512, AVX2).
     let direct: DirectConvWeights?
     private let version: Int
 
@@ -25,7 +25,7 @@ public final class ConvWeightPack: @unchecked Sendable {
         self.weight = weight
         version = weight.storage.version
         // Winograd weights where a stride-1 3×3 conv can take that path (enough channels); the
-        // direct kernel's layout for other stride-1 convs with a kernel wider than 1×1 on AVX-512;
+        // direct kernel's layout for other stride-1 convs with a kernel wider than 1×1 (AVX-512, AVX2);
         // the plain packed matrices wherever neither may apply (fewer than 128 channels also need
         // a large enough image for Winograd, and the direct kernel needs 32 output pixels, which
         // are only known per call).
@@ -37,7 +37,7 @@ public final class ConvWeightPack: @unchecked Sendable {
             winograd = nil
         }
         let winogradAlways = winograd != nil && channels >= 2 * WinogradPlan.minimumChannels
-        direct = !winogradAlways && ConvAlgorithms.direct && pk_simd_level() == 2 && stride == 1
+        direct = !winogradAlways && ConvAlgorithms.direct && pk_conv_direct_available(pk_simd_level()) != 0 && stride == 1
             && s[2] <= 7 && s[3] <= 7 && s[2] * s[3] > 1
             ? DirectConvWeights(weight.pointer, groups: groups, groupOut: og, columnRows: k) : nil
         matrices = winogradAlways ? []

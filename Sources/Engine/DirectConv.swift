@@ -24,7 +24,7 @@ final class DirectConvWeights: @unchecked Sendable {
 }
 
 extension ConvPlan {
-    /// Whether the forward product runs on the direct kernel (`pk_conv_direct`): AVX-512, stride
+    /// Whether the forward product runs on the direct kernel (`pk_conv_direct`): AVX-512 or AVX2, stride
     /// 1, output as wide as the input, kernel up to 7×7 but not an unpadded 1×1 (a plain GEMM on
     /// the input), at least 32 output pixels per image.
     var usesDirectKernel: Bool {

@@ -10,7 +10,7 @@ public enum ConvAlgorithms {
         guard let v = getenv("PRACTISE_WINOGRAD") else { return true }
         return String(cString: v) != "0"
     }()
-    /// The direct kernels for stride-1 same-width convs on AVX-512 (``ConvPlan/usesDirectKernel``):
+    /// The direct kernels for stride-1 same-width convs on AVX-512 and AVX2 (``ConvPlan/usesDirectKernel``):
     /// on unless the environment sets `PRACTISE_DIRECT=0`.
     nonisolated(unsafe) public static var direct: Bool = {
         guard let v = getenv("PRACTISE_DIRECT") else { return true }

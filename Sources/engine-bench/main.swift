@@ -3,7 +3,8 @@ import Foundation
 import NN
 
 /// Throughput of one workload of the engine benchmark, printed as one JSON line:
-/// `engine-bench WORKLOAD [--threads N] [--seconds S]`.
+/// `engine-bench WORKLOAD [--threads N] [--seconds S] [--steps K]` (`--steps`: exactly K timed steps after
+/// the two warm-up steps, e.g. for instruction counts under callgrind).
 /// Workloads match Scripts/bench_torch.py: train-resnet56-28, train-resnet18-224, train-resnet34-224,
 /// eval-resnet34-224-b1, eval-resnet34-224-b64, eval-mobilenet_v2-224-b1, eval-mobilenet_v2-224-b64,
 /// eval-resnet20-28-b64, train-resnet20-28.
@@ -31,13 +32,21 @@ func peakRSSMegabytes() -> Double {
 
 let args = CommandLine.arguments
 guard args.count >= 2, let parsed = Workload(args[1]) else {
-    FileHandle.standardError.write("usage: engine-bench WORKLOAD [--threads N] [--seconds S]\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: engine-bench WORKLOAD [--threads N] [--seconds S] [--steps K]\n".data(using: .utf8)!)
     exit(2)
 }
 nonisolated(unsafe) let w = parsed
 var seconds = 10.0
 if let i = args.firstIndex(of: "--threads"), i + 1 < args.count { Threads.count = Int(args[i + 1])! }
 if let i = args.firstIndex(of: "--seconds"), i + 1 < args.count { seconds = Double(args[i + 1])! }
+var fixedSteps: Int? = nil
+if let i = args.firstIndex(of: "--steps"), i + 1 < args.count {
+    guard let k = Int(args[i + 1]), k >= 1 else {
+        FileHandle.standardError.write("engine-bench: --steps expects a positive integer, got '\(args[i + 1])'\n".data(using: .utf8)!)
+        exit(2)
+    }
+    fixedSteps = k
+}
 
 nonisolated(unsafe) let model = w.arch.make(inChannels: w.inChannels, numClasses: w.classes, seed: 0)
 var g = SeededGenerator(seed: 1)
@@ -61,7 +70,8 @@ step(); step()   // warm-up
 var times: [Double] = []
 let start = Date()
 let cpuStart = clock()   // process CPU time: comparable between runs on a busy machine
-while times.count < 3 || (Date().timeIntervalSince(start) < seconds && times.count < 200) {
+while fixedSteps.map({ times.count < $0 })
+    ?? (times.count < 3 || (Date().timeIntervalSince(start) < seconds && times.count < 200)) {
     let t0 = DispatchTime.now().uptimeNanoseconds
     step()
     times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)

@@ -26,7 +26,7 @@ final class ConvGradientTests: XCTestCase {
     func testUnpadded5x5() { check(x: [2, 3, 8, 7], w: [4, 3, 5, 5], bias: false, stride: 1, padding: 0, groups: 1) }
     func testOverPadded3x3() { check(x: [1, 2, 5, 6], w: [3, 2, 3, 3], bias: false, stride: 1, padding: 2, groups: 1) }
     func testLargeKernel() { check(x: [1, 2, 9, 9], w: [3, 2, 7, 7], bias: false, stride: 2, padding: 3, groups: 1) }
-    // Direct kernels on AVX-512 (≥ 32 output pixels per image, tiles straddling images): forward,
+    // Direct kernels on AVX-512 and AVX2 (≥ 32 output pixels per image, tiles straddling images): forward,
     // input gradient (a 3×3 conv of gy) and the 3×3 weight gradient.
     func testDirect3x3() { check(x: [3, 3, 6, 7], w: [5, 3, 3, 3], bias: true, stride: 1, padding: 1, groups: 1) }
     func testDirect3x3MultiThreaded() { check(x: [4, 2, 6, 7], w: [4, 2, 3, 3], bias: false, stride: 1, padding: 1, groups: 1, threads: 2) }

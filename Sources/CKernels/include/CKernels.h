@@ -70,8 +70,10 @@ void pk_col2im(float *col, long ldc, const pk_conv_shape *g, float *dx);
 void pk_im2col_rows(const float *x, const pk_conv_shape *g, long y0, long y1, float *col, long ldc);
 
 /// Direct convolution (CKernels/conv_direct.c) for stride-1 convs whose output is as wide as the
-/// input (kernel up to 7x7, not an unpadded 1x1), at least 32 output pixels per image, AVX-512 only:
-/// pk_conv_direct_supports says whether `g` qualifies at `level`.
+/// input (kernel up to 7x7, not an unpadded 1x1), at least 32 output pixels per image, at the
+/// AVX-512 and AVX2 levels (pk_conv_direct_available): pk_conv_direct_supports says whether `g`
+/// qualifies at `level`.
+int pk_conv_direct_available(int level);
 int pk_conv_direct_supports(int level, const pk_conv_shape *g);
 /// The weight `[M, K]` (rows `ldw` apart, K = channels * kernel_h * kernel_w) in the direct
 /// kernel's layout: one k-major panel of 12 floats per k for each tile of output channels (12
