@@ -1,8 +1,9 @@
 // Public entry points: SIMD level detection / override and the pk_sgemm front end.
 //
-// The level is detected once from cpuid (via __builtin_cpu_supports, which also checks that the
-// OS saves the wider register state) and can be lowered with PRACTISE_SIMD=avx512|avx2|portable
-// or, for tests, with pk_set_simd_level. The chosen level selects a pk_kernel_desc (micro-kernel,
+// On x86-64 the level is detected once from cpuid (via __builtin_cpu_supports, which also checks
+// that the OS saves the wider register state) and can be lowered with
+// PRACTISE_SIMD=avx512|avx2|portable or, for tests, with pk_set_simd_level. On aarch64, NEON is
+// part of the architecture: level 1 (LEVEL_VECTOR) is NEON there, and PRACTISE_SIMD=neon|portable. The chosen level selects a pk_kernel_desc (micro-kernel,
 // packers and blocking sizes) that the shared blocked driver in driver.c runs.
 #include "CKernels.h"
 #include "internal.h"
@@ -11,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { LEVEL_PORTABLE = 0, LEVEL_AVX2 = 1, LEVEL_AVX512 = 2 };
+/// Level 1 is AVX2 + FMA on x86-64 and NEON on aarch64.
+enum { LEVEL_PORTABLE = 0, LEVEL_AVX2 = 1, LEVEL_NEON = 1, LEVEL_AVX512 = 2 };
 
 /// Highest level the CPU (and OS) supports; -1 until detected.
 static _Atomic int g_cpu_level = -1;
@@ -26,6 +28,8 @@ static int detect_cpu_level(void) {
         if (__builtin_cpu_supports("avx512f")) return LEVEL_AVX512;
         return LEVEL_AVX2;
     }
+#elif defined(__aarch64__)
+    return LEVEL_NEON;
 #endif
     return LEVEL_PORTABLE;
 }
@@ -51,6 +55,7 @@ static int env_level(void) {
     if (s) {
         if (strcmp(s, "avx512") == 0) return clamp_level(LEVEL_AVX512);
         if (strcmp(s, "avx2") == 0) return clamp_level(LEVEL_AVX2);
+        if (strcmp(s, "neon") == 0) return clamp_level(LEVEL_NEON);
         if (strcmp(s, "portable") == 0) return LEVEL_PORTABLE;
     }
     return cpu_level();
@@ -68,6 +73,16 @@ int pk_simd_level(void) {
     return lv;
 }
 
+const char *pk_simd_level_name(int level) {
+#if defined(__x86_64__)
+    if (level >= LEVEL_AVX512) return "avx512";
+    if (level == LEVEL_AVX2) return "avx2";
+#elif defined(__aarch64__)
+    if (level >= LEVEL_NEON) return "neon";
+#endif
+    return "portable";
+}
+
 int pk_set_simd_level(int level) {
     int lv = clamp_level(level);
     atomic_store_explicit(&g_level, lv, memory_order_relaxed);
@@ -78,6 +93,8 @@ const pk_kernel_desc *pk_desc_for_level(int level) {
 #if defined(__x86_64__)
     if (level >= LEVEL_AVX512) return pk_desc_avx512();
     if (level == LEVEL_AVX2) return pk_desc_avx2();
+#elif defined(__aarch64__)
+    if (level >= LEVEL_NEON) return pk_desc_neon();
 #else
     (void)level;
 #endif

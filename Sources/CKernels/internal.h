@@ -54,11 +54,14 @@ void pk_pack_b_x86(int transB, const float *B, long ldb, long k0, long j0,
                    long kc, long cols, int nr, float *dst);
 #endif
 
-/// Per-level descriptors. The x86 ones exist only on x86-64 builds.
+/// Per-level descriptors. The x86 ones exist only on x86-64 builds, the NEON one on aarch64.
 const pk_kernel_desc *pk_desc_portable(void);
 #if defined(__x86_64__)
 const pk_kernel_desc *pk_desc_avx2(void);
 const pk_kernel_desc *pk_desc_avx512(void);
+#endif
+#if defined(__aarch64__)
+const pk_kernel_desc *pk_desc_neon(void);
 #endif
 
 /// Blocked GEMM driver (Goto/BLIS-style loops around a micro-kernel). Requires M, N, K > 0.

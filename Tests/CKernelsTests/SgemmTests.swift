@@ -200,9 +200,16 @@ final class SgemmTests: XCTestCase {
         for level: Int32 in 0...2 {
             XCTAssertEqual(pk_set_simd_level(level), min(level, top))
         }
-        #if !arch(x86_64)
-        XCTAssertEqual(top, 0)  // only the portable path exists off x86-64
+        #if arch(arm64)
+        XCTAssertEqual(top, 1)  // NEON
+        XCTAssertEqual(String(cString: pk_simd_level_name(1)), "neon")
+        #elseif arch(x86_64)
+        XCTAssertEqual(String(cString: pk_simd_level_name(2)), "avx512")
+        XCTAssertEqual(String(cString: pk_simd_level_name(1)), "avx2")
+        #else
+        XCTAssertEqual(top, 0)  // only the portable path exists elsewhere
         #endif
+        XCTAssertEqual(String(cString: pk_simd_level_name(0)), "portable")
     }
 
     /// Concurrent calls from several threads (thread-local packing buffers) give the same result.

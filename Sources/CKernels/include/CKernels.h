@@ -24,9 +24,12 @@ typedef void (*pk_piece_fn)(void *ctx, int piece);
 /// while another thread is running a region.
 void pk_parallel_run(int pieces, int threads, pk_piece_fn fn, void *ctx);
 
-/// 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C. Detected once via cpuid (__builtin_cpu_supports);
-/// the environment variable PRACTISE_SIMD=avx512|avx2|portable forces a level no higher than the CPU has.
+/// x86-64: 2 = AVX-512F, 1 = AVX2+FMA, 0 = portable C, detected once via cpuid
+/// (__builtin_cpu_supports); aarch64: 1 = NEON, 0 = portable C. The environment variable
+/// PRACTISE_SIMD=avx512|avx2|neon|portable forces a level no higher than the CPU has.
 int pk_simd_level(void);
+/// The level's name as PRACTISE_SIMD spells it ("avx512", "avx2", "neon", "portable").
+const char *pk_simd_level_name(int level);
 
 /// Pre-packed A, for many products with the same left operand (e.g. a conv weight applied to
 /// every chunk of a batch): pack op(A) `[M, K]` once for a SIMD level, then multiply with
