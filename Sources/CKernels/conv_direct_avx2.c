@@ -70,14 +70,20 @@ INL void tile(const int M_, const int NV, const int SEG, const int TAPS, int tap
     FOR_ROWS(ACC_DECL)
     uintptr_t s0 = t->src[0], s1 = SEG > 1 ? t->src[1] : 0;
     for (long c = 0; c < channels; ++c) {
+        const __m256i *m0 = l0, *m1 = l1;
+        // One tap per iteration: unrolled, clang schedules the taps' mask loads together and
+        // spills them (and accumulators) out of the 16 registers.
+#if defined(__clang__)
+#pragma clang loop unroll(disable)
+#endif
         for (int q = 0; q < nt; ++q) {
             const intptr_t o = off[q];
-            __m256 b0 = _mm256_maskload_ps((const float *)(s0 + o), _mm256_load_si256(l0 + 2 * q));
-            __m256 b1 = NV > 1 ? _mm256_maskload_ps((const float *)(s0 + o + 32), _mm256_load_si256(l0 + 2 * q + 1)) : b0;
+            __m256 b0 = _mm256_maskload_ps((const float *)(s0 + o), _mm256_load_si256(m0 + 2 * q));
+            __m256 b1 = NV > 1 ? _mm256_maskload_ps((const float *)(s0 + o + 32), _mm256_load_si256(m0 + 2 * q + 1)) : b0;
             if (SEG > 1) {
-                b0 = _mm256_or_ps(b0, _mm256_maskload_ps((const float *)(s1 + o), _mm256_load_si256(l1 + 2 * q)));
+                b0 = _mm256_or_ps(b0, _mm256_maskload_ps((const float *)(s1 + o), _mm256_load_si256(m1 + 2 * q)));
                 if (NV > 1)
-                    b1 = _mm256_or_ps(b1, _mm256_maskload_ps((const float *)(s1 + o + 32), _mm256_load_si256(l1 + 2 * q + 1)));
+                    b1 = _mm256_or_ps(b1, _mm256_maskload_ps((const float *)(s1 + o + 32), _mm256_load_si256(m1 + 2 * q + 1)));
             }
             FOR_ROWS(ACC_STEP)
             a += DMR;

@@ -54,6 +54,9 @@ INL void pass(const int CB, int row, const float *gyt, long ldg, const float *xp
             for (long x = 0; x < w; ++x, gyt += ldg, ++r0, ++r1) {
                 const __m256 g0 = _mm256_load_ps(gyt), g1 = _mm256_load_ps(gyt + 8);
                 ACC_STEP(0) ACC_STEP(1)
+                // Hide that this pixel's taps 1, 2 are the next one's taps 0, 1: keeping them
+                // in registers across iterations would spill accumulators.
+                __asm__("" : "+r"(r0), "+r"(r1));
             }
         }
     }
