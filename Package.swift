@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "PractiseTests", dependencies: ["Practise", "NN", "ONNX", "TestSupport"]),
         .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "Engine"], exclude: ["Fixtures"]),
-        .executableTarget(name: "engine-bench", dependencies: ["Engine", "NN"], swiftSettings: fastMath),
+        .executableTarget(name: "engine-bench", dependencies: ["CKernels", "Engine", "NN"], swiftSettings: fastMath),
         .executableTarget(name: "data-bench", dependencies: ["ImageData", "Engine"]),
         .executableTarget(name: "latency-bench", dependencies: ["Practise", "NN", "Engine"], swiftSettings: fastMath),
         .testTarget(name: "ParityTests", dependencies: ["Practise", "NN", "Engine", "ONNX"]),

@@ -3,8 +3,10 @@
 
 Usage: bench_torch.py --threads 2 --workload NAME [--seconds S] [--warmup N]
 Prints one JSON line:
-  {"workload", "engine", "threads", "batch", "iters", "throughput_img_s", "ms_per_iter",
-   "ms_per_iter_mean", "peak_rss_mb"}
+  {"workload", "engine", "aten_cpu_capability", "onednn", "threads", "batch", "iters",
+   "throughput_img_s", "ms_per_iter", "ms_per_iter_mean", "peak_rss_mb"}
+(aten_cpu_capability: the vector level of ATen's own kernels, which ATEN_CPU_CAPABILITY caps;
+onednn: the oneDNN version, whose ISA ONEDNN_MAX_CPU_ISA caps.)
 ms_per_iter is the median over the timed iterations; throughput = batch / median.
 Run one workload per process (peak RSS is the process high-water mark, getrusage).
 
@@ -98,9 +100,14 @@ def main():
 
     times = timed_loop(step, args.seconds, args.warmup)
     med = statistics.median(times)
+    config = torch.__config__.show()
+    capability = next((l.split(":", 1)[1].strip() for l in config.splitlines() if "CPU capability usage" in l), "unknown")
+    onednn = next((l.split("v", 1)[1].split()[0] for l in config.splitlines() if "MKL-DNN" in l or "oneDNN" in l), "unknown")
     print(json.dumps({
         "workload": args.workload,
         "engine": f"torch-{torch.__version__}",
+        "aten_cpu_capability": capability,
+        "onednn": onednn,
         "threads": args.threads,
         "batch": batch,
         "iters": len(times),

@@ -1,3 +1,4 @@
+import CKernels
 import Engine
 import Foundation
 import NN
@@ -78,5 +79,6 @@ while fixedSteps.map({ times.count < $0 })
 }
 let cpuMs = Double(clock() - cpuStart) * 1000 / Double(CLOCKS_PER_SEC) / Double(times.count)
 let median = times.sorted()[times.count / 2]
-print(String(format: "{\"workload\": \"%@\", \"engine\": \"practise\", \"threads\": %d, \"ms_per_iter\": %.3f, \"throughput_img_s\": %.2f, \"iters\": %d, \"peak_rss_mb\": %.1f, \"cpu_ms_per_iter\": %.3f}",
-             args[1], Threads.count, median, Double(w.batch) * 1000 / median, times.count, peakRSSMegabytes(), cpuMs))
+let simd = String(cString: pk_simd_level_name(pk_simd_level()))
+print(String(format: "{\"workload\": \"%@\", \"engine\": \"practise\", \"simd\": \"%@\", \"threads\": %d, \"ms_per_iter\": %.3f, \"throughput_img_s\": %.2f, \"iters\": %d, \"peak_rss_mb\": %.1f, \"cpu_ms_per_iter\": %.3f}",
+             args[1], simd, Threads.count, median, Double(w.batch) * 1000 / median, times.count, peakRSSMegabytes(), cpuMs))
