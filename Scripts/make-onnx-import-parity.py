@@ -110,6 +110,8 @@ def main(out):
     tv = torchvision.models
     from torchvision.models.resnet import Bottleneck
     from torchvision.models.regnet import ResBottleneckBlock
+    from torchvision.models.efficientnet import MBConv
+    from torchvision.models.mnasnet import _InvertedResidual
     models = {
         "resnet20": (randomise(CifarResNet(20, in_channels=3, num_classes=10), 1), (3, 32, 32),
                      candidates, (CifarBlock,), lambda b: b.downsample is None, True),
@@ -122,6 +124,10 @@ def main(out):
                            lambda b: b.proj is None, False),
         "regnet_y_400mf": (randomise(tv.regnet_y_400mf(), 6), (3, 64, 64), candidates, (ResBottleneckBlock,),
                            lambda b: b.proj is None, True),
+        "efficientnet_b0": (randomise(tv.efficientnet_b0(), 7), (3, 64, 64), candidates, (MBConv,),
+                            lambda b: b.use_res_connect, False),
+        "mnasnet0_5": (randomise(tv.mnasnet0_5(), 8), (3, 64, 64), candidates, (_InvertedResidual,),
+                       lambda b: b.apply_residual, False),
     }
     only = os.environ.get("PRACTISE_ONNX_PARITY_MODELS")
     torch.manual_seed(0)

@@ -23,7 +23,6 @@ struct GraphConversion {
     var inputName = "", outputName = ""
     var inputShape: [Int] = []
     private var constants: [String: ONNXTensor] = [:]
-    private var usedAsWeight: [String: String] = [:]
 
     init(_ model: ONNXModel, imageSize: (h: Int, w: Int)?) throws {
         self.model = model
@@ -97,8 +96,8 @@ struct GraphConversion {
             }
             guard t.isFloatingPoint else { throw fail("\(role) '\(t.name)' is not a float tensor") }
             if let rank, t.dims.count != rank { throw fail("\(role) '\(t.name)' should have rank \(rank), has dims \(t.dims)") }
-            if let other = usedAsWeight[t.name] { throw fail("\(role) '\(t.name)' is also the weight of \(other); shared weights are not supported") }
-            usedAsWeight[t.name] = where_
+            // An initializer read by several layers (exporters deduplicate equal tensors) gives each
+            // layer its own copy: the layers train independently.
             return t
         }
         func dynamicInput(_ i: Int) throws -> (String, [Int]) {
@@ -231,7 +230,6 @@ struct GraphConversion {
             } else if !isGemm, let (addIndex, add, c) = try biasAdd(following: output, order: order) {
                 // MatMul followed by the Add of its bias: one linear layer.
                 guard c.count == outF else { throw fail("the bias '\(c.name)' added by '\(add.name)' has \(c.count) elements, expected \(outF)") }
-                usedAsWeight[c.name] = where_
                 bias = c.floats
                 output = add.outputs[0]
                 skipped.insert(addIndex)
@@ -241,6 +239,11 @@ struct GraphConversion {
             lin.weight.value = Tensor(wv, shape: [outF, inF])
             lin.bias.value = Tensor(bias, shape: [outF])
             try emit(.linear(layer: ""), [x], shape: [xs[0], outF], output: output, layer: lin)
+
+        case "Identity" where shapes[n.inputs.first ?? ""] == nil && constants[n.inputs.first ?? ""] != nil:
+            // An alias of a constant (exporters write shared initializers this way).
+            guard let out = n.outputs.first, !out.isEmpty else { throw fail("no output") }
+            constants[out] = constants[n.inputs[0]]
 
         case "Relu", "Sigmoid", "HardSwish", "Identity":
             let (x, xs) = try dynamicInput(0)
