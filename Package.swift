@@ -23,11 +23,11 @@ let package = Package(
         // Modules, layers, losses, optimisers, schedules, model zoo.
         .target(name: "NN", dependencies: ["Engine"], swiftSettings: fastMath),
         // The PRACTISE method: candidates, adaptors, recoverability, selection, finetuning, reports.
-        .target(name: "Practise", dependencies: ["Engine", "NN", "Checkpoint", "ImageData", "ONNX"], swiftSettings: fastMath),
+        .target(name: "Practise", dependencies: ["Engine", "NN", "Checkpoint", "ImageData", "ONNX", "SafeFiles"], swiftSettings: fastMath),
         // The `practise` command line (its folder is not `Sources/practise`: that would clash with
         // `Sources/Practise` on a case-insensitive file system, the macOS default).
         .executableTarget(name: "PractiseCLI", dependencies: [
-            "Practise", "Engine", "NN", "Checkpoint", "ImageData",
+            "Practise", "Engine", "NN", "Checkpoint", "ImageData", "SafeFiles",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // System libraries: zlib (gzip IDX, deflated zip entries), libjpeg-turbo and libpng behind C shims.
@@ -35,11 +35,13 @@ let package = Package(
         .target(name: "CJPEG", path: "Sources/CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(name: "CPNG", path: "Sources/CPNG", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z")]),
         // Checkpoints: PyTorch .pth (zip + restricted unpickler) and safetensors; engine-independent.
-        .target(name: "Checkpoint", dependencies: ["CZlib"]),
+        .target(name: "Checkpoint", dependencies: ["CZlib", "SafeFiles"]),
         // Datasets (IDX, CIFAR, ImageFolder), torchvision transforms, few-shot sampling, loader.
-        .target(name: "ImageData", dependencies: ["Engine", "CZlib", "CJPEG", "CPNG"]),
+        .target(name: "ImageData", dependencies: ["Engine", "CZlib", "CJPEG", "CPNG", "SafeFiles"]),
         // ONNX model writer (own protobuf encoder), BatchNorm folding.
-        .target(name: "ONNX"),
+        .target(name: "ONNX", dependencies: ["SafeFiles"]),
+        // Writing output files (atomic replacement) and locking output folders; no other dependency.
+        .target(name: "SafeFiles"),
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
         .executableTarget(name: "gemm-bench", dependencies: ["CKernels"], cSettings: [.unsafeFlags(["-O3"])]),
@@ -53,7 +55,8 @@ let package = Package(
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], resources: [.copy("Fixtures")]),
         // Runs the built `practise` executable with bad input.
         .testTarget(name: "CLITests", dependencies: ["PractiseCLI"]),
-        .testTarget(name: "ONNXTests", dependencies: ["ONNX"]),
+        .testTarget(name: "ONNXTests", dependencies: ["ONNX", "SafeFiles"]),
+        .testTarget(name: "SafeFilesTests", dependencies: ["SafeFiles"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Checkpoint", "TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

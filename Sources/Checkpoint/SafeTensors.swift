@@ -1,4 +1,5 @@
 import Foundation
+import SafeFiles
 
 /// Reading and writing the safetensors format
 /// (https://huggingface.co/docs/safetensors): `u64 LE` header length,
@@ -55,7 +56,8 @@ public enum SafeTensors {
     /// sorted); `metadata` becomes `__metadata__`.
     public static func write(_ stateDict: StateDict, to url: URL) throws {
         try withFileName(url.lastPathComponent) {
-            try FileOutput.writeAtomically(try encode(stateDict), to: url)
+            let bytes = try encode(stateDict)
+            do throws(OutputFileError) { try OutputFile.write(bytes, to: url.path) } catch { throw fail("cannot write file: \(error.reason)") }
         }
     }
 

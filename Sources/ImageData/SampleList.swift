@@ -1,4 +1,5 @@
 import Foundation
+import SafeFiles
 
 /// Reading and writing the list of chosen samples.
 ///
@@ -17,11 +18,7 @@ public enum SampleList {
             try dataset.checkIndex(i)
             text += dataset.sampleKey(at: i) + "\n"
         }
-        do {
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-        } catch {
-            throw DataError.unreadable(path: path, reason: "cannot write: \(error)")
-        }
+        do throws(OutputFileError) { try OutputFile.write(text, to: path) } catch { throw DataError.unreadable(path: path, reason: "cannot write: \(error.reason)") }
     }
 
     /// Reads a list back as indices into `dataset`, in file order.

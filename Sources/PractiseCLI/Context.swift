@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import SafeFiles
 import ImageData
 import NN
 import Practise
@@ -108,7 +109,7 @@ enum Context {
 
     static func writeJSON<T: Encodable>(_ value: T, to path: String?) throws {
         guard let path else { return }
-        try AtomicFile.writeJSON(value, to: path)
+        try OutputFile.writeJSON(value, to: path)
     }
 }
 

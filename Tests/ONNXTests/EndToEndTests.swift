@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import SafeFiles
 import Testing
 @testable import ONNX
 
@@ -112,14 +113,14 @@ struct E2ENet {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("m.onnx")
-        try writeFileAtomically(Array("old".utf8), to: url)
+        try OutputFile.write("old", to: url.path)
         let model = E2ENet(seed: 1).onnxModel()
         try model.write(to: url, producerVersion: "1", metadata: [:])
         let written = try Data(contentsOf: url)
         #expect(Array(written) == model.serialize(producerVersion: "1", metadata: [:]))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["m.onnx"])
-        #expect(throws: ONNXWriteError.self) {
-            try writeFileAtomically([1], to: dir.appendingPathComponent("missing/x.onnx"))
+        #expect(throws: OutputFileError.self) {
+            try model.write(to: dir.appendingPathComponent("missing/x.onnx"), producerVersion: "1", metadata: [:])
         }
     }
 }

@@ -1,6 +1,7 @@
 import Checkpoint
 import Engine
 import Foundation
+import SafeFiles
 import NN
 
 /// Settings of the analysis phase that decide its results (a resumed run must match them).
@@ -55,7 +56,7 @@ public final class AnalysisRun {
                 throw PractiseError("\(stateDir) holds an analysis with different settings (model, samples, seed or iterations); use another folder or --force to start over")
             }
         } else {
-            try AtomicFile.writeJSON(settings, to: settingsPath)
+            try OutputFile.writeJSON(settings, to: settingsPath)
         }
     }
 
@@ -74,7 +75,7 @@ public final class AnalysisRun {
         let t0 = Date()
         let latencies = try source.blockLatencies(for: candidates)
         wallSeconds["latency", default: 0] += Date().timeIntervalSince(t0)
-        try AtomicFile.writeJSON(latencies, to: file)
+        try OutputFile.writeJSON(latencies, to: file)
         return latencies
     }
 
@@ -114,7 +115,7 @@ public final class AnalysisRun {
             for (i, c) in candidates.enumerated() where done[c.path] == nil {
                 progress("analysis: measuring recoverability of \(c.path)")
                 done[c.path] = analysis.recoverability(of: i, cache: cache)
-                try AtomicFile.writeJSON(done, to: path("recoverability.json"))
+                try OutputFile.writeJSON(done, to: path("recoverability.json"))
             }
             wallSeconds["analysis_evaluation", default: 0] += Date().timeIntervalSince(t1)
         }

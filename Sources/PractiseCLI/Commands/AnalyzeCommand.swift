@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import SafeFiles
 import NN
 import Practise
 
@@ -52,13 +53,13 @@ struct AnalyzeCommand: ParsableCommand {
                                                            l.spread * 100, LatencyMeter.noiseBound * 100, Selection.tieRule).utf8))
             }
         }
-        try AtomicFile.writeJSON(ranked, to: (out as NSString).appendingPathComponent("scores.json"))
+        try OutputFile.writeJSON(ranked, to: (out as NSString).appendingPathComponent("scores.json"))
         try Context.writeJSON(ranked, to: common.json)
     }
 }
 
 enum SampleListWriter {
     static func write(_ data: PreparedData, to path: String) throws {
-        try AtomicFile.write(data.sampleKeys.joined(separator: "\n") + "\n", to: path)
+        try OutputFile.write(data.sampleKeys.joined(separator: "\n") + "\n", to: path)
     }
 }

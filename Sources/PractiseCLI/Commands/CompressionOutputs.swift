@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import SafeFiles
 import NN
 import Practise
 
@@ -24,9 +25,9 @@ enum CompressionOutputs {
         if writeONNX {
             try ONNXExport.write(o.student, spec: o.studentSpec, imageShape: data.imageShape, to: path("model.onnx"), metadata: extra)
         }
-        try AtomicFile.write(report.json(), to: path("report.json"))
-        try AtomicFile.write(report.markdown, to: path("report.md"))
-        try AtomicFile.write(CandidatePlot.svg(o.scores, dropped: o.dropped, title: "\(report.model): recoverability vs latency reduction"),
+        try OutputFile.write(report.json(), to: path("report.json"))
+        try OutputFile.write(report.markdown, to: path("report.md"))
+        try OutputFile.write(CandidatePlot.svg(o.scores, dropped: o.dropped, title: "\(report.model): recoverability vs latency reduction"),
                              to: path("candidates.svg"))
         try SampleListWriter.write(data, to: path("samples.txt"))
         return report

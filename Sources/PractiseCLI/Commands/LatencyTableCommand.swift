@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import SafeFiles
 import Practise
 
 struct LatencyTableCommand: ParsableCommand {
@@ -47,7 +48,7 @@ struct LatencyTableCommand: ParsableCommand {
         let origin = LatencyOrigin.here(threads: measured.whole.threads, batch: batch)
         let table = LatencyTable(model: m.spec.architecture.rawValue, imageShape: shape, origin: origin, wholeModelMs: measured.whole.medianMs,
                                  blocks: candidates.map { LatencyTable.Entry(block: $0.path, latency: measured.reductions[$0.path]!) })
-        try AtomicFile.writeJSON(table, to: out)
+        try OutputFile.writeJSON(table, to: out)
         say(Table.render(header: ["block", "latency reduction", "95% interval"], rows: table.blocks.map {
             [$0.block, String(format: "%.2f%%", $0.latencyReduction), String(format: "%.2f–%.2f%%", $0.low ?? 0, $0.high ?? 0)]
         }))

@@ -1,0 +1,85 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A failure writing an output file, naming the path and the system's reason.
+public struct OutputFileError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var path: String
+    public var reason: String
+    public init(path: String, reason: String) { self.path = path; self.reason = reason }
+    public var description: String { "cannot write \(path): \(reason)" }
+}
+
+/// The one way this project writes a whole file: the bytes go to a temporary sibling
+/// (`.NAME.tmp-PID-RANDOM`, flushed to disk), which is then renamed over the destination, so a
+/// reader or a crash never sees a half-written file and a failure leaves the old file intact.
+public enum OutputFile {
+    public static func write(_ data: Data, to path: String) throws(OutputFileError) {
+        try replaceAtomically(data, at: path)
+    }
+
+    public static func write(_ bytes: [UInt8], to path: String) throws(OutputFileError) {
+        try write(Data(bytes), to: path)
+    }
+
+    public static func write(_ text: String, to path: String) throws(OutputFileError) {
+        try write(Data(text.utf8), to: path)
+    }
+
+    /// Temporary sibling + `rename(2)`. The temporary file takes the permissions of the file it
+    /// replaces, if any.
+    static func replaceAtomically(_ data: Data, at path: String) throws(OutputFileError) {
+        let folder = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        let temp = (folder.isEmpty ? "" : folder.hasSuffix("/") ? folder : folder + "/")
+            + ".\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard fd >= 0 else {
+            throw OutputFileError(path: path, reason: "cannot create a file in \(folder.isEmpty ? "." : folder): \(systemReason())")
+        }
+        var existing = stat()
+        if stat(path, &existing) == 0 { _ = fchmod(fd, existing.st_mode & 0o7777) }
+        do throws(OutputFileError) {
+            try writeAll(data, to: fd, path: path)
+            guard fsync(fd) == 0 || errno == EINVAL else { throw OutputFileError(path: path, reason: systemReason()) }
+        } catch {
+            close(fd)
+            unlink(temp)
+            throw error
+        }
+        close(fd)
+        guard rename(temp, path) == 0 else {
+            let reason = systemReason()
+            unlink(temp)
+            throw OutputFileError(path: path, reason: reason)
+        }
+    }
+
+    /// Writes every byte of `data` to `fd`, retrying short writes and interruptions.
+    static func writeAll(_ data: Data, to fd: Int32, path: String) throws(OutputFileError) {
+        let failure: String? = data.withUnsafeBytes { raw -> String? in
+            var offset = 0
+            while offset < raw.count {
+                let n = rawWrite(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return systemReason()
+                }
+                offset += n
+            }
+            return nil
+        }
+        if let failure { throw OutputFileError(path: path, reason: failure) }
+    }
+
+    /// `strerror(errno)` ("No space left on device").
+    static func systemReason() -> String { String(cString: strerror(errno)) }
+}
+
+/// `write(2)` (a file-level function, so the name does not resolve to ``OutputFile/write(_:to:)``).
+private func rawWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int { write(fd, buffer, count) }
