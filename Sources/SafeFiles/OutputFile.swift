@@ -15,12 +15,69 @@ public struct OutputFileError: Error, CustomStringConvertible, Equatable, Sendab
     public var description: String { "cannot write \(path): \(reason)" }
 }
 
-/// The one way this project writes a whole file: the bytes go to a temporary sibling
-/// (`.NAME.tmp-PID-RANDOM`, flushed to disk), which is then renamed over the destination, so a
-/// reader or a crash never sees a half-written file and a failure leaves the old file intact.
+/// The one way this project writes a whole file. Regular files and new paths are replaced
+/// atomically: the bytes go to a temporary sibling (`.NAME.tmp-PID-RANDOM`, flushed to disk),
+/// which is then renamed over the destination, so a reader or a crash never sees a half-written
+/// file and a failure leaves the old file intact. Anything else is written through, never
+/// replaced: see ``write(_:to:)-(Data,_)``.
 public enum OutputFile {
+    /// The path that means standard output.
+    public static let standardOutput = "-"
+
+    /// Writes `data` to `path`:
+    /// - `-`: standard output;
+    /// - a new path or a regular file: atomically (temporary sibling + rename, permissions kept);
+    /// - a symbolic link: the same rules applied to its target, the link itself stays (a dangling
+    ///   link's target is created through it);
+    /// - a device, FIFO or socket (`/dev/stdout`, `/dev/null`, a pipe): written through, never replaced;
+    /// - a directory: an error.
     public static func write(_ data: Data, to path: String) throws(OutputFileError) {
-        try replaceAtomically(data, at: path)
+        if path == standardOutput {
+            try writeAll(data, to: STDOUT_FILENO, path: "standard output")
+            return
+        }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let code = errno
+            var link = stat()
+            if code == ENOENT && lstat(path, &link) == 0 {
+                try writeThrough(data, to: path, create: true)
+            } else if code == ENOENT {
+                try replaceAtomically(data, at: path)
+            } else {
+                throw OutputFileError(path: path, reason: String(cString: strerror(code)))
+            }
+            return
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: try replaceAtomically(data, at: resolved(path))
+        case S_IFDIR: throw OutputFileError(path: path, reason: "it is a directory")
+        default: try writeThrough(data, to: path, create: false)
+        }
+    }
+
+    /// Whether `path` is `-`, a device, FIFO or socket (after links): written through, not replaced.
+    public static func isStream(_ path: String) -> Bool {
+        if path == standardOutput { return true }
+        var info = stat()
+        guard stat(path, &info) == 0 else { return false }
+        let kind = info.st_mode & S_IFMT
+        return kind != S_IFREG && kind != S_IFDIR
+    }
+
+    /// The path with symbolic links resolved (the target a link names), or `path` itself.
+    static func resolved(_ path: String) -> String {
+        guard let p = realpath(path, nil) else { return path }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
+    /// Opens `path` for writing without replacing it and writes `data`.
+    static func writeThrough(_ data: Data, to path: String, create: Bool) throws(OutputFileError) {
+        let fd = open(path, O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0), 0o666)
+        guard fd >= 0 else { throw OutputFileError(path: path, reason: systemReason()) }
+        defer { close(fd) }
+        try writeAll(data, to: fd, path: path)
     }
 
     public static func write(_ bytes: [UInt8], to path: String) throws(OutputFileError) {
