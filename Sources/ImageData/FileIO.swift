@@ -10,6 +10,10 @@ enum FileIO {
             throw DataError.fileNotFound(path: path)
         }
         if isDir.boolValue { throw DataError.unreadable(path: path, reason: "is a directory") }
+        var info = stat()
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
+            throw DataError.unreadable(path: path, reason: "not a regular file (a device, FIFO or socket)")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw DataError.unreadable(path: path, reason: "permission denied or I/O error")
         }

@@ -29,11 +29,16 @@ public enum OutputFile {
     /// - a new path or a regular file: atomically (temporary sibling + rename, permissions kept);
     /// - a symbolic link: the same rules applied to its target, the link itself stays (a dangling
     ///   link's target is created through it);
-    /// - a device, FIFO or socket (`/dev/stdout`, `/dev/null`, a pipe): written through, never replaced;
+    /// - anything under `/dev/` or `/proc/` (`/dev/stdout` even when it leads to a regular file a
+    ///   shell redirected to), and any device, FIFO or socket: written through, never replaced;
     /// - a directory: an error.
     public static func write(_ data: Data, to path: String) throws(OutputFileError) {
         if path == standardOutput {
             try writeAll(data, to: STDOUT_FILENO, path: "standard output")
+            return
+        }
+        if isSystemPath(path) {  // /dev/stdout may name the regular file a shell redirected to: never replace it
+            try writeThrough(data, to: path, create: false)
             return
         }
         var info = stat()
@@ -56,14 +61,19 @@ public enum OutputFile {
         }
     }
 
-    /// Whether `path` is `-`, a device, FIFO or socket (after links): written through, not replaced.
+    /// Whether `path` is `-`, under `/dev/` or `/proc/`, or a device, FIFO or socket (after
+    /// links): written through, not replaced.
     public static func isStream(_ path: String) -> Bool {
-        if path == standardOutput { return true }
+        if path == standardOutput || isSystemPath(path) { return true }
         var info = stat()
         guard stat(path, &info) == 0 else { return false }
         let kind = info.st_mode & S_IFMT
         return kind != S_IFREG && kind != S_IFDIR
     }
+
+    /// Paths under `/dev/` and `/proc/` (`/dev/stdout`, `/dev/fd/3`, `/proc/self/fd/1`) are
+    /// written through whatever they lead to.
+    static func isSystemPath(_ path: String) -> Bool { path.hasPrefix("/dev/") || path.hasPrefix("/proc/") }
 
     /// The path with symbolic links resolved (the target a link names), or `path` itself.
     static func resolved(_ path: String) -> String {
@@ -74,7 +84,8 @@ public enum OutputFile {
 
     /// Opens `path` for writing without replacing it and writes `data`.
     static func writeThrough(_ data: Data, to path: String, create: Bool) throws(OutputFileError) {
-        let fd = open(path, O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0), 0o666)
+        // O_APPEND: a regular file reached through /dev/stdout is a shell's redirection, continued, not overwritten.
+        let fd = open(path, O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : O_APPEND), 0o666)
         guard fd >= 0 else { throw OutputFileError(path: path, reason: systemReason()) }
         defer { close(fd) }
         try writeAll(data, to: fd, path: path)
@@ -91,13 +102,12 @@ public enum OutputFile {
     /// Temporary sibling + `rename(2)`. The temporary file takes the permissions of the file it
     /// replaces, if any.
     static func replaceAtomically(_ data: Data, at path: String) throws(OutputFileError) {
-        let folder = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
-        let temp = (folder.isEmpty ? "" : folder.hasSuffix("/") ? folder : folder + "/")
-            + ".\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let folder = PathParts.folder(of: path)
+        let temp = (folder.hasSuffix("/") ? folder : folder + "/")
+            + ".\(PathParts.name(of: path)).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
         guard fd >= 0 else {
-            throw OutputFileError(path: path, reason: "cannot create a file in \(folder.isEmpty ? "." : folder): \(systemReason())")
+            throw OutputFileError(path: path, reason: "cannot create a file in \(folder): \(systemReason())")
         }
         var existing = stat()
         if stat(path, &existing) == 0 { _ = fchmod(fd, existing.st_mode & 0o7777) }

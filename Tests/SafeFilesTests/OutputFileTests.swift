@@ -78,6 +78,19 @@ final class OutputFileStreamTests: XCTestCase {
         XCTAssertEqual(info.st_mode & S_IFMT, S_IFIFO, "still a FIFO")
     }
 
+    func testDevStdoutLeadingToARegularFileAppendsToItInsteadOfReplacingIt() throws {
+        let log = dir + "/log"
+        try OutputFile.write("earlier output\n", to: log)
+        let fd = open(log, O_WRONLY | O_APPEND)
+        defer { close(fd) }
+        try OutputFile.write("through fd", to: "/proc/self/fd/\(fd)")
+        XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8), "earlier output\nthrough fd")
+        var before = stat(), after = stat()
+        XCTAssertEqual(fstat(fd, &before), 0)
+        XCTAssertEqual(stat(log, &after), 0)
+        XCTAssertEqual(before.st_ino, after.st_ino, "the file the descriptor writes to was not replaced")
+    }
+
     func testDevicesAreWrittenThroughAndADirectoryIsRefused() throws {
         try OutputFile.write("discarded", to: "/dev/null")
         var info = stat()
@@ -93,6 +106,7 @@ final class OutputFileStreamTests: XCTestCase {
         XCTAssertThrowsError(try OutputFile.write("x", to: dir)) { XCTAssertEqual("\($0)", "cannot write \(dir!): it is a directory") }
         XCTAssertTrue(OutputFile.isStream("-"))
         XCTAssertTrue(OutputFile.isStream("/dev/null"))
+        XCTAssertTrue(OutputFile.isStream("/dev/stdout"))
         XCTAssertFalse(OutputFile.isStream(dir + "/new"))
     }
 }
@@ -108,5 +122,27 @@ final class FileLockTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path))
         let second = try FileLock.acquire(path)
         second.release()
+    }
+}
+
+final class PathPartsTests: XCTestCase {
+    func testFolderAndName() {
+        XCTAssertEqual(PathParts.folder(of: "o"), ".")
+        XCTAssertEqual(PathParts.folder(of: "a/b/c"), "a/b")
+        XCTAssertEqual(PathParts.folder(of: "/c"), "/")
+        XCTAssertEqual(PathParts.folder(of: "a/b/"), "a")
+        XCTAssertEqual(PathParts.name(of: "a/b/c"), "c")
+        XCTAssertEqual(PathParts.name(of: "o"), "o")
+    }
+
+    func testAOneCharacterRelativeNameIsWrittenInTheCurrentFolder() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pp-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let old = FileManager.default.currentDirectoryPath
+        FileManager.default.changeCurrentDirectoryPath(dir)
+        defer { FileManager.default.changeCurrentDirectoryPath(old) }
+        try OutputFile.write("x", to: "o")
+        XCTAssertEqual(try String(contentsOfFile: dir + "/o", encoding: .utf8), "x")
     }
 }

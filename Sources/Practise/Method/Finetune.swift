@@ -57,6 +57,9 @@ public enum Finetuner {
             opt.zeroGrad()
             try afterIteration(it, loss.item)
         }
+        if let key = Divergence.firstNonFinite(in: student) {
+            throw PractiseError("\(method.rawValue) finetuning diverged: \(key) holds NaN or infinity after the last update (iteration \(config.iterations)); try a lower --lr")
+        }
         student.setRequiresGrad(true)
         student.eval()
     }

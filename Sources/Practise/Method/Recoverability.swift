@@ -118,6 +118,9 @@ public final class RecoverabilityAnalysis {
             completedIterations += 1
             try afterIteration(it, losses)
         }
+        for s in students where !Divergence.allFinite(s.adaptorParameters) {
+            throw PractiseError("adaptor training for \(s.placement.dropped) diverged: its adaptors hold NaN or infinity after the last update (iteration \(config.iterations)); try a lower --lr")
+        }
     }
 
     /// Teacher features and block-entry activations of the tiny set under the eval transform,

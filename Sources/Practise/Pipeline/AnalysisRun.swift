@@ -51,7 +51,12 @@ public final class AnalysisRun {
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
         let settingsPath = path("analysis-settings.json")
         if FileManager.default.fileExists(atPath: settingsPath) {
-            let saved = try JSONDecoder().decode(AnalysisSettings.self, from: Data(contentsOf: URL(fileURLWithPath: settingsPath)))
+            let saved: AnalysisSettings
+            do {
+                saved = try JSONDecoder().decode(AnalysisSettings.self, from: Data(contentsOf: URL(fileURLWithPath: settingsPath)))
+            } catch {
+                throw PractiseError("\(settingsPath) is damaged (empty, truncated or not the settings of an analysis), so this analysis cannot be resumed; use another folder or --force to start over")
+            }
             guard saved == settings else {
                 throw PractiseError("\(stateDir) holds an analysis with different settings (model, samples, seed or iterations); use another folder or --force to start over")
             }

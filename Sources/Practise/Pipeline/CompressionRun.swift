@@ -94,6 +94,7 @@ public final class CompressionRun {
                     progress: @escaping (String) -> Void) throws -> CompressionOutcome {
         var wall: [String: Double] = [:]
         let start = Date()
+        try Self.requireFiniteOutputs(teacher, on: data)
         let candidates = Candidates.find(in: teacher, imageShape: imageShape)
         var scores: [CandidateScore] = []
         var dropped: [String]
@@ -137,8 +138,10 @@ public final class CompressionRun {
         let t2 = Date()
         progress("evaluating the teacher")
         let teacherAcc = try evaluate(teacher)
+        if let p = teacherAcc.nonFiniteProblem(of: "the teacher") { throw PractiseError(p) }
         progress("evaluating the pruned network before finetuning")
         let prunedAcc = try evaluate(student)
+        if let p = prunedAcc.nonFiniteProblem(of: "the pruned network") { throw PractiseError(p) }
         wall["evaluation"] = Date().timeIntervalSince(t2)
 
         let t3 = Date()
@@ -151,6 +154,7 @@ public final class CompressionRun {
         let t4 = Date()
         progress("evaluating the student")
         let studentAcc = try evaluate(student)
+        if let p = studentAcc.nonFiniteProblem(of: "the finetuned student") { throw PractiseError(p + "; try a lower --lr") }
         wall["evaluation", default: 0] += Date().timeIntervalSince(t4)
 
         let t5 = Date()
@@ -162,5 +166,13 @@ public final class CompressionRun {
                                   finalLatency: final, candidateLatencies: candidateLatencies, teacherAccuracy: teacherAcc,
                                   prunedAccuracy: prunedAcc, studentAccuracy: studentAcc, wallSeconds: wall,
                                   latencyTarget: selection?.target, selectionMeasuredReduction: selection?.measured)
+    }
+
+    /// Fails before any work when `teacher` (left in eval mode) gives non-finite logits on the tiny set (eval transform).
+    public static func requireFiniteOutputs(_ teacher: ClassifierModel, on data: TinySet) throws {
+        var batches = try data.evalBatches()[...]
+        let acc = try Evaluation.accuracy(teacher, next: { batches.popFirst() })
+        teacher.eval()  // drop the inference preparation: the analysis back-propagates through the teacher
+        if let p = acc.nonFiniteProblem(of: "the teacher (on the tiny set)") { throw PractiseError(p) }
     }
 }

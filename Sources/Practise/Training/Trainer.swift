@@ -78,6 +78,9 @@ public final class Trainer {
                 optimizer.zeroGrad()
                 progress(epoch, step, steps, loss.item)
             }
+            if let key = Divergence.firstNonFinite(in: model) {
+                throw PractiseError("training diverged: \(key) holds NaN or infinity after epoch \(epoch + 1); try a lower --lr")
+            }
             model.eval()
             history.append(try evaluate(model))
             completedEpochs += 1
