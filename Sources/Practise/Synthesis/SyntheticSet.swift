@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import SafeFiles
 import ImageData
 
 /// What a synthetic set folder records in `settings.json`; a rerun with equal values resumes.
@@ -82,7 +83,7 @@ public enum SyntheticSet {
         }
         let progressDir = joined(dir, ".progress")
         try fm.createDirectory(atPath: progressDir, withIntermediateDirectories: true)
-        try AtomicFile.writeJSON(manifest, to: manifestPath)
+        try OutputFile.writeJSON(manifest, to: manifestPath)
         var records: [BatchRecord] = []
         let batches = manifest.batches
         for (b, batch) in batches.enumerated() {
@@ -100,11 +101,11 @@ public enum SyntheticSet {
                 let folder = joined(dir, classFolder(index: index, manifest: manifest))
                 try fm.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 let image = image(result.images, at: i, mean: manifest.mean, std: manifest.std)
-                try AtomicFile.write(Data(try PNGEncoder.encode(image)), to: joined(folder, fileName(index: index)))
+                try OutputFile.write(Data(try PNGEncoder.encode(image)), to: joined(folder, fileName(index: index)))
             }
             let record = BatchRecord(batch: b, images: batch.count, loss: result.loss, initialBNLoss: result.initialBNLoss,
                                      bnLoss: result.bnLoss, seconds: Date().timeIntervalSince(start))
-            try AtomicFile.writeJSON(record, to: marker)
+            try OutputFile.writeJSON(record, to: marker)
             records.append(record)
         }
         try writeContactSheet(manifest, in: dir)
@@ -166,6 +167,6 @@ public enum SyntheticSet {
             }
         }
         let sheet = Image(width: sheetW, height: sheetH, channels: c, pixels: px)
-        try AtomicFile.write(Data(try PNGEncoder.encode(sheet)), to: joined(dir, contactSheetFile))
+        try OutputFile.write(Data(try PNGEncoder.encode(sheet)), to: joined(dir, contactSheetFile))
     }
 }
