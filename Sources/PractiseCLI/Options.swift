@@ -69,6 +69,13 @@ struct PhaseOptions: ParsableArguments {
 
     @Option(help: "Learning rate of both phases, SGD momentum 0.9, weight decay 1e-4, ×0.1 after 40% (reference: 0.02).")
     var lr: Float = 0.02
+
+    @Option(help: "Save the analysis' adaptor training state every this many iterations (where a rerun resumes).")
+    var checkpointEvery: Int = 50
+
+    func validate() throws {
+        guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1 (found \(checkpointEvery))") }
+    }
 }
 
 /// The tiny training set.

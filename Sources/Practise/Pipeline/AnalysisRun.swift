@@ -38,6 +38,10 @@ public final class AnalysisRun {
     /// Stop with ``AnalysisInterrupted`` after this many iterations of this invocation, as an
     /// interruption would (used to test resuming).
     public var iterationLimit: Int?
+    /// Called once training starts, with the iteration it resumes from (0 when fresh).
+    public var onStart: ((Int) -> Void)?
+    /// Called after each training iteration with the number completed.
+    public var onIteration: ((Int) -> Void)?
     /// Wall seconds per phase of this invocation.
     public private(set) var wallSeconds: [String: Double] = [:]
 
@@ -70,16 +74,21 @@ public final class AnalysisRun {
     /// Latency reduction of each candidate, measured (or read) once per run and kept in
     /// `latency.json`.
     public func latencyReductions() throws -> BlockLatencies {
-        let file = path("latency.json")
         let source = latencySource ?? MeasuredLatencySource(meter: latencyMeter, model: teacher, imageShape: imageShape, batch: latencyBatch)
+        let t0 = Date()
+        defer { wallSeconds["latency", default: 0] += Date().timeIntervalSince(t0) }
+        return try Self.latencies(file: path("latency.json"), source: source, candidates: candidates)
+    }
+
+    /// The latencies kept in `file` when they name exactly `candidates` and come from `source`;
+    /// otherwise taken from `source` and written there.
+    public static func latencies(file: String, source: LatencySource, candidates: [BlockCandidate]) throws -> BlockLatencies {
         if let data = FileManager.default.contents(atPath: file),
            let saved = try? JSONDecoder().decode(BlockLatencies.self, from: data),
            Set(saved.reductions.keys) == Set(candidates.map(\.path)), saved.origin.source == source.sourceLabel {
             return saved
         }
-        let t0 = Date()
         let latencies = try source.blockLatencies(for: candidates)
-        wallSeconds["latency", default: 0] += Date().timeIntervalSince(t0)
         try OutputFile.writeJSON(latencies, to: file)
         return latencies
     }
@@ -87,11 +96,18 @@ public final class AnalysisRun {
     /// The candidates' latency figures of the last ``run(data:progress:)``.
     public private(set) var latencies: BlockLatencies?
 
-    /// Trains (or resumes) every candidate's adaptors, then measures recoverability.
+    /// Latency figures, then every candidate's recoverability (``recoverabilities(data:progress:)``).
     /// `progress(text)` receives a status line.
     public func run(data: TinySet, progress: (String) -> Void = { _ in }) throws -> [CandidateScore] {
         let latencies = try latencyReductions()
         self.latencies = latencies
+        let done = try recoverabilities(data: data, progress: progress)
+        return candidates.map { CandidateScore(block: $0.path, recoverability: done[$0.path]!, latency: latencies.reductions[$0.path]!) }
+    }
+
+    /// Trains (or resumes) every candidate's adaptors, then measures recoverability; kept in
+    /// `recoverability.json` as each is known. `progress(text)` receives a status line.
+    public func recoverabilities(data: TinySet, progress: (String) -> Void = { _ in }) throws -> [String: Double] {
         var done = loadRecoverability()
         let pending = candidates.filter { done[$0.path] == nil }
         if !pending.isEmpty {
@@ -106,7 +122,9 @@ public final class AnalysisRun {
             }
             let t0 = Date()
             let startIteration = analysis.completedIterations
+            onStart?(startIteration)
             try analysis.train(data: data) { it, losses in
+                onIteration?(it + 1)
                 let mean = losses.reduce(0, +) / Float(max(losses.count, 1))
                 progress(String(format: "analysis: iteration %d/%d, mean adaptor loss %.5f", it + 1, settings.iterations, mean))
                 if (it + 1) % checkpointEvery == 0 || it + 1 == settings.iterations {
@@ -124,7 +142,7 @@ public final class AnalysisRun {
             }
             wallSeconds["analysis_evaluation", default: 0] += Date().timeIntervalSince(t1)
         }
-        return candidates.map { CandidateScore(block: $0.path, recoverability: done[$0.path]!, latency: latencies.reductions[$0.path]!) }
+        return done
     }
 
     func loadRecoverability() -> [String: Double] {

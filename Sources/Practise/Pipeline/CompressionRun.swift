@@ -19,6 +19,12 @@ public struct CompressionOptions: Sendable {
     /// Select by these latency figures (a latency table of the deployment machine) instead of
     /// measuring candidates here.
     public var latencyTable: TableLatencySource? = nil
+    /// Iterations between checkpoints of the analysis state.
+    public var checkpointEvery = 50
+    /// Take the analysis from this shared folder of a sharded `analyze` (checked against
+    /// `shardSettings`) instead of running it.
+    public var analysisFolder: String?
+    public var shardSettings: ShardSettings?
 
     public init(rule: DropRule, blocks: [String]? = nil, analysisIterations: Int, finetuneIterations: Int, latencyBatch: Int) {
         self.rule = rule; self.blocks = blocks
@@ -107,16 +113,26 @@ public final class CompressionRun {
             }
             dropped = sortedBlockPaths(blocks)
         } else {
-            let settings = AnalysisSettings(model: spec.architecture.rawValue, candidates: candidates.map(\.path),
-                                            iterations: options.analysisIterations, batchSize: options.batchSize,
-                                            learningRate: options.learningRate, seed: options.seed, samples: samples)
-            let analysis = try AnalysisRun(teacher: teacher, imageShape: imageShape, settings: settings,
-                                           stateDir: analysisStateDir, latencyBatch: options.latencyBatch)
-            analysis.latencyMeter = meter
-            analysis.latencySource = options.latencyTable
             let t0 = Date()
-            scores = try analysis.run(data: data, progress: progress)
-            candidateLatencies = analysis.latencies
+            if let folder = options.analysisFolder {
+                progress("analysis: merging \(folder)")
+                let source: LatencySource = options.latencyTable
+                    ?? MeasuredLatencySource(meter: meter, model: teacher, imageShape: imageShape, batch: options.latencyBatch)
+                let merged = try AnalysisFolder(folder).merge(expected: options.shardSettings, teacher: teacher, imageShape: imageShape, latency: source)
+                scores = merged.scores
+                candidateLatencies = merged.latencies
+            } else {
+                let settings = AnalysisSettings(model: spec.architecture.rawValue, candidates: candidates.map(\.path),
+                                                iterations: options.analysisIterations, batchSize: options.batchSize,
+                                                learningRate: options.learningRate, seed: options.seed, samples: samples)
+                let analysis = try AnalysisRun(teacher: teacher, imageShape: imageShape, settings: settings,
+                                               stateDir: analysisStateDir, latencyBatch: options.latencyBatch)
+                analysis.latencyMeter = meter
+                analysis.latencySource = options.latencyTable
+                analysis.checkpointEvery = options.checkpointEvery
+                scores = try analysis.run(data: data, progress: progress)
+                candidateLatencies = analysis.latencies
+            }
             wall["analysis"] = Date().timeIntervalSince(t0)
             let t1 = Date()
             switch options.rule {

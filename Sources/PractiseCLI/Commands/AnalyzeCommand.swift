@@ -8,7 +8,11 @@ import Practise
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "analyze",
         abstract: "Recoverability, latency reduction and score of every droppable block.",
-        discussion: "Results are saved per block in --out as they finish; rerunning the same command resumes.")
+        discussion: """
+        Results are saved per block in --out as they finish; rerunning the same command resumes. \
+        Across machines: each of N jobs runs --shard-index I --shard-count N --out DIR on a shared DIR, \
+        then --merge DIR (same options) checks and scores them; --status DIR shows progress.
+        """)
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataOptions: DataOptions
@@ -17,34 +21,75 @@ struct AnalyzeCommand: ParsableCommand {
     @OptionGroup var latency: LatencyOptions
     @OptionGroup var common: RunOptions
     @OptionGroup var synthesis: SynthesisOptions
-    @Option(help: "Folder for the resumable analysis state and results.") var out: String = "practise-analysis"
-    @Flag(help: "Discard a previous analysis in --out and start over.") var force = false
+    @Option(help: "Folder for the resumable analysis state and results (with --shard-index: the shared folder of all shards).")
+    var out: String = "practise-analysis"
+    @Flag(help: "Discard a previous analysis in --out and start over (not with --shard-index).") var force = false
+    @Option(help: "Train only this shard's candidates (0-based; with --shard-count), writing one result per candidate into --out.")
+    var shardIndex: Int?
+    @Option(help: "Number of shards the candidates are split into (with --shard-index).") var shardCount: Int?
+    @Option(help: "Check that every candidate in this shared folder has a result made with these options, take latency figures, print and save the scores.")
+    var merge: String?
+    @Option(help: "Show which candidates of this shared folder are done, running or missing (needs no other option).")
+    var status: String?
+
+    func validate() throws {
+        if (shardIndex == nil) != (shardCount == nil) { throw ValidationError("give --shard-index and --shard-count together") }
+        if [shardIndex != nil, merge != nil, status != nil].filter({ $0 }).count > 1 {
+            throw ValidationError("give only one of --shard-index/--shard-count, --merge DIR or --status DIR")
+        }
+        if shardIndex != nil && force { throw ValidationError("--force cannot be used with --shard-index: the folder is shared by every shard") }
+    }
 
     func run() throws {
         common.apply()
+        if let status { return try AnalysisStatusPrinter.print(AnalysisFolder(status), json: common.json) }
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
-        if force { try? FileManager.default.removeItem(atPath: out) }
-        let cache = synthesis.syntheticCache ?? ((out) as NSString).appendingPathComponent("synthetic")
+        if force && shardIndex == nil && merge == nil { try? FileManager.default.removeItem(atPath: out) }
+        let cache = synthesis.syntheticCache ?? ((merge ?? out) as NSString).appendingPathComponent("synthetic")
         let data = try PreparedData.prepare(dataOptions, samples: sampleOptions, model: m, seed: common.seed, batchSize: phase.batchSize) { n, shape, norm in
             try synthesis.make(count: n, model: m, imageShape: shape, normalization: norm, seed: common.seed, in: cache)
         }
-        let candidates = Candidates.find(in: m.model, imageShape: data.imageShape)
-        let settings = AnalysisSettings(model: m.spec.architecture.rawValue, candidates: candidates.map(\.path),
-                                        iterations: phase.analysisIterations, batchSize: phase.batchSize,
-                                        learningRate: phase.lr, seed: common.seed, samples: data.sampleKeys)
-        let analysis = try AnalysisRun(teacher: m.model, imageShape: data.imageShape, settings: settings, stateDir: out, latencyBatch: latency.latencyBatch)
-        analysis.latencyMeter = latency.meter
-        analysis.latencySource = try latency.tableSource(model: m.spec.architecture.rawValue, imageShape: data.imageShape)
-        try SampleListWriter.write(data, to: (out as NSString).appendingPathComponent("samples.txt"))
-        let progress = ProgressLine()
-        let scores = try analysis.run(data: data.tiny) { progress.update($0) }
-        progress.finish()
+        let table = try latency.tableSource(model: m.spec.architecture.rawValue, imageShape: data.imageShape)
+        let scores: [CandidateScore], latencies: BlockLatencies?
+        if let merge {
+            let source: LatencySource = table ?? MeasuredLatencySource(meter: latency.meter, model: m.model, imageShape: data.imageShape,
+                                                                       batch: latency.latencyBatch)
+            let merged = try AnalysisFolder(merge).merge(expected: try ShardSetup.settings(m, data: data, phase: phase, seed: common.seed),
+                                                         teacher: m.model, imageShape: data.imageShape, latency: source)
+            scores = merged.scores
+            latencies = merged.latencies
+            say("merged \(scores.count) candidates from \(merge); wrote \(merge)/scores.json")
+        } else if let shardIndex, let shardCount {
+            let shard = try ShardRun(teacher: m.model, imageShape: data.imageShape,
+                                     settings: try ShardSetup.settings(m, data: data, phase: phase, seed: common.seed),
+                                     samples: data.sampleKeys, folder: AnalysisFolder(out), index: shardIndex, count: shardCount)
+            shard.checkpointEvery = phase.checkpointEvery
+            shard.log = { say($0) }
+            _ = try shard.run(data: data.tiny)
+            try SampleListWriter.write(data, to: (out as NSString).appendingPathComponent("samples.txt"))
+            return
+        } else {
+            let candidates = Candidates.find(in: m.model, imageShape: data.imageShape)
+            let settings = AnalysisSettings(model: m.spec.architecture.rawValue, candidates: candidates.map(\.path),
+                                            iterations: phase.analysisIterations, batchSize: phase.batchSize,
+                                            learningRate: phase.lr, seed: common.seed, samples: data.sampleKeys)
+            let analysis = try AnalysisRun(teacher: m.model, imageShape: data.imageShape, settings: settings, stateDir: out, latencyBatch: latency.latencyBatch)
+            analysis.latencyMeter = latency.meter
+            analysis.latencySource = table
+            analysis.checkpointEvery = phase.checkpointEvery
+            try SampleListWriter.write(data, to: (out as NSString).appendingPathComponent("samples.txt"))
+            let progress = ProgressLine()
+            scores = try analysis.run(data: data.tiny) { progress.update($0) }
+            progress.finish()
+            latencies = analysis.latencies
+            try OutputFile.writeJSON(Selection.ranked(scores), to: (out as NSString).appendingPathComponent("scores.json"))
+        }
         let ranked = Selection.ranked(scores)
         say(Table.render(header: ["rank", "block", "recoverability", "latency reduction (95% interval)", "score"], rows: ranked.enumerated().map { i, s in
             [String(i + 1), s.block, String(format: "%.6f", s.recoverability),
              String(format: "%.2f%% (%.2f–%.2f)", s.latencyReduction, s.latencyLow, s.latencyHigh), String(format: "%.6f", s.score)]
         }))
-        if let l = analysis.latencies {
+        if let l = latencies {
             say("\ncandidate latencies: \(l.origin.summary)")
             let ties = Selection.ties(ranked)
             if !ties.isEmpty { say("within noise: " + ties.map { $0.joined(separator: " ~ ") }.joined(separator: "; ") + " (ranked by recoverability, then name)") }
@@ -53,7 +98,6 @@ struct AnalyzeCommand: ParsableCommand {
                                                            l.spread * 100, LatencyMeter.noiseBound * 100, Selection.tieRule).utf8))
             }
         }
-        try OutputFile.writeJSON(ranked, to: (out as NSString).appendingPathComponent("scores.json"))
         try Context.writeJSON(ranked, to: common.json)
     }
 }

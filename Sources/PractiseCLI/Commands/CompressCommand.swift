@@ -24,6 +24,8 @@ struct CompressCommand: ParsableCommand {
     @Option(help: "Drop the fewest blocks whose measured latency reduction reaches this fraction (e.g. 0.22).") var targetLatencyReduction: Double?
     @Option(help: "Skip the analysis and drop these blocks (comma-separated paths).") var blocks: String?
     @Option(help: "Finetuning: MiR (feature mimicking, default), BP (cross-entropy) or KD (distillation).") var method: String = "MiR"
+    @Option(help: "Use the analysis of this shared folder (the shards of `analyze --shard-index`), checked to match these options, instead of analysing.")
+    var analysis: String?
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Replace --out if it exists.") var force = false
     @Flag(help: "Do not write model.onnx.") var noOnnx = false
@@ -31,6 +33,7 @@ struct CompressCommand: ParsableCommand {
     func validate() throws {
         let rules = [drop != nil, targetLatencyReduction != nil, blocks != nil].filter { $0 }.count
         guard rules == 1 else { throw ValidationError("give exactly one of --drop K, --target-latency-reduction R or --blocks a,b") }
+        if analysis != nil && blocks != nil { throw ValidationError("--analysis and --blocks exclude each other: --blocks skips the analysis") }
         guard FinetuneMethod(caseInsensitive: method) != nil else { throw ValidationError("--method must be MiR, BP or KD") }
     }
 
@@ -58,8 +61,13 @@ struct CompressCommand: ParsableCommand {
         options.batchSize = phase.batchSize
         options.learningRate = phase.lr
         options.seed = common.seed
+        options.checkpointEvery = phase.checkpointEvery
         options.latencyThreads = latency.latencyThreads
         options.latencyTable = try latency.tableSource(model: m.spec.architecture.rawValue, imageShape: data.imageShape)
+        if let analysis {
+            options.analysisFolder = analysis
+            options.shardSettings = try ShardSetup.settings(m, data: data, phase: phase, seed: common.seed)
+        }
         let progress = ProgressLine()
         let runner = CompressionRun(teacher: m.model, spec: m.spec, imageShape: data.imageShape, options: options)
         runner.latencyMeter = latency.meter

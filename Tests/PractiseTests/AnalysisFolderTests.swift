@@ -1,0 +1,78 @@
+import Engine
+import Foundation
+import SafeFiles
+import NN
+import Practise
+import XCTest
+
+/// The merge names what is missing or mismatched; the status tells done, running and missing apart.
+final class AnalysisFolderTests: XCTestCase {
+    var base = ""
+    override func setUp() {
+        base = FileManager.default.temporaryDirectory.appendingPathComponent("practise-folder-\(getpid())-\(UUID().uuidString.prefix(8))").path
+    }
+    override func tearDown() { try? FileManager.default.removeItem(atPath: base) }
+
+    func merge(_ dir: String, expected: ShardSettings? = ShardRunTests.settings()) throws -> [CandidateScore] {
+        let teacher = ShardRunTests.teacher()
+        return try AnalysisFolder(dir).merge(expected: expected, teacher: teacher, imageShape: ShardRunTests.shape,
+                                             latency: MeasuredLatencySource(meter: ShardRunTests.quickMeter, model: teacher,
+                                                                            imageShape: ShardRunTests.shape, batch: 2)).scores
+    }
+
+    func testMergeNamesMissingAndMismatchedCandidates() throws {
+        let dir = base + "/a"
+        let only = try ShardRunTests.shard(dir, 0, 3).run(data: ShardRunTests.tinyData())
+        let all = try AnalysisFolder(dir).loadManifest()!.candidates
+        let missing = all.filter { !only.trained.contains($0) }
+        XCTAssertThrowsError(try merge(dir)) { e in
+            XCTAssert("\(e)".contains("\(missing.count) of \(all.count) candidates have no result: \(missing.joined(separator: ", "))"), "\(e)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/scores.json"))
+        }
+        for i in 1..<3 { _ = try ShardRunTests.shard(dir, i, 3).run(data: ShardRunTests.tinyData()) }
+        XCTAssertEqual(try merge(dir).count, all.count)
+        XCTAssertThrowsError(try merge(dir, expected: ShardRunTests.settings(iterations: 9))) {
+            XCTAssert("\($0)".contains("analysed with other settings: iterations 6 (these options give 9)"), "\($0)")
+        }
+        // The merge's own thread count does not matter; the shards' must agree.
+        XCTAssertNoThrow(try merge(dir, expected: ShardRunTests.settings(threads: 64)))
+        let file = dir + "/results/\(all[1]).json"
+        var r = try JSONDecoder().decode(CandidateResult.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+        r.settings.threads += 1
+        try OutputFile.writeJSON(r, to: file)
+        XCTAssertThrowsError(try merge(dir)) {
+            XCTAssert("\($0)".contains("results made with other settings: \(all[1]): threads \(r.settings.threads) (expected \(r.settings.threads - 1))"), "\($0)")
+        }
+        try "{".write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try merge(dir)) { XCTAssert("\($0)".contains("\(file) is not a candidate result"), "\($0)") }
+        XCTAssertThrowsError(try merge(base + "/empty")) { XCTAssert("\($0)".contains("holds no analysis.json"), "\($0)") }
+    }
+
+    func testStatusDoneRunningMissing() throws {
+        let dir = base + "/s"
+        let folder = AnalysisFolder(dir)
+        let zero = try ShardRunTests.shard(dir, 0, 3).run(data: ShardRunTests.tinyData())
+        let all = try folder.loadManifest()!.candidates
+        let others = all.filter { !zero.trained.contains($0) }
+        let now = Date().timeIntervalSince1970
+        let host = ProcessInfo.processInfo.hostName
+        // A live shard (this process), one whose process is gone, none for the rest.
+        try folder.writeHeartbeat(ShardHeartbeat(shard: 1, count: 3, candidates: [others[0]], host: host, pid: getpid(),
+                                                 iteration: 2, iterations: 6, updated: now))
+        let gone = Process()
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run(); gone.waitUntilExit()
+        try folder.writeHeartbeat(ShardHeartbeat(shard: 2, count: 3, candidates: [others[1]], host: host, pid: gone.processIdentifier,
+                                                 iteration: 4, iterations: 6, updated: now))
+        let status = Dictionary(uniqueKeysWithValues: try folder.status().map { ($0.block, $0.state) })
+        for b in zero.trained { if case .done(let r) = status[b]! { XCTAssertEqual(r.shard, "0/3") } else { XCTFail("\(b) not done") } }
+        guard case .running(let h) = status[others[0]]!, h.iteration == 2 else { return XCTFail("\(status[others[0]]!)") }
+        guard case .missing(let last?) = status[others[1]]!, last.shard == 2 else { return XCTFail("\(status[others[1]]!)") }
+        for b in others.dropFirst(2) { XCTAssertEqual(status[b]!, .missing(lastSeen: nil)) }
+        // A heartbeat that is too old means its shard is gone, wherever it ran.
+        var stale = folder
+        stale.staleAfterSeconds = 0.5
+        let later = try stale.status(now: Date(timeIntervalSince1970: now + 1))
+        XCTAssertFalse(later.contains { if case .running = $0.state { return true }; return false })
+    }
+}
