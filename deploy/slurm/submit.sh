@@ -21,8 +21,8 @@ OUT="${OUT:-$HOME/practise-runs/analysis}"                       # shared folder
 LOGS="${LOGS:-$OUT/logs}"                                        # Slurm output files
 # Options of the analysis, identical for every shard and the merge:
 ANALYZE_ARGS="${ANALYZE_ARGS:---model resnet56 --weights bundled --data bundled --num-samples 100 --analysis-iterations 500}"
-# After the merge: compress with these options (empty = merge only):
-COMPRESS_ARGS="${COMPRESS_ARGS:---target-latency-reduction 0.2}"
+# After the merge: compress with these options (set to "" for the merge only):
+COMPRESS_ARGS="${COMPRESS_ARGS---target-latency-reduction 0.2}"
 COMPRESS_OUT="${COMPRESS_OUT:-$HOME/practise-runs/compressed}"
 MERGE_CPUS="${MERGE_CPUS:-$CPUS_PER_TASK}"                       # cores of the merge + compress step
 MERGE_TIME="${MERGE_TIME:-04:00:00}"
