@@ -1,6 +1,5 @@
 import Engine
 import Foundation
-import SafeFiles
 import NN
 import Practise
 import XCTest
@@ -39,7 +38,7 @@ final class AnalysisFolderTests: XCTestCase {
         let file = dir + "/results/\(all[1]).json"
         var r = try JSONDecoder().decode(CandidateResult.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
         r.settings.threads += 1
-        try OutputFile.writeJSON(r, to: file)
+        try JSONEncoder().encode(r).write(to: URL(fileURLWithPath: file))
         XCTAssertThrowsError(try merge(dir)) {
             XCTAssert("\($0)".contains("results made with other settings: \(all[1]): threads \(r.settings.threads) (expected \(r.settings.threads - 1))"), "\($0)")
         }
