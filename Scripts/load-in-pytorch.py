@@ -31,6 +31,21 @@ def read_safetensors(path):  # no dependency on the safetensors package
     return tensors, meta
 
 
+def slim(model, state):  # filter-pruned models: give every conv and BatchNorm the file's shape
+    for name, m in list(model.named_modules()):
+        w = state.get(name + ".weight")
+        if not isinstance(m, (nn.Conv2d, nn.BatchNorm2d)) or w is None or w.shape == m.weight.shape:
+            continue
+        if isinstance(m, nn.Conv2d):
+            dw = m.groups > 1  # depthwise stays depthwise
+            new = nn.Conv2d(w.shape[0] if dw else w.shape[1], w.shape[0], m.kernel_size, m.stride, m.padding,
+                            groups=w.shape[0] if dw else 1, bias=m.bias is not None)
+        else:
+            new = nn.BatchNorm2d(w.shape[0])
+        parent, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent) if parent else model, child, new)
+
+
 def build(meta):
     arch = meta["practise.architecture"]
     classes, channels = int(meta["practise.num_classes"]), int(meta["practise.in_channels"])
@@ -57,6 +72,7 @@ def main():
     idx_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "..", "Assets", "fashion-mnist-subset")
     state, meta = read_safetensors(weights)
     model = build(meta)
+    slim(model, state)
     model.load_state_dict(state)   # strict: every key must match
     model.eval()
     mean = float(meta.get("practise.normalization.mean", "0.286"))

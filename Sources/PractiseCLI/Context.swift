@@ -56,8 +56,11 @@ enum Context {
         let spec = ModelSpec(architecture: arch,
                              inChannels: o.inChannels ?? loaded?.inChannels ?? inferred.inChannels,
                              numClasses: o.numClasses ?? loaded?.numClasses ?? inferred.numClasses,
-                             droppedBlocks: dropped)
-        let model = spec.build(seed: seed)
+                             droppedBlocks: dropped, innerWidths: try loaded?.innerWidths() ?? [:])
+        let model: ClassifierModel
+        do { model = try spec.buildChecked(seed: seed) } catch {
+            throw PractiseError("\(loaded?.path ?? "model"): \(error)")
+        }
         if let loaded {
             do { try model.load(stateDict: loaded.tensors) } catch {
                 throw PractiseError("\(loaded.path): \(error)")

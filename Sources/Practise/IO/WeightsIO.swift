@@ -15,6 +15,10 @@ public enum MetadataKey {
     public static let std = "practise.normalization.std"
     public static let recipe = "practise.recipe"
     public static let top1 = "practise.top1"
+    /// Filter-pruned models: JSON object, inner-channel site (conv path) → channels kept.
+    public static let innerWidths = "practise.inner_widths"
+    /// Filter-pruned models: JSON object, inner-channel site → the teacher's filter indices kept.
+    public static let keptChannels = "practise.kept_channels"
 }
 
 public enum ToolVersion { public static let string = "0.1.0" }
@@ -28,6 +32,19 @@ public struct LoadedWeights {
     public var droppedBlocks: [String]
 
     public var architecture: Architecture? { metadata[MetadataKey.architecture].flatMap(Architecture.init(rawValue:)) }
+    /// Inner widths of a filter-pruned model (empty otherwise); throws on malformed metadata.
+    public func innerWidths() throws -> [String: Int] {
+        guard let text = metadata[MetadataKey.innerWidths], !text.isEmpty else { return [:] }
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            throw PractiseError("\(path): metadata \(MetadataKey.innerWidths) is not a JSON object: \(text.prefix(80))")
+        }
+        var out: [String: Int] = [:]
+        for (k, v) in obj {
+            guard let n = v as? Int else { throw PractiseError("\(path): metadata \(MetadataKey.innerWidths)[\(k)] is not an integer") }
+            out[k] = n
+        }
+        return out
+    }
     public var inChannels: Int? { metadata[MetadataKey.inChannels].flatMap { Int($0) } }
     public var numClasses: Int? { metadata[MetadataKey.numClasses].flatMap { Int($0) } }
     /// Normalisation recorded at training/compression time, if any.
@@ -58,6 +75,7 @@ public enum WeightsIO {
             MetadataKey.droppedBlocks: spec.droppedBlocks.joined(separator: ","),
             MetadataKey.version: ToolVersion.string,
         ]
+        if !spec.innerWidths.isEmpty { m[MetadataKey.innerWidths] = jsonObject(spec.innerWidths) }
         for (k, v) in extra { m[k] = v }
         return m
     }
@@ -69,6 +87,13 @@ public enum WeightsIO {
             dict.set(k, TensorRecord(shape: t.shape, sourceDType: .f32, values: t.array))
         }
         try SafeTensors.write(dict, to: URL(fileURLWithPath: path))
+    }
+
+    /// A compact JSON object with sorted keys (for metadata values).
+    public static func jsonObject<T: Encodable>(_ value: [String: T]) -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? enc.encode(value)) ?? Data("{}".utf8), as: UTF8.self)
     }
 
     /// Formats normalisation values for metadata (`"0.286"` or `"0.485,0.456,0.406"`).

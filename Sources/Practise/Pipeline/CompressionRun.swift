@@ -54,6 +54,14 @@ public struct CompressionOutcome {
     /// the sum of the table's per-block figures (the deployment machine's prediction).
     public var latencyTarget: Double? = nil
     public var selectionMeasuredReduction: LatencyInterval? = nil
+    /// `blocks` (block dropping) or `channels` (filter pruning, ``ChannelCompressionRun``).
+    public var scheme: String = "blocks"
+    /// Channels scheme: the method's name when it is not a ``FinetuneMethod`` (FSKD).
+    public var methodLabel: String? = nil
+    /// Channels scheme: the pruning ratio, kept filter indices per site, and the ratio search's trials.
+    public var pruneRatio: Double? = nil
+    public var keptChannels: [String: [Int]] = [:]
+    public var ratioTrials: [ChannelPruning.Trial] = []
 }
 
 /// Analysis → selection → rebuild from the teacher → finetuning → evaluation → latency.

@@ -1,4 +1,5 @@
 import Foundation
+import NN
 
 /// Everything a compression run measured, written as `report.json` and `report.md`.
 public struct CompressionReport: Codable, Sendable {
@@ -60,6 +61,13 @@ public struct CompressionReport: Codable, Sendable {
     public var top5: Pair
     public var evalCount: Int
     public var wallSeconds: [String: Double]
+    /// `blocks` or `channels`; for channels also the pruning ratio, the kept width and kept filter
+    /// indices of every inner-channel site (its conv's path), and the ratio search's trials.
+    public var scheme: String
+    public var pruneRatio: Double?
+    public var keptWidths: [String: Int]?
+    public var keptChannels: [String: [Int]]?
+    public var ratioTrials: [ChannelPruning.Trial]?
 
     enum CodingKeys: String, CodingKey {
         case tool, version, model, weights, data, evalData = "eval_data", inputConversion = "input_conversion", numSamples = "num_samples", seed, method
@@ -73,6 +81,7 @@ public struct CompressionReport: Codable, Sendable {
         case selectionLatencyReductionCI = "selection_latency_reduction_ci", targetBasis = "target_basis"
         case targetConfidence = "target_confidence"
         case evalCount = "eval_count", wallSeconds = "wall_seconds"
+        case scheme, pruneRatio = "prune_ratio", keptWidths = "kept_widths", keptChannels = "kept_channels", ratioTrials = "ratio_trials"
     }
 
     /// The report of a finished run. `data`/`evalData` describe the datasets, `weights` the teacher.
@@ -82,7 +91,14 @@ public struct CompressionReport: Codable, Sendable {
         self.model = model; self.weights = weights; self.data = data; self.evalData = evalData
         self.numSamples = numSamples
         seed = options.seed
-        method = options.method.rawValue
+        method = o.methodLabel ?? options.method.rawValue
+        scheme = o.scheme
+        if o.scheme == "channels" {
+            pruneRatio = o.pruneRatio
+            keptWidths = o.keptChannels.mapValues(\.count)
+            keptChannels = o.keptChannels
+            ratioTrials = o.ratioTrials
+        }
         analysisIterations = options.blocks == nil ? options.analysisIterations : 0
         finetuneIterations = options.finetuneIterations
         threads = o.teacherLatency.threads
@@ -133,7 +149,7 @@ public struct CompressionReport: Codable, Sendable {
     public var summaryTable: String {
         let rows: [(String, String)] = [
             ("model", model),
-            ("blocks dropped", droppedBlocks.joined(separator: ", ")),
+            scheme == "channels" ? ("inner channels pruned", keptSummary) : ("blocks dropped", droppedBlocks.joined(separator: ", ")),
             ("latency teacher", String(format: "%.2f ms (batch %d, threads %d)", latencyMs.teacher, latencyBatch, threads)),
             ("latency student", String(format: "%.2f ms", latencyMs.student)),
             ("latency reduction", reductionText),
@@ -145,6 +161,13 @@ public struct CompressionReport: Codable, Sendable {
             ("time taken", String(format: "%.0f s", wallSeconds["total"] ?? 0)),
         ]
         return Table.render(header: ["", ""], rows: rows.map { [$0.0, $0.1] })
+    }
+
+    /// Channels scheme: ratio and total kept inner channels, e.g. "ratio 0.31: 412 of 592 kept".
+    public var keptSummary: String {
+        let kept = (keptWidths ?? [:]).values.reduce(0, +)
+        let full = (keptChannels ?? [:]).count
+        return String(format: "ratio %.3f of every block's inner channels: %d channels kept at %d sites", pruneRatio ?? 0, kept, full)
     }
 
     /// `23.4% (95% interval 22.1–24.6%)`, with a noise note when the spread is above the bound.
@@ -206,6 +229,10 @@ public struct CompressionReport: Codable, Sendable {
             ("Model", "`\(model)` from `\(weights)`"),
             ("Tiny set", "\(numSamples) images of `\(data)`, seed \(seed)" + (inputConversion.map { ", converted to \($0)" } ?? "")),
             ("Method", "\(method): \(analysisIterations) analysis / \(finetuneIterations) finetuning iterations"),
+            scheme == "channels" ? ("Filter pruning (L1)", keptSummary)
+                : ("Dropped blocks", droppedBlocks.map { "`\($0)`" }.joined(separator: ", ")),
+            ("Latency", String(format: "%.2f → %.2f ms (−%.1f%%), batch %d, threads %d", latencyMs.teacher, latencyMs.student, latencyReduction * 100, latencyBatch, threads)),
+        ] + targetRows.map { ("Latency target", $0.1) } + [
             ("Dropped blocks", droppedBlocks.map { "`\($0)`" }.joined(separator: ", ")),
             ("Latency", String(format: "%.2f → %.2f ms (−%@), batch %d, threads %d", latencyMs.teacher, latencyMs.student, reductionText, latencyBatch, threads)),
         ] + sourceRows.map { ($0.0.prefix(1).uppercased() + $0.0.dropFirst(), $0.1) } + targetRows.map { ("Latency target", $0.1) } + [
@@ -213,7 +240,11 @@ public struct CompressionReport: Codable, Sendable {
             ("Top-5", String(format: "teacher %.2f%%, student %.2f%%", top5.teacher, top5.student)),
             ("Evaluated on", "\(evalCount) images of `\(evalData)`"),
         ] { md += "| \(line.0) | \(line.1) |\n" }
-        if candidates.isEmpty {
+        if scheme == "channels" {
+            md += "\n## Kept inner channels\n\n| site | kept |\n|---|---:|\n"
+            let widths = keptWidths ?? [:]
+            for k in sortedBlockPaths(Array(widths.keys)) { md += "| `\(k)` | \(widths[k]!) |\n" }
+        } else if candidates.isEmpty {
             md += "\nAnalysis skipped: the blocks were given with `--blocks`.\n"
         } else {
             md += "\n## Candidates (best to drop first)\n\n| block | recoverability | latency reduction (95% interval) | score | dropped |\n|---|---:|---:|---:|:---:|\n"

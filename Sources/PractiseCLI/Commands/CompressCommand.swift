@@ -23,7 +23,9 @@ struct CompressCommand: ParsableCommand {
     @Option(help: "Drop this many of the lowest-scoring blocks.") var drop: Int?
     @Option(help: "Drop the fewest blocks whose measured latency reduction reaches this fraction (e.g. 0.22).") var targetLatencyReduction: Double?
     @Option(help: "Skip the analysis and drop these blocks (comma-separated paths).") var blocks: String?
-    @Option(help: "Finetuning: MiR (feature mimicking, default), BP (cross-entropy) or KD (distillation).") var method: String = "MiR"
+    @Option(help: "Finetuning: MiR (feature mimicking, default), BP (cross-entropy) or KD (distillation); with --scheme channels also FSKD (closed-form 1×1 conv per block).") var method: String = "MiR"
+    @Option(help: "blocks (drop residual blocks, default) or channels (L1 filter pruning of every block's inner channels).") var scheme: String = "blocks"
+    @Option(help: "With --scheme channels: prune this fraction of every block's inner channels instead of searching for --target-latency-reduction.") var pruneRatio: Double?
     @Option(help: "Use the analysis of this shared folder (the shards of `analyze --shard-index`), checked to match these options, instead of analysing.")
     var analysis: String?
     @Option(help: "Output folder.") var out: String
@@ -31,6 +33,18 @@ struct CompressCommand: ParsableCommand {
     @Flag(help: "Do not write model.onnx.") var noOnnx = false
 
     func validate() throws {
+        if scheme == "channels" {
+            guard (targetLatencyReduction != nil) != (pruneRatio != nil), drop == nil, blocks == nil, analysis == nil else {
+                throw ValidationError("--scheme channels takes exactly one of --target-latency-reduction R or --prune-ratio P (not --drop, --blocks or --analysis)")
+            }
+            if let r = targetLatencyReduction, !(r > 0 && r < 1) { throw ValidationError("--target-latency-reduction must be in (0, 1), got \(r)") }
+            if let p = pruneRatio, !(p >= 0 && p < 1) { throw ValidationError("--prune-ratio must be in [0, 1), got \(p)") }
+            guard ChannelRecovery(caseInsensitive: method) != nil else { throw ValidationError("--method must be MiR, BP, KD or FSKD with --scheme channels, got '\(method)'") }
+            return
+        }
+        guard scheme == "blocks" else { throw ValidationError("--scheme must be blocks or channels, got '\(scheme)'") }
+        if pruneRatio != nil { throw ValidationError("--prune-ratio needs --scheme channels") }
+        if method.lowercased() == "fskd" { throw ValidationError("--method FSKD needs --scheme channels (it fits a 1×1 conv after each filter-pruned block)") }
         let rules = [drop != nil, targetLatencyReduction != nil, blocks != nil].filter { $0 }.count
         guard rules == 1 else { throw ValidationError("give exactly one of --drop K, --target-latency-reduction R or --blocks a,b") }
         if analysis != nil && blocks != nil { throw ValidationError("--analysis and --blocks exclude each other: --blocks skips the analysis") }
@@ -45,19 +59,20 @@ struct CompressCommand: ParsableCommand {
         }
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
         if !m.spec.droppedBlocks.isEmpty { throw PractiseError("\(m.weightsLabel) is already compressed (dropped \(m.spec.droppedBlocks.joined(separator: ", "))); compress its teacher instead") }
+        if scheme == "blocks" && !m.spec.innerWidths.isEmpty { throw PractiseError("\(m.weightsLabel) is filter-pruned; compress its teacher instead") }
         let cache = synthesis.syntheticCache ?? ((out + ".partial") as NSString).appendingPathComponent("synthetic")
         var data = try PreparedData.prepare(dataOptions, samples: sampleOptions, model: m, seed: common.seed, batchSize: phase.batchSize) { n, shape, norm in
             try synthesis.make(count: n, model: m, imageShape: shape, normalization: norm, seed: common.seed, in: cache)
         }
         data.syntheticFolder = synthesis.syntheticCache ?? (out as NSString).appendingPathComponent("synthetic")
-        try data.check(method: FinetuneMethod(caseInsensitive: method)!, numClasses: m.spec.numClasses)
+        try data.check(method: FinetuneMethod(caseInsensitive: method) ?? .mir, numClasses: m.spec.numClasses)
         let work = out + ".partial"
         try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
         var options = CompressionOptions(rule: drop.map(DropRule.count) ?? .latencyTarget(targetLatencyReduction ?? 0),
                                          blocks: blocks?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) },
                                          analysisIterations: phase.analysisIterations, finetuneIterations: phase.finetuneIterations,
                                          latencyBatch: latency.latencyBatch)
-        options.method = FinetuneMethod(caseInsensitive: method)!
+        options.method = FinetuneMethod(caseInsensitive: method) ?? .mir
         options.batchSize = phase.batchSize
         options.learningRate = phase.lr
         options.seed = common.seed
@@ -69,11 +84,20 @@ struct CompressCommand: ParsableCommand {
             options.shardSettings = try ShardSetup.settings(m, data: data, phase: phase, seed: common.seed)
         }
         let progress = ProgressLine()
-        let runner = CompressionRun(teacher: m.model, spec: m.spec, imageShape: data.imageShape, options: options)
-        runner.latencyMeter = latency.meter
-        let outcome = try runner.run(data: data.tiny, samples: data.sampleKeys, analysisStateDir: (work as NSString).appendingPathComponent("analysis"),
-                                     evaluate: { try data.evaluate($0, progress: progress, label: "eval") },
-                                     progress: { progress.update($0) })
+        let evaluate = { (model: ClassifierModel) throws -> Accuracy in try data.evaluate(model, progress: progress, label: "eval") }
+        let outcome: CompressionOutcome
+        if scheme == "channels" {
+            if !m.spec.innerWidths.isEmpty { throw PractiseError("\(m.weightsLabel) is already filter-pruned; compress its teacher instead") }
+            let runner = ChannelCompressionRun(teacher: m.model, spec: m.spec, imageShape: data.imageShape, options: options,
+                                               recovery: ChannelRecovery(caseInsensitive: method)!, ratio: pruneRatio)
+            runner.latencyMeter = latency.meter
+            outcome = try runner.run(data: data.tiny, evaluate: evaluate, progress: { progress.update($0) })
+        } else {
+            let runner = CompressionRun(teacher: m.model, spec: m.spec, imageShape: data.imageShape, options: options)
+            runner.latencyMeter = latency.meter
+            outcome = try runner.run(data: data.tiny, samples: data.sampleKeys, analysisStateDir: (work as NSString).appendingPathComponent("analysis"),
+                                     evaluate: evaluate, progress: { progress.update($0) })
+        }
         progress.finish()
         let report = try CompressionOutputs.write(outcome, to: work, options: options, model: m, data: data, writeONNX: !noOnnx)
         try CompressionOutputs.publish(work: work, to: out, force: force)
@@ -81,7 +105,7 @@ struct CompressCommand: ParsableCommand {
         for warning in [report.noiseWarning, report.targetWarning].compactMap({ $0 }) {
             FileHandle.standardError.write(Data((warning + "\n").utf8))
         }
-        say("\nwrote \(out)/model.safetensors\(noOnnx ? "" : ", model.onnx"), report.json, report.md, candidates.svg, samples.txt")
+        say("\nwrote \(out)/model.safetensors\(noOnnx ? "" : ", model.onnx"), report.json, report.md, \(scheme == "channels" ? "" : "candidates.svg, ")samples.txt")
         try Context.writeJSON(report, to: common.json)
     }
 }

@@ -13,7 +13,7 @@ enum CompressionOutputs {
                                        weights: model.weightsLabel, data: data.tinySetLabel,
                                        evalData: data.evalLabel, numSamples: data.indices.count)
         report.inputConversion = data.conversion?.description
-        let extra = [
+        var extra = [
             MetadataKey.seed: String(options.seed),
             MetadataKey.mean: WeightsIO.joined(data.normalization.mean),
             MetadataKey.std: WeightsIO.joined(data.normalization.std),
@@ -21,14 +21,21 @@ enum CompressionOutputs {
                                  : "\(options.method.rawValue) on given blocks: ") + "\(options.finetuneIterations) finetune iterations, \(data.indices.count) samples",
             MetadataKey.top1: String(format: "%.2f", o.studentAccuracy.top1),
         ]
+        if o.scheme == "channels" {
+            extra[MetadataKey.keptChannels] = WeightsIO.jsonObject(o.keptChannels)
+            extra[MetadataKey.recipe] = String(format: "L1 filter pruning, ratio %.3f, then %@: ", o.pruneRatio ?? 0, report.method)
+                + (report.method == "FSKD" ? "closed form" : "\(options.finetuneIterations) finetune iterations") + ", \(data.indices.count) samples"
+        }
         try WeightsIO.save(o.student, spec: o.studentSpec, to: path("model.safetensors"), extra: extra)
         if writeONNX {
             try ONNXExport.write(o.student, spec: o.studentSpec, imageShape: data.imageShape, to: path("model.onnx"), metadata: extra)
         }
         try OutputFile.write(report.json(), to: path("report.json"))
         try OutputFile.write(report.markdown, to: path("report.md"))
-        try OutputFile.write(CandidatePlot.svg(o.scores, dropped: o.dropped, title: "\(report.model): recoverability vs latency reduction"),
-                             to: path("candidates.svg"))
+        if o.scheme == "blocks" {
+            try OutputFile.write(CandidatePlot.svg(o.scores, dropped: o.dropped, title: "\(report.model): recoverability vs latency reduction"),
+                                 to: path("candidates.svg"))
+        }
         try SampleListWriter.write(data, to: path("samples.txt"))
         return report
     }
