@@ -7,10 +7,11 @@ import XCTest
 
 final class ChannelPruningTests: XCTestCase {
     func testL1KeepsTheHighestNormFiltersInIndexOrder() {
-        // Filter L1 norms: 3, 10, 1, 7, 7 (filter 3 beats filter 4 on the tie by index).
-        let w = Tensor([1, -2, 0, 0, 5, -5, 0.5, 0.5, 0, 0, -3, 4, 3, -4, 0, 0, 7, 0, 0, 0].map { Float($0) }.prefix(20).map { $0 }, shape: [5, 4, 1, 1])
-        XCTAssertEqual(ChannelPruning.keptFilters(weight: w, keep: 2), [1, 3])
-        XCTAssertEqual(ChannelPruning.keptFilters(weight: w, keep: 3), [1, 3, 4])
+        // Filter L1 norms: 3, 11, 7, 7, 1 (filter 2 beats filter 3 on the tie by index).
+        let w = Tensor([1, -2, 0, 0, 5, -5, 0.5, 0.5, 0, 0, -3, 4, 3, -4, 0, 0, 1, 0, 0, 0], shape: [5, 4, 1, 1])
+        XCTAssertEqual(ChannelPruning.keptFilters(weight: w, keep: 2), [1, 2])
+        XCTAssertEqual(ChannelPruning.keptFilters(weight: w, keep: 3), [1, 2, 3])
+        XCTAssertEqual(ChannelPruning.keptFilters(weight: w, keep: 4), [0, 1, 2, 3])
         XCTAssertEqual(ChannelPruning.keptFilters(weight: w, keep: 5), [0, 1, 2, 3, 4])
         XCTAssertEqual(ChannelPruning.keptCount(channels: 16, ratio: 0.4), 10)
         XCTAssertEqual(ChannelPruning.keptCount(channels: 16, ratio: 0.99), 1)

@@ -231,9 +231,6 @@ public struct CompressionReport: Codable, Sendable {
             ("Method", "\(method): \(analysisIterations) analysis / \(finetuneIterations) finetuning iterations"),
             scheme == "channels" ? ("Filter pruning (L1)", keptSummary)
                 : ("Dropped blocks", droppedBlocks.map { "`\($0)`" }.joined(separator: ", ")),
-            ("Latency", String(format: "%.2f → %.2f ms (−%.1f%%), batch %d, threads %d", latencyMs.teacher, latencyMs.student, latencyReduction * 100, latencyBatch, threads)),
-        ] + targetRows.map { ("Latency target", $0.1) } + [
-            ("Dropped blocks", droppedBlocks.map { "`\($0)`" }.joined(separator: ", ")),
             ("Latency", String(format: "%.2f → %.2f ms (−%@), batch %d, threads %d", latencyMs.teacher, latencyMs.student, reductionText, latencyBatch, threads)),
         ] + sourceRows.map { ($0.0.prefix(1).uppercased() + $0.0.dropFirst(), $0.1) } + targetRows.map { ("Latency target", $0.1) } + [
             ("Top-1", String(format: "teacher %.2f%%, pruned %.2f%%, student %.2f%%", top1.teacher, top1.prunedBeforeFinetune, top1.student)),
