@@ -32,12 +32,14 @@ let package = Package(
         ]),
         // System libraries: zlib (gzip IDX, deflated zip entries), libjpeg-turbo and libpng behind C shims.
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+        // The one zlib wrapper (CRC-32, bounded inflation), shared by the checkpoint and data readers.
+        .target(name: "ZlibSupport", dependencies: ["CZlib"]),
         .target(name: "CJPEG", path: "Sources/CJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(name: "CPNG", path: "Sources/CPNG", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("z")]),
         // Checkpoints: PyTorch .pth (zip + restricted unpickler) and safetensors; engine-independent.
-        .target(name: "Checkpoint", dependencies: ["CZlib", "SafeFiles"]),
+        .target(name: "Checkpoint", dependencies: ["ZlibSupport", "SafeFiles"]),
         // Datasets (IDX, CIFAR, ImageFolder), torchvision transforms, few-shot sampling, loader.
-        .target(name: "ImageData", dependencies: ["Engine", "CZlib", "CJPEG", "CPNG", "SafeFiles"]),
+        .target(name: "ImageData", dependencies: ["Engine", "ZlibSupport", "CJPEG", "CPNG", "SafeFiles"]),
         // ONNX model writer (own protobuf encoder), BatchNorm folding.
         .target(name: "ONNX", dependencies: ["SafeFiles"]),
         // Writing output files (atomic replacement) and locking output folders; no other dependency.

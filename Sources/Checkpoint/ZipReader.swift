@@ -1,3 +1,5 @@
+import ZlibSupport
+
 /// One file in a zip archive, as described by the central directory and
 /// resolved against its local header.
 struct ZipEntry {
@@ -76,12 +78,32 @@ struct ZipArchive {
         if entry.method == 0 {
             contents = .borrowed(raw)
         } else {
-            contents = .owned(try Zlib.inflate(raw, expectedSize: entry.uncompressedSize, name: entry.name))
+            contents = .owned(try inflate(raw, entry: entry))
         }
         guard !verify || contents.withBytes(Zlib.crc32) == entry.crc32 else {
             throw fail("corrupt zip: CRC-32 mismatch in entry '\(entry.name)'")
         }
         return contents
+    }
+
+    /// A deflated entry's bytes, which must be exactly its declared uncompressed size; inflation
+    /// stops one byte past it, so a lying size cannot make it allocate more.
+    private func inflate(_ raw: UnsafeRawBufferPointer, entry: ZipEntry) throws -> [UInt8] {
+        let name = entry.name, expected = entry.uncompressedSize
+        let bytes: [UInt8]
+        do {
+            bytes = try Zlib.inflate(raw, framing: .rawDeflate, limit: expected)
+        } catch .truncated {
+            throw fail("corrupt zip: entry '\(name)' deflate data ends early")
+        } catch .exceedsLimit {
+            throw fail("corrupt zip: entry '\(name)' inflates to more than its declared \(expected) bytes")
+        } catch let failure {
+            throw fail("corrupt zip: entry '\(name)' has \(failure)")
+        }
+        guard bytes.count == expected else {
+            throw fail("corrupt zip: entry '\(name)' inflates to \(bytes.count) bytes, expected \(expected)")
+        }
+        return bytes
     }
 
     // MARK: - Parsing

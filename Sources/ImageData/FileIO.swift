@@ -1,4 +1,5 @@
 import Foundation
+import ZlibSupport
 
 /// Small file-system helpers that turn Foundation failures into `DataError`s
 /// naming the path.
@@ -31,9 +32,11 @@ enum FileIO {
         let bytes = try read(path)
         if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
             do {
-                return try Gzip.decompress(bytes)
-            } catch let Gzip.Failure.corrupt(reason) {
-                throw DataError.malformed(path: path, reason: "gzip: \(reason)")
+                return try bytes.withUnsafeBytes { raw throws(Zlib.Failure) in
+                    try Zlib.inflate(raw, framing: .gzipOrZlib, limit: Int.max - 1)
+                }
+            } catch {
+                throw DataError.malformed(path: path, reason: "gzip: \(error)")
             }
         }
         return bytes
