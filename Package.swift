@@ -45,16 +45,18 @@ let package = Package(
         // Writing output files (atomic replacement) and locking output folders; no other dependency.
         .target(name: "SafeFiles"),
         .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
+        // The seeded mutation fuzzer of the checkpoint and data fuzz tests.
+        .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
         .executableTarget(name: "gemm-bench", dependencies: ["CKernels"], cSettings: [.unsafeFlags(["-O3"])]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
         .testTarget(name: "PractiseTests", dependencies: ["Practise", "NN", "ONNX", "TestSupport"]),
-        .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "Engine"], exclude: ["Fixtures"]),
+        .testTarget(name: "ImageDataTests", dependencies: ["ImageData", "Engine", "FuzzSupport"], exclude: ["Fixtures"]),
         .executableTarget(name: "engine-bench", dependencies: ["CKernels", "Engine", "NN"], swiftSettings: fastMath),
         .executableTarget(name: "data-bench", dependencies: ["ImageData", "Engine"]),
         .executableTarget(name: "latency-bench", dependencies: ["Practise", "NN", "Engine"], swiftSettings: fastMath),
         .testTarget(name: "ParityTests", dependencies: ["Practise", "NN", "Engine", "ONNX"]),
-        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "FuzzSupport"], resources: [.copy("Fixtures")]),
         // Runs the built `practise` executable with bad input.
         .testTarget(name: "CLITests", dependencies: ["PractiseCLI"]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "SafeFiles"]),

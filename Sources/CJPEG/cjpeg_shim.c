@@ -10,8 +10,6 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
-// Refuse images above this many pixels (guards against absurd headers).
-#define CJPEG_MAX_PIXELS ((size_t)1 << 28)
 
 struct cjpeg_error {
     struct jpeg_error_mgr pub;
@@ -67,7 +65,7 @@ static void cjpeg_cmyk_row_to_rgb(const uint8_t *cmyk, uint8_t *rgb, int width) 
     }
 }
 
-int cjpeg_decode_rgb(const uint8_t *data, size_t size,
+int cjpeg_decode_rgb(const uint8_t *data, size_t size, size_t max_pixels,
                      uint8_t **pixels, int *width, int *height,
                      char *message, size_t message_capacity) {
     struct jpeg_decompress_struct cinfo;
@@ -106,13 +104,26 @@ int cjpeg_decode_rgb(const uint8_t *data, size_t size,
     created = 1;
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
+    // Refuse absurd headers before jpeg_start_decompress, which for a progressive file
+    // buffers coefficients for the whole image.
+    if (cinfo.image_width == 0 || cinfo.image_height == 0 ||
+        (size_t)cinfo.image_width * cinfo.image_height > max_pixels) {
+        snprintf(jerr.message, sizeof(jerr.message), "JPEG dimensions %ux%u are zero or more than %zu pixels",
+                 (unsigned)cinfo.image_width, (unsigned)cinfo.image_height, max_pixels);
+        jpeg_destroy_decompress(&cinfo);
+        cjpeg_set_message(message, message_capacity, jerr.message);
+        return 3;
+    }
+    // libjpeg's own working memory (coefficient buffers of progressive files, about 2 bytes
+    // per sample) stays within a bound of the same order as the output.
+    cinfo.mem->max_memory_to_use = (long)(max_pixels * 8 + (64 << 20));
 
     int cmyk = (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK);
     cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_start_decompress(&cinfo);
 
     const size_t w = cinfo.output_width, h = cinfo.output_height;
-    if (w == 0 || h == 0 || w * h > CJPEG_MAX_PIXELS) {
+    if (w == 0 || h == 0 || w * h > max_pixels) {
         jpeg_destroy_decompress(&cinfo);
         cjpeg_set_message(message, message_capacity, "JPEG dimensions are zero or too large");
         return 3;

@@ -9,8 +9,6 @@
 
 #include <png.h>
 
-#define CPNG_MAX_PIXELS ((size_t)1 << 28)
-
 struct cpng_context {
     const uint8_t *data;
     size_t size;
@@ -43,7 +41,7 @@ static void cpng_set_message(char *dst, size_t cap, const char *src) {
     snprintf(dst, cap, "%s", src);
 }
 
-int cpng_decode_rgb(const uint8_t *data, size_t size,
+int cpng_decode_rgb(const uint8_t *data, size_t size, size_t max_pixels,
                     uint8_t **pixels, int *width, int *height,
                     char *message, size_t message_capacity) {
     struct cpng_context ctx;
@@ -89,8 +87,11 @@ int cpng_decode_rgb(const uint8_t *data, size_t size,
     png_uint_32 w = 0, h = 0;
     int bit_depth = 0, color_type = 0;
     png_get_IHDR(png, info, &w, &h, &bit_depth, &color_type, NULL, NULL, NULL);
-    if (w == 0 || h == 0 || (size_t)w * (size_t)h > CPNG_MAX_PIXELS) {
-        png_error(png, "PNG dimensions are zero or too large");
+    if (w == 0 || h == 0 || (size_t)w * (size_t)h > max_pixels) {
+        char reason[128];
+        snprintf(reason, sizeof(reason), "PNG dimensions %ux%u are zero or more than %zu pixels",
+                 (unsigned)w, (unsigned)h, max_pixels);
+        png_error(png, reason);
     }
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);

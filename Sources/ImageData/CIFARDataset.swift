@@ -43,22 +43,14 @@ public struct CIFARDataset: Dataset {
         case (.cifar100, .train): files = ["train.bin"]
         case (.cifar100, .test): files = ["test.bin"]
         }
-        let labelBytes = variant == .cifar10 ? 1 : 2
-        recordSize = labelBytes + CIFARDataset.recordPixels
-        labelOffset = labelBytes - 1
-        self.variant = variant
         var all = [UInt8]()
         for file in files {
             let path = FileIO.join(dir, file)
-            let bytes = try FileIO.read(path)
-            guard !bytes.isEmpty, bytes.count % recordSize == 0 else {
-                throw DataError.malformed(path: path,
-                    reason: "size \(bytes.count) is not a positive multiple of the \(recordSize)-byte record (truncated?)")
-            }
+            let bytes = try FileIO.read(path, limit: DataLimits.cifarFileBytes, what: "CIFAR batch file")
+            try CIFARDataset.checkRecords(bytes, variant: variant, path: path)
             all.append(contentsOf: bytes)
         }
-        records = all
-        count = all.count / recordSize
+        let classes: [String]
         if variant == .cifar10 {
             classes = CIFARDataset.readNames(FileIO.join(dir, "batches.meta.txt"), expected: 10)
                 ?? CIFARDataset.cifar10Classes
@@ -66,16 +58,41 @@ public struct CIFARDataset: Dataset {
             classes = CIFARDataset.readNames(FileIO.join(dir, "fine_label_names.txt"), expected: 100)
                 ?? (0..<100).map(String.init)
         }
-        for i in 0..<count where Int(all[i * recordSize + labelOffset]) >= classes.count {
-            throw DataError.malformed(path: FileIO.join(dir, files[0]),
-                reason: "record \(i) has label \(all[i * recordSize + labelOffset]) >= \(classes.count)")
+        try self.init(records: all, variant: variant, classes: classes, path: FileIO.join(dir, files[0]),
+                      name: "\(dir) (\(split.rawValue))", normalization: normalization)
+    }
+
+    /// The dataset held by concatenated records (each file already checked by
+    /// ``checkRecords(_:variant:path:)``); `path` names the data in errors.
+    init(records: [UInt8], variant: Variant, classes: [String], path: String, name: String,
+         normalization: Normalization) throws {
+        let labelBytes = variant == .cifar10 ? 1 : 2
+        recordSize = labelBytes + CIFARDataset.recordPixels
+        labelOffset = labelBytes - 1
+        self.variant = variant
+        self.records = records
+        self.classes = classes
+        count = records.count / recordSize
+        for i in 0..<count where Int(records[i * recordSize + labelOffset]) >= classes.count {
+            throw DataError.malformed(path: path,
+                reason: "record \(i) has label \(records[i * recordSize + labelOffset]) >= \(classes.count)")
         }
         defaultNormalization = normalization
-        name = "\(dir) (\(split.rawValue))"
+        self.name = name
+    }
+
+    /// A batch file must hold a positive whole number of records.
+    static func checkRecords(_ bytes: [UInt8], variant: Variant, path: String) throws {
+        let recordSize = (variant == .cifar10 ? 1 : 2) + recordPixels
+        guard !bytes.isEmpty, bytes.count % recordSize == 0 else {
+            throw DataError.malformed(path: path,
+                reason: "size \(bytes.count) is not a positive multiple of the \(recordSize)-byte record (truncated?)")
+        }
     }
 
     static func readNames(_ path: String, expected: Int) -> [String]? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        guard FileIO.exists(path), let bytes = try? FileIO.read(path, limit: 1 << 20, what: "class-name file") else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
         let names = text.split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }

@@ -7,6 +7,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case unreadable(path: String, reason: String)
     /// A dataset file whose structure is wrong (bad magic, sizes, truncation).
     case malformed(path: String, reason: String)
+    /// A file, or what its header declares, is beyond the documented limit (README, "Limits").
+    case tooLarge(path: String, what: String, found: String, limit: String)
     /// An image file the decoder rejected (truncated, corrupt).
     case undecodableImage(path: String, reason: String)
     /// A file that is neither JPEG nor PNG (judged by its first bytes).
@@ -38,6 +40,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): cannot read: \(reason)"
         case .malformed(let path, let reason):
             return "\(path): malformed: \(reason)"
+        case .tooLarge(let path, let what, let found, let limit):
+            return "\(path): \(what) is \(found), more than the limit of \(limit)"
         case .undecodableImage(let path, let reason):
             return "\(path): cannot decode image: \(reason)"
         case .unsupportedImageFormat(let path):

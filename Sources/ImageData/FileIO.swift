@@ -1,11 +1,12 @@
 import Foundation
-import ZlibSupport
 
 /// Small file-system helpers that turn Foundation failures into `DataError`s
 /// naming the path.
 enum FileIO {
-    /// Whole file as bytes.
-    static func read(_ path: String) throws -> [UInt8] {
+    /// Whole file as bytes, refused when it is larger than `limit` bytes (`what` names the kind
+    /// of file in that error). A regular file's size is checked before reading; anything else
+    /// (a pipe, a device) is read up to one byte past the limit.
+    static func read(_ path: String, limit: Int, what: String) throws -> [UInt8] {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw DataError.fileNotFound(path: path)
@@ -15,31 +16,23 @@ enum FileIO {
         if stat(path, &info) == 0 && (info.st_mode & S_IFMT) != S_IFREG {
             throw DataError.unreadable(path: path, reason: "not a regular file (a device, FIFO or socket)")
         }
+        if Int(info.st_size) > limit {
+            throw DataError.tooLarge(path: path, what: what, found: "\(info.st_size) bytes", limit: "\(limit) bytes")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw DataError.unreadable(path: path, reason: "permission denied or I/O error")
         }
         defer { try? handle.close() }
+        let data: Data
         do {
-            let data = try handle.readToEnd() ?? Data()
-            return [UInt8](data)
+            data = try handle.read(upToCount: limit + 1) ?? Data()
         } catch {
             throw DataError.unreadable(path: path, reason: "\(error)")
         }
-    }
-
-    /// Whole file; gunzipped when its first bytes are the gzip magic 1f 8b.
-    static func readMaybeGzip(_ path: String) throws -> [UInt8] {
-        let bytes = try read(path)
-        if bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B {
-            do {
-                return try bytes.withUnsafeBytes { raw throws(Zlib.Failure) in
-                    try Zlib.inflate(raw, framing: .gzipOrZlib, limit: Int.max - 1)
-                }
-            } catch {
-                throw DataError.malformed(path: path, reason: "gzip: \(error)")
-            }
+        guard data.count <= limit else {
+            throw DataError.tooLarge(path: path, what: what, found: "more than \(limit) bytes", limit: "\(limit) bytes")
         }
-        return bytes
+        return [UInt8](data)
     }
 
     static func isDirectory(_ path: String) -> Bool {

@@ -1,4 +1,5 @@
 import Foundation
+import ZlibSupport
 
 /// MNIST-style IDX files (raw or gzip): an `idx3-ubyte` image file
 /// `[count, rows, cols]` plus an `idx1-ubyte` label file `[count]`.
@@ -30,15 +31,23 @@ public struct IDXDataset: Dataset {
     private let fileBytes: [UInt8]       // whole image file; pixels start at byte 16
     private let labelValues: [UInt8]
 
-    /// Reads an image file and a label file (each raw or gzip).
+    /// Reads an image file and a label file (each raw or gzip). Headers declaring more than
+    /// ``DataLimits/idxDataBytes`` are refused before a gzip file is inflated past its header.
     public init(imagesPath: String, labelsPath: String,
                 classes: [String] = IDXDataset.digitClasses,
                 normalization: Normalization = .mnist,
                 name: String? = nil) throws {
-        let imageBytes = try FileIO.readMaybeGzip(imagesPath)
-        let labelBytes = try FileIO.readMaybeGzip(labelsPath)
-        let imageDims = try IDXDataset.parseHeader(imageBytes, path: imagesPath, expectedDims: 3)
-        let labelDims = try IDXDataset.parseHeader(labelBytes, path: labelsPath, expectedDims: 1)
+        try self.init(imageFile: try IDXDataset.readFile(imagesPath), imagesPath: imagesPath,
+                      labelFile: try IDXDataset.readFile(labelsPath), labelsPath: labelsPath,
+                      classes: classes, normalization: normalization, name: name)
+    }
+
+    /// The dataset held by the bytes of an image file and a label file (each raw or gzip);
+    /// the paths only name them in errors.
+    init(imageFile: [UInt8], imagesPath: String, labelFile: [UInt8], labelsPath: String,
+         classes: [String], normalization: Normalization, name: String?) throws {
+        let (imageDims, imageBytes) = try IDXDataset.decode(imageFile, path: imagesPath, expectedDims: 3)
+        let (labelDims, labelBytes) = try IDXDataset.decode(labelFile, path: labelsPath, expectedDims: 1)
         guard imageDims[0] == labelDims[0] else {
             throw DataError.malformed(path: labelsPath,
                 reason: "\(labelDims[0]) labels for \(imageDims[0]) images in \(imagesPath)")
@@ -88,8 +97,54 @@ public struct IDXDataset: Dataset {
         throw DataError.fileNotFound(path: FileIO.join(dir, stems[0] + "(.gz)"))
     }
 
-    /// Validates an IDX header and returns its dimensions.
+    /// A file's bytes as stored (raw or gzip), at most what the largest valid file can take.
+    static func readFile(_ path: String) throws -> [UInt8] {
+        try FileIO.read(path, limit: DataLimits.idxDataBytes + 4 + 4 * 255, what: "IDX file")
+    }
+
+    /// The dimensions and uncompressed bytes (header included) of an IDX file held in `file`,
+    /// raw or gzip. A gzip file's header is inflated first; the rest only when the declared size
+    /// is within ``DataLimits/idxDataBytes`` and within what DEFLATE can expand the file to.
+    static func decode(_ file: [UInt8], path: String, expectedDims: Int) throws -> (dims: [Int], bytes: [UInt8]) {
+        let headerSize = 4 + 4 * expectedDims
+        guard file.count >= 2 && file[0] == 0x1F && file[1] == 0x8B else {
+            let dims = try parseHeader(file, path: path, expectedDims: expectedDims)
+            return (dims, file)
+        }
+        do {
+            return try file.withUnsafeBytes { raw in
+                let head = try Zlib.inflatePrefix(raw, framing: .gzipOrZlib, count: headerSize)
+                let (dims, dataBytes) = try parseDimensions(head, path: path, expectedDims: expectedDims)
+                let expected = headerSize + dataBytes
+                guard expected <= file.count * DataLimits.deflateMaxRatio else {
+                    throw DataError.malformed(path: path,
+                        reason: "dimensions \(dims) need \(expected) bytes, more than a \(file.count)-byte gzip file can inflate to")
+                }
+                let bytes: [UInt8]
+                do {
+                    bytes = try Zlib.inflate(raw, framing: .gzipOrZlib, limit: expected)
+                } catch Zlib.Failure.exceedsLimit {
+                    throw DataError.malformed(path: path,
+                        reason: "has trailing bytes: dimensions \(dims) need \(expected) bytes, the gzip data inflates to more")
+                }
+                try checkLength(bytes.count, dims: dims, expected: expected, path: path)
+                return (dims, bytes)
+            }
+        } catch let failure as Zlib.Failure {
+            throw DataError.malformed(path: path, reason: "gzip: \(failure)")
+        }
+    }
+
+    /// Validates a whole (uncompressed) IDX file and returns its dimensions.
     static func parseHeader(_ bytes: [UInt8], path: String, expectedDims: Int) throws -> [Int] {
+        let (dims, dataBytes) = try parseDimensions(bytes, path: path, expectedDims: expectedDims)
+        try checkLength(bytes.count, dims: dims, expected: 4 + 4 * expectedDims + dataBytes, path: path)
+        return dims
+    }
+
+    /// The dimensions a header (the first `4 + 4·nd` bytes) declares and the data bytes they
+    /// need, after checking its magic and that the data is within ``DataLimits/idxDataBytes``.
+    static func parseDimensions(_ bytes: [UInt8], path: String, expectedDims: Int) throws -> (dims: [Int], dataBytes: Int) {
         guard bytes.count >= 4 else {
             throw DataError.malformed(path: path, reason: "file of \(bytes.count) bytes is too short for an IDX header")
         }
@@ -104,25 +159,35 @@ public struct IDXDataset: Dataset {
             throw DataError.malformed(path: path,
                 reason: "IDX file has \(bytes[3]) dimensions, expected \(expectedDims)")
         }
-        let headerSize = 4 + 4 * expectedDims
-        guard bytes.count >= headerSize else {
+        guard bytes.count >= 4 + 4 * expectedDims else {
             throw DataError.malformed(path: path, reason: "truncated IDX header")
         }
         var dims = [Int]()
         var product = 1
+        var saturated = false
         for d in 0..<expectedDims {
             let o = 4 + 4 * d
             let v = Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
             dims.append(v)
-            product *= v
+            let (next, overflow) = product.multipliedReportingOverflow(by: v)
+            product = next
+            saturated = saturated || overflow   // (2^32 - 1)^3 does not fit in 64 bits
         }
-        let expected = headerSize + product
-        guard bytes.count == expected else {
-            let how = bytes.count < expected ? "truncated" : "has trailing bytes"
+        if dims.contains(0) { return (dims, 0) }
+        guard !saturated, product <= DataLimits.idxDataBytes else {
+            throw DataError.tooLarge(path: path, what: "the data the IDX header declares (dimensions \(dims))",
+                                     found: saturated ? "more than 2^63 bytes" : "\(product) bytes",
+                                     limit: "\(DataLimits.idxDataBytes) bytes")
+        }
+        return (dims, product)
+    }
+
+    private static func checkLength(_ count: Int, dims: [Int], expected: Int, path: String) throws {
+        guard count == expected else {
+            let how = count < expected ? "truncated" : "has trailing bytes"
             throw DataError.malformed(path: path,
-                reason: "\(how): dimensions \(dims) need \(expected) bytes, file has \(bytes.count)")
+                reason: "\(how): dimensions \(dims) need \(expected) bytes, file has \(count)")
         }
-        return dims
     }
 
     public func image(at index: Int) throws -> Image {

@@ -22,11 +22,12 @@ public enum ImageDecoder {
 
     /// Decodes the file at `path`. Errors name `path`.
     public static func decode(path: String) throws -> Image {
-        let bytes = try FileIO.read(path)
+        let bytes = try FileIO.read(path, limit: DataLimits.imageFileBytes, what: "image file")
         return try decode(bytes, name: path)
     }
 
-    /// Decodes an in-memory JPEG or PNG; `name` is used in error messages.
+    /// Decodes an in-memory JPEG or PNG; `name` is used in error messages. Images of more than
+    /// ``DataLimits/imagePixels`` pixels are refused from their header.
     public static func decode(_ bytes: [UInt8], name: String) throws -> Image {
         try bytes.withUnsafeBytes { raw in
             guard !raw.isEmpty else { throw DataError.undecodableImage(path: name, reason: "empty file") }
@@ -39,9 +40,9 @@ public enum ImageDecoder {
             let status: Int32 = message.withUnsafeMutableBufferPointer { msg in
                 switch format {
                 case .jpeg:
-                    return cjpeg_decode_rgb(base, raw.count, &out, &width, &height, msg.baseAddress, msg.count)
+                    return cjpeg_decode_rgb(base, raw.count, DataLimits.imagePixels, &out, &width, &height, msg.baseAddress, msg.count)
                 case .png:
-                    return cpng_decode_rgb(base, raw.count, &out, &width, &height, msg.baseAddress, msg.count)
+                    return cpng_decode_rgb(base, raw.count, DataLimits.imagePixels, &out, &width, &height, msg.baseAddress, msg.count)
                 }
             }
             guard status == 0, let pixels = out else {

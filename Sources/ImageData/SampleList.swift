@@ -26,7 +26,7 @@ public enum SampleList {
     /// the dataset lacks, `invalidSampleList` for a label mismatch or a
     /// duplicate, `emptyDataset` for a list without entries.
     public static func read(from path: String, for dataset: any Dataset) throws -> [Int] {
-        let bytes = try FileIO.read(path)
+        let bytes = try FileIO.read(path, limit: DataLimits.sampleListBytes, what: "sample list")
         let text = String(decoding: bytes, as: UTF8.self)
         var result = [Int]()
         var seen = [Int: Int]()

@@ -14,11 +14,14 @@ extern "C" {
 /// libjpeg errors never abort: `error_exit` longjmps back inside the shim.
 /// A truncated file (libjpeg's "premature end of data" warning) is an error.
 ///
+/// Images of more than `max_pixels` pixels (width × height) are refused from the header,
+/// before any pixel memory is allocated.
+///
 /// On success returns 0 and sets `*pixels` to a malloc'ed buffer of
 /// `(*width) * (*height) * 3` bytes that the caller frees with `cjpeg_free`.
 /// On failure returns non-zero and writes a NUL-terminated message into
 /// `message` (at most `message_capacity` bytes, may be truncated).
-int cjpeg_decode_rgb(const uint8_t *data, size_t size,
+int cjpeg_decode_rgb(const uint8_t *data, size_t size, size_t max_pixels,
                      uint8_t **pixels, int *width, int *height,
                      char *message, size_t message_capacity);
 

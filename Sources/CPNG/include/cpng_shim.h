@@ -15,11 +15,14 @@ extern "C" {
 /// samples keep their high byte, no gamma correction is applied. Interlaced
 /// files are supported. libpng errors never abort the process.
 ///
+/// Images of more than `max_pixels` pixels (width × height) are refused from the header,
+/// before any pixel memory is allocated.
+///
 /// On success returns 0 and sets `*pixels` to a malloc'ed buffer of
 /// `(*width) * (*height) * 3` bytes that the caller frees with `cpng_free`.
 /// On failure returns non-zero and writes a NUL-terminated message into
 /// `message` (at most `message_capacity` bytes).
-int cpng_decode_rgb(const uint8_t *data, size_t size,
+int cpng_decode_rgb(const uint8_t *data, size_t size, size_t max_pixels,
                     uint8_t **pixels, int *width, int *height,
                     char *message, size_t message_capacity);
 
