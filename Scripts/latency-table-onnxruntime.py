@@ -82,11 +82,11 @@ def main():
     if not os.path.exists(a.practise):
         sys.exit(f"--practise {a.practise}: no such executable (build with `swift build -c release`)")
 
-    common = ["--model", a.model] + (["--weights", a.weights] if a.weights else [])
+    common = ["--model", a.model] + (["--weights", a.weights] if a.weights else ["--random-init"])
     size = ["--image-size", str(a.image_size)] if a.image_size else []
     with tempfile.TemporaryDirectory(prefix="latency-table-") as work:
         listing = os.path.join(work, "blocks.json")
-        subprocess.run([a.practise, "blocks", *common, *size, "--no-latency", "--json", listing], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([a.practise, "blocks", *[c for c in common if c != "--random-init"], *size, "--no-latency", "--json", listing], check=True, stdout=subprocess.DEVNULL)
         with open(listing) as f:
             blocks = [row["block"] for row in json.load(f)]
         paths = {}

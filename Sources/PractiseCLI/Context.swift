@@ -23,22 +23,20 @@ enum Context {
             let path: String
             if w == "bundled" {
                 guard let name = o.model else { throw PractiseError("--weights bundled needs --model resnet20 or --model resnet56") }
-                path = try BundledAssets.teacherPath(model: name)
+                path = try BundledAssets.teacherPath(model: name.rawValue)
             } else {
                 path = w
             }
             guard FileManager.default.fileExists(atPath: path) else { throw PractiseError("weights file not found: \(path)") }
+            guard isRegularFile(path) else { throw PractiseError("\(path) is not a regular file; expected a .safetensors or .pth file") }
             loaded = try WeightsIO.load(path)
-            label = w == "bundled" ? "bundled:\(o.model!)" : w
+            label = w == "bundled" ? "bundled:\(o.model!.rawValue)" : w
         } else if requireWeights {
             throw PractiseError("this command needs --weights FILE (or --weights bundled with --model resnet20|resnet56)")
         }
         var arch: Architecture?
         var dropped = loaded?.droppedBlocks ?? []
-        if let name = o.model {
-            guard let a = Architecture(rawValue: name.lowercased()) else {
-                throw PractiseError("unknown model '\(name)'; known: \(Architecture.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
+        if let a = o.model {
             arch = a
         } else if let a = loaded?.architecture {
             arch = a
@@ -72,26 +70,26 @@ enum Context {
 
     /// The normalisation to use: --mean/--std, else the weights' metadata, else the data's default.
     static func normalization(_ d: DataOptions, weights: LoadedWeights?, dataset: any Dataset) throws -> Normalization {
-        try normalization(mean: d.mean, std: d.std, weights: weights) ?? dataset.defaultNormalization
+        let n = try normalization(mean: d.mean, std: d.std, weights: weights) ?? dataset.defaultNormalization
+        if d.mean != nil, n.mean.count != 1, n.mean.count != dataset.channels {
+            throw PractiseError("--mean/--std give \(n.mean.count) values but \(dataset.name) has \(dataset.channels)-channel images; give one value or \(dataset.channels)")
+        }
+        return n
     }
 
-    /// --mean/--std, else the weights' metadata, else nil.
+    /// --mean/--std (checked: finite, std >= Limits.minStd, as many of each), else the weights' metadata, else nil.
     static func normalization(mean m: String?, std s: String?, weights: LoadedWeights?) throws -> Normalization? {
-        if let m, let s {
-            let mean = m.split(separator: ",").compactMap { Float($0) }, std = s.split(separator: ",").compactMap { Float($0) }
-            guard !mean.isEmpty, mean.count == std.count, std.allSatisfy({ $0 > 0 }) else {
-                throw PractiseError("--mean and --std need the same number of comma-separated values, std > 0")
+        if m != nil || s != nil {
+            guard let m, let s else { throw PractiseError("give both --mean and --std, or neither") }
+            let mean = try Check.numbers("--mean", m), std = try Check.numbers("--std", s)
+            guard mean.count == std.count else {
+                throw PractiseError("--mean has \(mean.count) values but --std has \(std.count); give one per channel (or one for all)")
             }
+            if let bad = std.first(where: { $0 < Limits.minStd }) { throw PractiseError("--std values must be at least \(Limits.minStd), got \(bad)") }
             return Normalization(mean: mean, std: std)
         }
-        if m != nil || s != nil { throw PractiseError("give both --mean and --std") }
         if let n = weights?.normalization { return Normalization(mean: n.mean, std: n.std) }
         return nil
-    }
-
-    static func split(_ s: String) throws -> Split {
-        guard let sp = Split(rawValue: s) else { throw PractiseError("--split must be train or test, got '\(s)'") }
-        return sp
     }
 
     /// Checks the data fits the model: channels and class count.
@@ -113,6 +111,11 @@ enum Context {
     static func writeJSON<T: Encodable>(_ value: T, to path: String?) throws {
         guard let path else { return }
         try OutputFile.writeJSON(value, to: path)
+    }
+
+    /// Fails when an evaluation saw non-finite logits: such a model has no accuracy to report.
+    static func requireFinite(_ acc: Accuracy, of what: String) throws {
+        if let problem = acc.nonFiniteProblem(of: what) { throw PractiseError(problem) }
     }
 }
 

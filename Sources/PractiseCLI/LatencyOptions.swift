@@ -5,18 +5,18 @@ import Practise
 /// How candidate latencies are obtained: measured here at a batch and thread count, or read
 /// from a latency table of the deployment machine.
 struct LatencyOptions: ParsableArguments {
-    @Option(help: "Batch size of latency measurements (reference: 64).")
+    @Option(parsing: .unconditional, help: "Batch size of latency measurements, 1 to \(Limits.maxBatch) (reference: 64).")
     var latencyBatch: Int = 64
 
-    @Option(help: "Threads of latency measurements (default: --threads).")
+    @Option(parsing: .unconditional, help: "Threads of latency measurements (default: --threads).")
     var latencyThreads: Int?
 
     @Option(help: "Select by this latency table (from `practise latency-table` or Scripts/latency-table-onnxruntime.py on the deployment machine) instead of measuring candidates here.")
     var latencyTable: String?
 
     func validate() throws {
-        guard latencyBatch >= 1 else { throw ValidationError("--latency-batch must be at least 1, got \(latencyBatch)") }
-        if let t = latencyThreads, t < 1 { throw ValidationError("--latency-threads must be at least 1, got \(t)") }
+        try Check.range("--latency-batch", latencyBatch, 1...Limits.maxBatch)
+        try Check.range("--latency-threads", latencyThreads, Limits.threads, unit: " (\(Limits.threadsPerCore) × \(Limits.cores) cores)")
     }
 
     /// The meter with `--latency-threads`.

@@ -1,22 +1,54 @@
 import ArgumentParser
 import Engine
 import Foundation
+import ImageData
 import NN
 import Practise
+import SafeFiles
+
+// Choices are types: the parser refuses anything else and lists the valid values.
+extension Architecture: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
+extension Split: ExpressibleByArgument {}
+extension FinetuneMethod: ExpressibleByArgument {
+    public init?(argument: String) { self.init(caseInsensitive: argument) }
+}
 
 /// Which network: architecture, shape overrides and weights.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Architecture: \(Architecture.allCases.map(\.rawValue).joined(separator: ", ")). Taken from the weights' metadata when omitted.")
-    var model: String?
+    @Option(help: "Architecture. Taken from the weights' metadata when omitted.")
+    var model: Architecture?
 
-    @Option(help: "Input channels (default 3 for torchvision models, 1 for CIFAR-style; or from the weights' metadata).")
+    @Option(parsing: .unconditional, help: "Input channels, \(Limits.inChannels) (default 3 for torchvision models, 1 for CIFAR-style; or from the weights' metadata).")
     var inChannels: Int?
 
-    @Option(help: "Number of classes (default 1000 / 10; or from the weights' metadata).")
+    @Option(parsing: .unconditional, help: "Number of classes, \(Limits.numClasses) (default 1000 / 10; or from the weights' metadata).")
     var numClasses: Int?
 
     @Option(help: "Weights: a .safetensors or .pth file, or 'bundled' for the committed Fashion-MNIST teacher of --model.")
     var weights: String?
+
+    func validate() throws {
+        try Check.range("--in-channels", inChannels, Limits.inChannels)
+        try Check.range("--num-classes", numClasses, Limits.numClasses)
+        if let w = weights {
+            if w == "bundled" {
+                guard model == .resnet20 || model == .resnet56 else { throw ValidationError("--weights bundled needs --model resnet20 or --model resnet56") }
+            } else if !FileManager.default.fileExists(atPath: w) {
+                throw ValidationError("weights file not found: \(w)")
+            } else if Check.isDirectory(w) {
+                throw ValidationError("--weights \(w) is a directory; expected a .safetensors or .pth file")
+            } else if !isRegularFile(w) {
+                throw ValidationError("--weights \(w) is not a regular file (a device, FIFO or socket); expected a .safetensors or .pth file")
+            }
+        }
+    }
+}
+
+func isRegularFile(_ path: String) -> Bool {
+    var info = stat()
+    return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
 }
 
 /// Where images come from.
@@ -27,17 +59,36 @@ struct DataOptions: ParsableArguments {
     @Option(help: "Evaluation data (same kinds, labelled; default: --data). It also fixes the teacher's input size; tiny-set images of another source are converted to it.")
     var evalData: String?
 
-    @Option(help: "Split of the evaluation data: train or test.")
-    var split: String = "test"
+    @Option(help: "Split of the evaluation data.")
+    var split: Split = .test
 
-    @Option(help: "Normalisation mean, comma-separated (default: the dataset's, or the weights' metadata).")
+    @Option(parsing: .unconditional, help: "Normalisation mean, comma-separated finite numbers (default: the dataset's, or the weights' metadata).")
     var mean: String?
 
-    @Option(help: "Normalisation std, comma-separated.")
+    @Option(parsing: .unconditional, help: "Normalisation std, comma-separated, each at least \(Limits.minStd).")
     var std: String?
 
     @Flag(help: "Skip undecodable images in ImageFolder data (counted) instead of failing.")
     var skipBadImages = false
+
+    /// `--mean`/`--std` as numbers, or nil when neither is given.
+    func normalization() throws -> (mean: [Float], std: [Float])? {
+        switch (mean, std) {
+        case (nil, nil): return nil
+        case (.some, nil), (nil, .some): throw ValidationError("give both --mean and --std, or neither")
+        case let (m?, s?):
+            let mean = try Check.numbers("--mean", m), std = try Check.numbers("--std", s)
+            guard mean.count == std.count else {
+                throw ValidationError("--mean has \(mean.count) values but --std has \(std.count); give one per channel (or one for all)")
+            }
+            if let bad = std.first(where: { $0 < Limits.minStd }) {
+                throw ValidationError("--std values must be at least \(Limits.minStd), got \(bad)")
+            }
+            return (mean, std)
+        }
+    }
+
+    func validate() throws { _ = try normalization() }
 }
 
 /// Seed, threads and machine-readable output.
@@ -45,53 +96,104 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Seed of every random choice (sampling, augmentation, initialisation).")
     var seed: UInt64 = 2021
 
-    @Option(help: "Threads (default: PRACTISE_THREADS or all cores).")
+    @Option(parsing: .unconditional, help: "Threads, 1 to \(Limits.threadsPerCore)× the cores (default: PRACTISE_THREADS or all cores).")
     var threads: Int?
 
-    @Option(help: "Also write the result as JSON to this file.")
+    @Option(help: "Also write the result as JSON to this file ('-': standard output, the tables then go to standard error).")
     var json: String?
 
+    func validate() throws {
+        try EngineEnvironment.check()
+        try Check.range("--threads", threads, Limits.threads, unit: " (\(Limits.threadsPerCore) × \(Limits.cores) cores)")
+        try Check.outputFile("--json", json)
+    }
+
     func apply() {
-        if let threads { Threads.count = threads }
+        if let threads {
+            Threads.count = threads
+            if threads > Limits.cores {
+                warn("note: --threads \(threads) is more than the \(Limits.cores) cores; latency figures will suffer")
+            }
+        }
+        Console.tablesToStandardError = json == OutputFile.standardOutput
     }
 }
 
 /// Training-phase hyper-parameters (reference defaults).
 struct PhaseOptions: ParsableArguments {
-    @Option(help: "Adaptor-training iterations per candidate in the analysis (reference: 2000; its README scores with 1000).")
+    @Option(parsing: .unconditional, help: "Adaptor-training iterations per candidate in the analysis (reference: 2000; its README scores with 1000).")
     var analysisIterations: Int = 500
 
-    @Option(help: "Finetuning iterations (reference: 2000).")
+    @Option(parsing: .unconditional, help: "Finetuning iterations (reference: 2000).")
     var finetuneIterations: Int = 1000
 
-    @Option(help: "Batch size of both phases (reference: 64).")
-    var batchSize: Int = 64
+    @Option(parsing: .unconditional, help: "Batch size of both phases, 1 to \(Limits.maxBatch) (reference: 64); an explicit value above the tiny set's size is lowered to it.")
+    var batchSize: Int?
 
-    @Option(help: "Learning rate of both phases, SGD momentum 0.9, weight decay 1e-4, ×0.1 after 40% (reference: 0.02).")
+    @Option(parsing: .unconditional, help: "Learning rate of both phases (> 0), SGD momentum 0.9, weight decay 1e-4, ×0.1 after 40% (reference: 0.02).")
     var lr: Float = 0.02
 
-    @Option(help: "Save the analysis' adaptor training state every this many iterations (where a rerun resumes).")
+    @Option(parsing: .unconditional, help: "Save the analysis' adaptor training state every this many iterations (where a rerun resumes).")
     var checkpointEvery: Int = 50
+
+    static let defaultBatchSize = 64
 
     func validate() throws {
         guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1 (found \(checkpointEvery))") }
+        try Check.range("--analysis-iterations", analysisIterations, Limits.iterations)
+        try Check.range("--finetune-iterations", finetuneIterations, Limits.iterations)
+        try Check.range("--batch-size", batchSize, 1...Limits.maxBatch)
+        try Check.positive("--lr", lr)
+    }
+
+    /// The batch size for a tiny set of `count` images: the default 64 as the reference uses it
+    /// (images repeat within a batch when the set is smaller), an explicit value at most `count`.
+    func batchSize(tinySet count: Int) -> Int {
+        guard let b = batchSize else { return Self.defaultBatchSize }
+        if b > count {
+            warn("note: --batch-size \(b) is larger than the tiny set (\(count) images); using \(count)")
+            return count
+        }
+        return b
     }
 }
 
 /// The tiny training set.
 struct SampleOptions: ParsableArguments {
-    @Option(help: "Number of tiny-set images, drawn with --seed by the reference's rule (class, then image).")
-    var numSamples: Int = 100
+    @Option(parsing: .unconditional, help: "Number of tiny-set images (default 100), drawn with --seed by the reference's rule (class, then image).")
+    var numSamples: Int?
 
-    @Option(help: "Take this many images of every class instead of --num-samples.")
+    @Option(parsing: .unconditional, help: "Take this many images of every class instead of --num-samples.")
     var perClass: Int?
 
     @Option(help: "Read the tiny set from a sample list (indices for IDX/CIFAR, relative paths for ImageFolder).")
     var samples: String?
+
+    static let defaultCount = 100
+
+    func validate() throws {
+        try Check.atMostOne([("--num-samples", numSamples != nil), ("--per-class", perClass != nil), ("--samples", samples != nil)])
+        try Check.range("--num-samples", numSamples, Limits.samples)
+        try Check.range("--per-class", perClass, Limits.samples)
+        if let s = samples, !isRegularFile(s) {
+            throw ValidationError(FileManager.default.fileExists(atPath: s) ? "--samples \(s) is not a regular file" : "--samples \(s) does not exist")
+        }
+    }
 }
 
-/// Writes a line to stdout unbuffered, so tables and epoch lines appear as they are produced
-/// even when stdout is a pipe or a file.
+/// Where human-readable output goes.
+enum Console {
+    /// Set when the JSON result goes to standard output (`--json -`).
+    nonisolated(unsafe) static var tablesToStandardError = false
+}
+
+/// Writes a line to stdout unbuffered (stderr with `--json -`), so tables and epoch lines
+/// appear as they are produced even when stdout is a pipe or a file.
 func say(_ text: String) {
-    FileHandle.standardOutput.write((text + "\n").data(using: .utf8)!)
+    (Console.tablesToStandardError ? FileHandle.standardError : FileHandle.standardOutput).write(Data((text + "\n").utf8))
+}
+
+/// A note or warning on stderr.
+func warn(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
 }

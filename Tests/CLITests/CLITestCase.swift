@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-/// Runs the built `practise` executable in a scratch folder removed after each test.
+/// Runs the built `practise` executable in a scratch folder.
 class CLITestCase: XCTestCase {
     /// The `practise` executable built next to this test bundle.
     var binary: URL {
@@ -13,33 +13,53 @@ class CLITestCase: XCTestCase {
     }
 
     lazy var work: String = {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("practise-cli-\(getpid())").path
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("practise-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         return d
     }()
 
     override func tearDown() { try? FileManager.default.removeItem(atPath: work) }
 
-    /// Runs the tool; returns (exit status, stdout + stderr).
-    func run(_ args: [String]) throws -> (Int32, String) {
+    /// Runs the tool; returns (exit status, stdout, stderr).
+    func runSplit(_ args: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
         guard FileManager.default.fileExists(atPath: binary.path) else { throw XCTSkip("practise executable not built next to the tests") }
         let p = Process()
         p.executableURL = binary
         p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
+        p.currentDirectoryURL = URL(fileURLWithPath: work)
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
         try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        // Read stderr on another thread so neither pipe can fill up and block the tool.
+        final class Box: @unchecked Sendable { var data = Data() }
+        let errBox = Box()
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread { errBox.data = err.fileHandleForReading.readDataToEndOfFile(); done.signal() }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        done.wait()
         p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errBox.data, as: UTF8.self))
+    }
+
+    /// Runs the tool; returns (exit status, stdout + stderr).
+    func run(_ args: [String], environment: [String: String] = [:]) throws -> (Int32, String) {
+        let (status, out, err) = try runSplit(args, environment: environment)
+        return (status, out + err)
     }
 
     /// A random-init ResNet-20 saved by the tool itself, as weights for the other checks.
-    func weights() throws -> String {
-        let path = work + "/r20.safetensors"
-        let (status, out) = try run(["export", "--model", "resnet20", "--format", "safetensors", "--out", path])
+    func weights(_ name: String = "r20", extra: [String] = []) throws -> String {
+        let path = work + "/\(name).safetensors"
+        if FileManager.default.fileExists(atPath: path) { return path }
+        let (status, out) = try run(["export", "--model", "resnet20", "--random-init", "--format", "safetensors", "--out", path] + extra)
         XCTAssertEqual(status, 0, out)
         return path
     }
+
+    /// Contents of the scratch folder (to check that nothing was written).
+    func listing() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: work).sorted() }
 }

@@ -1,15 +1,16 @@
 import ArgumentParser
 import Engine
 import Foundation
-import SafeFiles
 import NN
 import Practise
+import SafeFiles
 
 struct AnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "analyze",
         abstract: "Recoverability, latency reduction and score of every droppable block.",
         discussion: """
-        Results are saved per block in --out as they finish; rerunning the same command resumes. \
+        Results are saved per block in --out as they finish; rerunning the same command resumes; \
+        OUT.lock keeps a second run out of the same folder. \
         Across machines: each of N jobs runs --shard-index I --shard-count N --out DIR on a shared DIR, \
         then --merge DIR (same options) checks and scores them; --status DIR shows progress.
         """)
@@ -38,17 +39,27 @@ struct AnalyzeCommand: ParsableCommand {
             throw ValidationError("give only one of --shard-index/--shard-count, --merge DIR or --status DIR")
         }
         if shardIndex != nil && force { throw ValidationError("--force cannot be used with --shard-index: the folder is shared by every shard") }
+        if let shardIndex, let shardCount {
+            try Check.range("--shard-count", shardCount, 1...100_000)
+            try Check.range("--shard-index", shardIndex, 0...(shardCount - 1))
+        }
+        if status == nil && merge == nil { try Check.outputFolder("--out", out) }
     }
 
     func run() throws {
         common.apply()
         if let status { return try AnalysisStatusPrinter.print(AnalysisFolder(status), json: common.json) }
+        // One process owns a single-process analysis folder; shards share theirs (each result file
+        // is written atomically and skipped when present), so only the single-process run locks.
+        let lock = (shardIndex == nil && merge == nil) ? try OutputLock.acquire(for: out) : nil
+        defer { lock?.release() }
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
         if force && shardIndex == nil && merge == nil { try? FileManager.default.removeItem(atPath: out) }
         let cache = synthesis.syntheticCache ?? ((merge ?? out) as NSString).appendingPathComponent("synthetic")
-        let data = try PreparedData.prepare(dataOptions, samples: sampleOptions, model: m, seed: common.seed, batchSize: phase.batchSize) { n, shape, norm in
+        let data = try PreparedData.prepare(dataOptions, samples: sampleOptions, phase: phase, model: m, seed: common.seed) { n, shape, norm in
             try synthesis.make(count: n, model: m, imageShape: shape, normalization: norm, seed: common.seed, in: cache)
         }
+        try CompressionRun.requireFiniteOutputs(m.model, on: data.tiny)
         let table = try latency.tableSource(model: m.spec.architecture.rawValue, imageShape: data.imageShape)
         let scores: [CandidateScore], latencies: BlockLatencies?
         if let merge {
@@ -71,7 +82,7 @@ struct AnalyzeCommand: ParsableCommand {
         } else {
             let candidates = Candidates.find(in: m.model, imageShape: data.imageShape)
             let settings = AnalysisSettings(model: m.spec.architecture.rawValue, candidates: candidates.map(\.path),
-                                            iterations: phase.analysisIterations, batchSize: phase.batchSize,
+                                            iterations: phase.analysisIterations, batchSize: data.batchSize,
                                             learningRate: phase.lr, seed: common.seed, samples: data.sampleKeys)
             let analysis = try AnalysisRun(teacher: m.model, imageShape: data.imageShape, settings: settings, stateDir: out, latencyBatch: latency.latencyBatch)
             analysis.latencyMeter = latency.meter

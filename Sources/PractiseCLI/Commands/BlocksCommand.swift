@@ -10,9 +10,14 @@ struct BlocksCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var common: RunOptions
-    @Option(help: "Input side in pixels (default 28 for CIFAR-style models, 224 otherwise).") var imageSize: Int?
-    @Option(help: "Batch size of the latency measurement.") var latencyBatch: Int = 16
+    @Option(parsing: .unconditional, help: "Input side in pixels, \(Limits.imageSide) (default 28 for CIFAR-style models, 224 otherwise).") var imageSize: Int?
+    @Option(parsing: .unconditional, help: "Batch size of the latency measurement, 1 to \(Limits.maxBatch).") var latencyBatch: Int = 16
     @Flag(help: "List the candidates without measuring their latency.") var noLatency = false
+
+    func validate() throws {
+        try Check.range("--latency-batch", latencyBatch, 1...Limits.maxBatch)
+        try ImageSizeCheck.validate(imageSize: imageSize, batch: latencyBatch, batchOption: "--latency-batch")
+    }
 
     struct Row: Codable { var block: String; var parameters: Int; var macs: Int; var latency_share: Double? }
 
@@ -20,6 +25,7 @@ struct BlocksCommand: ParsableCommand {
         common.apply()
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: false)
         let side = imageSize ?? m.spec.architecture.defaultImageSize
+        try ImageSizeCheck.validate(imageSize: side, batch: latencyBatch, batchOption: "--latency-batch")
         let shape = [m.spec.inChannels, side, side]
         let candidates = Candidates.find(in: m.model, imageShape: shape)
         var measured: CandidateLatencies?

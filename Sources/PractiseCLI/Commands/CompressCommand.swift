@@ -10,7 +10,8 @@ struct CompressCommand: ParsableCommand {
         discussion: """
         Writes into --out: model.safetensors (torchvision keys, metadata naming the architecture and dropped blocks), \
         model.onnx (unless --no-onnx), report.json, report.md, candidates.svg and samples.txt. Work happens in \
-        OUT.partial and is moved into place at the end; rerunning an interrupted command resumes its analysis.
+        OUT.partial and is moved into place at the end; rerunning an interrupted command resumes its analysis. \
+        OUT.lock keeps a second run out of the same folder.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -20,8 +21,8 @@ struct CompressCommand: ParsableCommand {
     @OptionGroup var latency: LatencyOptions
     @OptionGroup var common: RunOptions
     @OptionGroup var synthesis: SynthesisOptions
-    @Option(help: "Drop this many of the lowest-scoring blocks.") var drop: Int?
-    @Option(help: "Drop the fewest blocks whose measured latency reduction reaches this fraction (e.g. 0.22).") var targetLatencyReduction: Double?
+    @Option(parsing: .unconditional, help: "Drop this many of the lowest-scoring blocks (1 to the number of candidates).") var drop: Int?
+    @Option(parsing: .unconditional, help: "Drop the fewest blocks whose measured latency reduction reaches this fraction, between 0 and 1 (e.g. 0.22).") var targetLatencyReduction: Double?
     @Option(help: "Skip the analysis and drop these blocks (comma-separated paths).") var blocks: String?
     @Option(help: "Finetuning: MiR (feature mimicking, default), BP (cross-entropy) or KD (distillation); with --scheme channels also FSKD (closed-form 1×1 conv per block).") var method: String = "MiR"
     @Option(help: "blocks (drop residual blocks, default) or channels (L1 filter pruning of every block's inner channels).") var scheme: String = "blocks"
@@ -40,6 +41,7 @@ struct CompressCommand: ParsableCommand {
             if let r = targetLatencyReduction, !(r > 0 && r < 1) { throw ValidationError("--target-latency-reduction must be in (0, 1), got \(r)") }
             if let p = pruneRatio, !(p >= 0 && p < 1) { throw ValidationError("--prune-ratio must be in [0, 1), got \(p)") }
             guard ChannelRecovery(caseInsensitive: method) != nil else { throw ValidationError("--method must be MiR, BP, KD or FSKD with --scheme channels, got '\(method)'") }
+            try Check.outputFolder("--out", out)
             return
         }
         guard scheme == "blocks" else { throw ValidationError("--scheme must be blocks or channels, got '\(scheme)'") }
@@ -48,11 +50,41 @@ struct CompressCommand: ParsableCommand {
         let rules = [drop != nil, targetLatencyReduction != nil, blocks != nil].filter { $0 }.count
         guard rules == 1 else { throw ValidationError("give exactly one of --drop K, --target-latency-reduction R or --blocks a,b") }
         if analysis != nil && blocks != nil { throw ValidationError("--analysis and --blocks exclude each other: --blocks skips the analysis") }
-        guard FinetuneMethod(caseInsensitive: method) != nil else { throw ValidationError("--method must be MiR, BP or KD") }
+        guard FinetuneMethod(caseInsensitive: method) != nil else { throw ValidationError("--method must be MiR, BP or KD, got '\(method)'") }
+        try Check.range("--drop", drop, 1...Int.max)
+        try Check.fraction("--target-latency-reduction", targetLatencyReduction)
+        _ = try blockList()
+        try Check.outputFolder("--out", out)
+    }
+
+    /// `--blocks` as paths: at least one, none empty, no repeats.
+    func blockList() throws -> [String]? {
+        guard let blocks else { return nil }
+        let list = blocks.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !list.contains(where: \.isEmpty) else {
+            throw ValidationError("--blocks must name one or more blocks, comma-separated (e.g. layer1.1,layer2.1); got '\(blocks)'")
+        }
+        if let repeated = list.first(where: { b in list.filter { $0 == b }.count > 1 }) {
+            throw ValidationError("--blocks names \(repeated) twice")
+        }
+        return list
+    }
+
+    /// Checks --drop and --blocks against the model's candidates, before any data is read.
+    func checkAgainstCandidates(_ m: ResolvedModel) throws {
+        let side = m.spec.architecture.defaultImageSize
+        let known = Candidates.find(in: m.model, imageShape: [m.spec.inChannels, side, side]).map(\.path)
+        let listed = "\(known.count) droppable blocks of \(m.spec.architecture.rawValue) (\(known.joined(separator: ", ")))"
+        if let k = drop, k > known.count { throw PractiseError("--drop \(k) is more than the \(listed)") }
+        for b in try blockList() ?? [] where !known.contains(b) {
+            throw PractiseError("'\(b)' is not a droppable block of \(m.spec.architecture.rawValue); candidates: \(known.joined(separator: ", "))")
+        }
     }
 
     func run() throws {
         common.apply()
+        let lock = try OutputLock.acquire(for: out)
+        defer { lock.release() }
         let fm = FileManager.default
         if fm.fileExists(atPath: out) && !force {
             throw PractiseError("\(out) already exists; use --force to replace it")
@@ -60,20 +92,24 @@ struct CompressCommand: ParsableCommand {
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
         if !m.spec.droppedBlocks.isEmpty { throw PractiseError("\(m.weightsLabel) is already compressed (dropped \(m.spec.droppedBlocks.joined(separator: ", "))); compress its teacher instead") }
         if scheme == "blocks" && !m.spec.innerWidths.isEmpty { throw PractiseError("\(m.weightsLabel) is filter-pruned; compress its teacher instead") }
+        try checkAgainstCandidates(m)
         let cache = synthesis.syntheticCache ?? ((out + ".partial") as NSString).appendingPathComponent("synthetic")
-        var data = try PreparedData.prepare(dataOptions, samples: sampleOptions, model: m, seed: common.seed, batchSize: phase.batchSize) { n, shape, norm in
+        var data = try PreparedData.prepare(dataOptions, samples: sampleOptions, phase: phase, model: m, seed: common.seed) { n, shape, norm in
             try synthesis.make(count: n, model: m, imageShape: shape, normalization: norm, seed: common.seed, in: cache)
         }
         data.syntheticFolder = synthesis.syntheticCache ?? (out as NSString).appendingPathComponent("synthetic")
         try data.check(method: FinetuneMethod(caseInsensitive: method) ?? .mir, numClasses: m.spec.numClasses)
+        try CompressionRun.requireFiniteOutputs(m.model, on: data.tiny)
         let work = out + ".partial"
-        try fm.createDirectory(atPath: work, withIntermediateDirectories: true)
+        do { try fm.createDirectory(atPath: work, withIntermediateDirectories: true) } catch {
+            throw PractiseError("cannot create the work folder \(work): \((error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription)")
+        }
         var options = CompressionOptions(rule: drop.map(DropRule.count) ?? .latencyTarget(targetLatencyReduction ?? 0),
-                                         blocks: blocks?.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) },
+                                         blocks: try blockList(),
                                          analysisIterations: phase.analysisIterations, finetuneIterations: phase.finetuneIterations,
                                          latencyBatch: latency.latencyBatch)
         options.method = FinetuneMethod(caseInsensitive: method) ?? .mir
-        options.batchSize = phase.batchSize
+        options.batchSize = data.batchSize
         options.learningRate = phase.lr
         options.seed = common.seed
         options.checkpointEvery = phase.checkpointEvery
@@ -103,7 +139,7 @@ struct CompressCommand: ParsableCommand {
         try CompressionOutputs.publish(work: work, to: out, force: force)
         say(report.summaryTable)
         for warning in [report.noiseWarning, report.targetWarning].compactMap({ $0 }) {
-            FileHandle.standardError.write(Data((warning + "\n").utf8))
+            warn(warning)
         }
         say("\nwrote \(out)/model.safetensors\(noOnnx ? "" : ", model.onnx"), report.json, report.md, \(scheme == "channels" ? "" : "candidates.svg, ")samples.txt")
         try Context.writeJSON(report, to: common.json)

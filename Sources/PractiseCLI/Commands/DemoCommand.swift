@@ -3,34 +3,53 @@ import Engine
 import Foundation
 import NN
 import Practise
+import SafeFiles
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "demo",
-        abstract: "Compress the bundled Fashion-MNIST teacher with the bundled tiny set, end to end (a few minutes on 2 cores).")
+        abstract: "Compress the bundled Fashion-MNIST teacher with the bundled tiny set, end to end (a few minutes on 2 cores).",
+        discussion: "Rerunning replaces the folder an earlier demo wrote (it holds \(DemoCommand.marker)); any other existing --out is refused unless --force.")
 
-    @Option(help: "Bundled teacher: resnet20 or resnet56.") var model: String = "resnet20"
+    @Option(help: "Bundled teacher: resnet20 or resnet56.") var model: Architecture = .resnet20
     @Option(help: "Tiny-set data (any --data spec, e.g. images:DIR or synthetic:N).") var data: String = "bundled"
     @Option(help: "Evaluation data (default: --data; bundled with --data-free).") var evalData: String?
-    @Option(help: "Tiny-set size.") var numSamples: Int = 100
+    @Option(parsing: .unconditional, help: "Tiny-set size.") var numSamples: Int = 100
     @Flag(help: "Data-free: synthesise the tiny set from the teacher (--data synthetic:N, DeepInversion), evaluate on the bundled test subset.") var dataFree = false
-    @Option(help: "With --data-free: synthesis iterations per batch.") var synthesisIterations: Int = 200
-    @Option(help: "Analysis iterations.") var analysisIterations: Int = 100
-    @Option(help: "Finetuning iterations.") var finetuneIterations: Int = 300
-    @Option(help: "Blocks to drop.") var drop: Int = 2
+    @Option(parsing: .unconditional, help: "With --data-free: synthesis iterations per batch.") var synthesisIterations: Int = 200
+    @Option(parsing: .unconditional, help: "Analysis iterations.") var analysisIterations: Int = 100
+    @Option(parsing: .unconditional, help: "Finetuning iterations.") var finetuneIterations: Int = 300
+    @Option(parsing: .unconditional, help: "Blocks to drop.") var drop: Int = 2
     @Option(help: "Output folder.") var out: String = "practise-demo"
-    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Flag(help: "Replace --out even if an earlier demo did not write it.") var force = false
+    @OptionGroup var common: RunOptions
+
+    /// The file that marks a folder as written by `practise demo`.
+    static let marker = ".practise-demo"
+
+    func validate() throws {
+        guard model == .resnet20 || model == .resnet56 else { throw ValidationError("--model must be resnet20 or resnet56 (the bundled teachers), got \(model.rawValue)") }
+    }
 
     func run() throws {
         if dataFree && data != "bundled" { throw ValidationError("--data-free makes its own tiny set; leave out --data") }
+        let fm = FileManager.default
+        let markerPath = (out as NSString).appendingPathComponent(Self.marker)
+        let replace = fm.fileExists(atPath: out) && (force || fm.fileExists(atPath: markerPath))
+        if fm.fileExists(atPath: out) && !replace {
+            throw PractiseError("\(out) already exists and was not written by practise demo; use another --out, or --force to replace it")
+        }
         let tiny = dataFree ? "synthetic:\(numSamples)" : data
-        var args = ["--model", model, "--weights", "bundled", "--data", tiny, "--num-samples", String(numSamples),
+        var args = ["--model", model.rawValue, "--weights", "bundled", "--data", tiny, "--num-samples", String(numSamples),
                     "--analysis-iterations", String(analysisIterations), "--finetune-iterations", String(finetuneIterations),
-                    "--drop", String(drop), "--out", out, "--force"]
+                    "--drop", String(drop), "--out", out, "--seed", String(common.seed)]
+        if replace { args.append("--force") }
         if let evalData { args += ["--eval-data", evalData] } else if dataFree { args += ["--eval-data", "bundled"] }
         if dataFree { args += ["--synthesis-iterations", String(synthesisIterations)] }
-        if let threads { args += ["--threads", String(threads)] }
+        if let threads = common.threads { args += ["--threads", String(threads)] }
+        if let json = common.json { args += ["--json", json] }
         say("practise compress " + args.joined(separator: " ") + "\n")
         let command = try CompressCommand.parse(args)
         try command.run()
+        try OutputFile.write("written by practise demo; a later demo may replace this folder\n", to: markerPath)
     }
 }

@@ -2,6 +2,13 @@ import ArgumentParser
 import Engine
 import Foundation
 import Practise
+import SafeFiles
+
+/// What `export` writes.
+enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
+    case onnx, safetensors
+    init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
 
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "export",
@@ -9,15 +16,28 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var common: RunOptions
-    @Option(help: "onnx or safetensors.") var format: String = "onnx"
-    @Option(help: "Input side in pixels (default 28 for CIFAR-style models, 224 otherwise).") var imageSize: Int?
-    @Option(help: "Output file.") var out: String
+    @Option(help: "Output format.") var format: ExportFormat = .onnx
+    @Option(parsing: .unconditional, help: "Input side in pixels, \(Limits.imageSide) (default 28 for CIFAR-style models, 224 otherwise).") var imageSize: Int?
+    @Option(help: "Output file ('-': standard output).") var out: String
     @Option(help: "Drop these candidate blocks first (comma-separated; the weights are copied, not finetuned): a model for latency measurement, as Scripts/latency-table-onnxruntime.py uses.") var without: String?
+    @Flag(help: "Replace --out if it exists.") var force = false
+    @Flag(help: "Without --weights: export the seeded random initialisation of --model (for latency tests).") var randomInit = false
+
+    func validate() throws {
+        try ImageSizeCheck.validate(imageSize: imageSize)
+        try Check.outputFile("--out", out)
+        if modelOptions.weights == nil && !randomInit {
+            throw ValidationError("export needs --weights FILE (or --weights bundled); pass --random-init to export an untrained, randomly initialised --model")
+        }
+        if modelOptions.weights != nil && randomInit { throw ValidationError("--random-init and --weights exclude each other") }
+        if FileManager.default.fileExists(atPath: out) && !OutputFile.isStream(out) && !force {
+            throw ValidationError("\(out) already exists; use --force to replace it")
+        }
+    }
 
     func run() throws {
         common.apply()
-        // Without --weights the seeded random initialisation is exported (handy for latency tests).
-        var m = try Context.model(modelOptions, seed: common.seed, requireWeights: false)
+        var m = try Context.model(modelOptions, seed: common.seed, requireWeights: !randomInit)
         let side = imageSize ?? m.spec.architecture.defaultImageSize
         if let without {
             let blocks = without.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -33,14 +53,14 @@ struct ExportCommand: ParsableCommand {
             m.model = pruned
         }
         let extra = m.loaded?.metadata.filter { $0.key.hasPrefix("practise.") } ?? [:]
-        switch format.lowercased() {
-        case "onnx":
+        switch format {
+        case .onnx:
             try ONNXExport.write(m.model, spec: m.spec, imageShape: [m.spec.inChannels, side, side], to: out, metadata: extra)
-        case "safetensors":
+        case .safetensors:
             try WeightsIO.save(m.model, spec: m.spec, to: out, extra: extra)
-        default:
-            throw PractiseError("--format must be onnx or safetensors, got '\(format)'")
         }
-        say("wrote \(out) (\(m.spec.architecture.rawValue)\(m.spec.droppedBlocks.isEmpty ? "" : ", dropped \(m.spec.droppedBlocks.joined(separator: ","))"))")
+        if out != OutputFile.standardOutput {
+            say("wrote \(out) (\(m.spec.architecture.rawValue)\(m.spec.droppedBlocks.isEmpty ? "" : ", dropped \(m.spec.droppedBlocks.joined(separator: ","))"))")
+        }
     }
 }

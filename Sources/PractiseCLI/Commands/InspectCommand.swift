@@ -12,6 +12,7 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         guard FileManager.default.fileExists(atPath: file) else { throw PractiseError("file not found: \(file)") }
+        guard isRegularFile(file) else { throw PractiseError("\(file) is not a regular file; expected a .pth, .safetensors or .onnx file") }
         if file.lowercased().hasSuffix(".onnx") {
             say(try ONNXImporter.load(path: file).summary())
             return

@@ -7,7 +7,7 @@ enum ShardSetup {
     static func settings(_ m: ResolvedModel, data: PreparedData, phase: PhaseOptions, seed: UInt64) throws -> ShardSettings {
         guard let path = m.loaded?.path else { throw PractiseError("a sharded analysis needs --weights FILE") }
         return ShardSettings(model: m.spec.architecture.rawValue, teacherSHA256: try SHA256.hex(file: path), samples: data.sampleKeys,
-                             seed: seed, iterations: phase.analysisIterations, batchSize: phase.batchSize, learningRate: phase.lr,
+                             seed: seed, iterations: phase.analysisIterations, batchSize: data.batchSize, learningRate: phase.lr,
                              threads: Threads.count, imageShape: data.imageShape)
     }
 }

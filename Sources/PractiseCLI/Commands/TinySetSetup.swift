@@ -28,11 +28,13 @@ struct PreparedData {
     /// Where the images of a `synthetic:N` tiny set end up, for the report (the command's final
     /// folder rather than its work folder); nil: the folder they were read from.
     var syntheticFolder: String?
+    /// Batch size of both phases (``PhaseOptions/batchSize(tinySet:)``).
+    var batchSize: Int
 
     /// - Parameters:
     ///   - synthesize: makes the images of a `synthetic:N` spec for this input and returns the
     ///     ImageFolder holding them.
-    static func prepare(_ d: DataOptions, samples s: SampleOptions, model: ResolvedModel, seed: UInt64, batchSize: Int,
+    static func prepare(_ d: DataOptions, samples s: SampleOptions, phase: PhaseOptions, model: ResolvedModel, seed: UInt64,
                         synthesize: ((_ count: Int, _ imageShape: [Int], _ normalization: Normalization) throws -> String)? = nil) throws -> PreparedData {
         let spec = try DataSpec.parse(d.data).with(skipBadImages: d.skipBadImages)
         let evalSpec = try d.evalData.map { try DataSpec.parse($0).with(skipBadImages: d.skipBadImages) } ?? spec
@@ -43,7 +45,7 @@ struct PreparedData {
         if evalSpec.kind == .synthetic {
             throw PractiseError("\(evalOption) \(evalSpec): synthetic images cannot be the evaluation data; \(teacherData)")
         }
-        let eval = try evalSpec.open(split: Context.split(d.split))
+        let eval = try evalSpec.open(split: d.split)
         guard eval.isLabelled else { throw PractiseError("\(evalOption) \(evalSpec) has no labels; \(teacherData)") }
         try Context.checkCompatible(eval, model.spec)
         let norm = try Context.normalization(d, weights: model.loaded, dataset: eval)
@@ -68,7 +70,7 @@ struct PreparedData {
         } else if let k = s.perClass {
             indices = try FewShotSampler.sample(train, rule: .perClass(k), seed: seed)
         } else {
-            indices = try FewShotSampler.sample(train, rule: .random(count: s.numSamples, balanced: false), seed: seed)
+            indices = try FewShotSampler.sample(train, rule: .random(count: s.numSamples ?? SampleOptions.defaultCount, balanced: false), seed: seed)
         }
         var trainT = DataIO.trainTransform(spec: evalSpec, imageSide: shape[2], normalization: norm)
         var tinyEvalT = evalT
@@ -76,9 +78,10 @@ struct PreparedData {
             trainT = conversion.prepended(to: trainT)
             tinyEvalT = conversion.prepended(to: .tensorOnly(norm))
         }
+        let batchSize = phase.batchSize(tinySet: indices.count)
         let tiny = DataIO.tinySet(train, indices: indices, train: trainT, eval: tinyEvalT, batchSize: batchSize, seed: seed)
-        return PreparedData(spec: spec, evalSpec: evalSpec, train: train, eval: eval, evalSplit: d.split, indices: indices,
-                            normalization: norm, tiny: tiny, imageShape: shape, evalTransform: evalT, conversion: conversion)
+        return PreparedData(spec: spec, evalSpec: evalSpec, train: train, eval: eval, evalSplit: d.split.rawValue, indices: indices,
+                            normalization: norm, tiny: tiny, imageShape: shape, evalTransform: evalT, conversion: conversion, batchSize: batchSize)
     }
 
     var sampleKeys: [String] { indices.map { train.sampleKey(at: $0) } }

@@ -5,6 +5,7 @@ import Foundation
 import ImageData
 import NN
 import Practise
+import SafeFiles
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "train",
@@ -13,19 +14,31 @@ struct TrainCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var common: RunOptions
-    @Option(help: "Epochs.") var epochs: Int = 15
-    @Option(help: "Batch size.") var batchSize: Int = 128
-    @Option(help: "Peak learning rate of the one-cycle schedule.") var lr: Float = 0.2
-    @Option(help: "Weight decay.") var weightDecay: Float = 5e-4
+    @Option(parsing: .unconditional, help: "Epochs (at least 1).") var epochs: Int = 15
+    @Option(parsing: .unconditional, help: "Batch size, 1 to \(Limits.maxBatch) (at most the training set).") var batchSize: Int = 128
+    @Option(parsing: .unconditional, help: "Peak learning rate of the one-cycle schedule (> 0).") var lr: Float = 0.2
+    @Option(parsing: .unconditional, help: "Weight decay (>= 0).") var weightDecay: Float = 5e-4
     @Option(help: "Output weights (.safetensors). The checkpoint is OUT.checkpoint.safetensors.") var out: String
     @Flag(help: "Continue from OUT.checkpoint.safetensors.") var resume = false
+    @Flag(help: "Replace --out if it exists.") var force = false
+
+    func validate() throws {
+        guard modelOptions.weights == nil else { throw ValidationError("train starts from scratch; omit --weights") }
+        try Check.range("--epochs", epochs, Limits.epochs)
+        try Check.range("--batch-size", batchSize, 1...Limits.maxBatch)
+        try Check.positive("--lr", lr)
+        try Check.nonNegative("--weight-decay", weightDecay)
+        try Check.outputFile("--out", out, allowStdout: false)
+        if FileManager.default.fileExists(atPath: out) && !OutputFile.isStream(out) && !force {
+            throw ValidationError("\(out) already exists; use --force to replace it")
+        }
+    }
 
     func run() throws {
         common.apply()
-        guard modelOptions.weights == nil else { throw PractiseError("train starts from scratch; omit --weights") }
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: false)
         let spec = try DataSpec.parse(dataOptions.data).with(skipBadImages: dataOptions.skipBadImages)
-        let train = try spec.open(split: .train), test = try spec.open(split: Context.split(dataOptions.split))
+        let train = try spec.open(split: .train), test = try spec.open(split: dataOptions.split)
         try Context.checkCompatible(train, m.spec)
         let norm = try Context.normalization(dataOptions, weights: nil, dataset: train)
         let evalT = DataIO.evalTransform(spec: spec, normalization: norm)
@@ -51,6 +64,9 @@ struct TrainCommand: ParsableCommand {
         let start = Date()
         try trainer.run(train: train, transform: trainT, evaluate: { model in
             let acc = try Evaluation.accuracy(model, next: DataIO.evalBatches(test, transform: evalT, batchSize: 250))
+            if let p = acc.nonFiniteProblem(of: "the model after epoch \(trainer.completedEpochs + 1)") {
+                throw PractiseError("training diverged: " + p + "; try a lower --lr")
+            }
             return acc.top1
         }, checkpoint: { t in
             try SafeTensors.write(t.checkpointDict(metadata: metadata), to: URL(fileURLWithPath: ckptPath))
@@ -62,10 +78,11 @@ struct TrainCommand: ParsableCommand {
         var final = metadata
         final["practise.epochs"] = String(epochs)
         final[MetadataKey.top1] = String(format: "%.2f", trainer.history.last ?? 0)
-        final["practise.top1.data"] = "\(spec) \(dataOptions.split)"
+        final["practise.top1.data"] = "\(spec) \(dataOptions.split.rawValue)"
         // The accuracy on the bundled test subset, so `practise eval --data bundled` can be checked against it.
         if let bundled = try? DataSpec.parse("bundled").open(split: .test), bundled.channels == m.spec.inChannels {
             let acc = try Evaluation.accuracy(m.model, next: DataIO.evalBatches(bundled, transform: DataIO.evalTransform(spec: try DataSpec.parse("bundled"), normalization: norm)))
+            try Context.requireFinite(acc, of: "the trained model (on the bundled test subset)")
             final["practise.top1.bundled_test"] = String(format: "%.2f", acc.top1)
         }
         final["practise.train_seconds"] = String(format: "%.0f", Date().timeIntervalSince(start))

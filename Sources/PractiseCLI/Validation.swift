@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import SafeFiles
+
+/// The bounds every command checks its options against before any work starts (README, Limits).
+enum Limits {
+    /// Largest batch of any phase, evaluation or latency measurement.
+    static let maxBatch = 4096
+    /// Input side accepted by `blocks`, `latency` and `export`.
+    static let imageSide = 8...1024
+    /// Largest batch × side² of a latency measurement (64 images of 512×512): beyond it one
+    /// forward pass alone needs gigabytes.
+    static let maxLatencyPixels = 64 * 512 * 512
+    static let inChannels = 1...1024
+    static let numClasses = 1...100_000
+    static let iterations = 0...10_000_000
+    static let epochs = 1...100_000
+    static let samples = 1...10_000_000
+    /// Smallest normalisation std: a pixel step of 1/255 then moves the input by at most about 4.
+    static let minStd: Float = 1e-3
+    /// Threads: at most this many times the machine's cores (more only slows every kernel down).
+    static let threadsPerCore = 4
+    static var cores: Int { ProcessInfo.processInfo.activeProcessorCount }
+    static var threads: ClosedRange<Int> { 1...(threadsPerCore * cores) }
+}
+
+/// One check per rule, each naming the option, the valid range and what was given.
+enum Check {
+    static func range(_ option: String, _ value: Int?, _ valid: ClosedRange<Int>, unit: String = "") throws {
+        guard let value else { return }
+        guard valid.contains(value) else {
+            let shown = valid.upperBound == Int.max ? "at least \(valid.lowerBound)" : "in \(valid.lowerBound)...\(valid.upperBound)"
+            throw ValidationError("\(option) must be \(shown)\(unit), got \(value)")
+        }
+    }
+
+    /// A learning rate or another strictly positive, finite number.
+    static func positive(_ option: String, _ value: Float?) throws {
+        guard let value else { return }
+        guard value.isFinite && value > 0 else { throw ValidationError("\(option) must be a finite number > 0, got \(value)") }
+    }
+
+    static func nonNegative(_ option: String, _ value: Float?) throws {
+        guard let value else { return }
+        guard value.isFinite && value >= 0 else { throw ValidationError("\(option) must be a finite number >= 0, got \(value)") }
+    }
+
+    /// A fraction strictly between 0 and 1.
+    static func fraction(_ option: String, _ value: Double?) throws {
+        guard let value else { return }
+        guard value.isFinite && value > 0 && value < 1 else {
+            throw ValidationError("\(option) must be a fraction between 0 and 1 (exclusive), e.g. 0.22; got \(value)")
+        }
+    }
+
+    /// At most one of the options named (with whether each was given).
+    static func atMostOne(_ options: [(String, Bool)]) throws {
+        let given = options.filter(\.1).map(\.0)
+        guard given.count <= 1 else { throw ValidationError("give only one of \(options.map(\.0).joined(separator: ", ")); got \(given.joined(separator: " and "))") }
+    }
+
+    /// A file the command will write: `-` (where allowed), a device or FIFO, or a path whose folder exists.
+    static func outputFile(_ option: String, _ path: String?, allowStdout: Bool = true) throws {
+        guard let path else { return }
+        if path == "-" {
+            guard allowStdout else { throw ValidationError("\(option) cannot be '-' (standard output) here; give a file") }
+            return
+        }
+        if isDirectory(path) { throw ValidationError("\(option) \(path) is a directory; expected a file") }
+        try parentExists(option, path)
+    }
+
+    /// A folder the command will create (or replace with --force): its parent must be a folder.
+    static func outputFolder(_ option: String, _ path: String) throws {
+        guard !path.isEmpty else { throw ValidationError("\(option) must not be empty") }
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
+            throw ValidationError("\(option) \(path) is a file; expected a folder")
+        }
+        try parentExists(option, path)
+    }
+
+    static func parentExists(_ option: String, _ path: String) throws {
+        let folder = PathParts.folder(of: path)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) else {
+            throw ValidationError("\(option) \(path): the folder \(folder) does not exist")
+        }
+        guard isDir.boolValue else { throw ValidationError("\(option) \(path): \(folder) is a file, not a folder") }
+        guard access(folder, W_OK) == 0 else {
+            throw ValidationError("\(option) \(path): cannot write into \(folder) (\(String(cString: strerror(errno))))")
+        }
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var isDir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &isDir) && isDir.boolValue
+    }
+
+    /// Comma-separated finite numbers (`--mean`, `--std`).
+    static func numbers(_ option: String, _ text: String) throws -> [Float] {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        return try parts.map { p in
+            guard let v = Float(p), v.isFinite else {
+                throw ValidationError("\(option) must be comma-separated finite numbers, got '\(text)' ('\(p)' is not one)")
+            }
+            return v
+        }
+    }
+}
+
+/// The environment variables the engine reads, checked once at start: a value we cannot use is
+/// an error naming the variable, never silently ignored.
+enum EngineEnvironment {
+    static func check(_ env: [String: String] = ProcessInfo.processInfo.environment) throws {
+        if let s = env["PRACTISE_THREADS"] {
+            guard let n = Int(s.trimmingCharacters(in: .whitespaces)), Limits.threads.contains(n) else {
+                throw ValidationError("PRACTISE_THREADS='\(s)' is not a thread count: expected an integer in \(Limits.threads.lowerBound)...\(Limits.threads.upperBound) (\(Limits.threadsPerCore) × \(Limits.cores) cores)")
+            }
+        }
+        if let s = env["PRACTISE_SIMD"], !["avx512", "avx2", "neon", "portable"].contains(s) {
+            throw ValidationError("PRACTISE_SIMD='\(s)' is not a SIMD level: expected avx512, avx2, neon or portable (a level above the CPU's is capped to it)")
+        }
+        for name in ["PRACTISE_WINOGRAD", "PRACTISE_DIRECT"] {
+            if let s = env[name], !["0", "1"].contains(s) { throw ValidationError("\(name)='\(s)' must be 0 (off) or 1 (on)") }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import Foundation
+import SafeFiles
+import XCTest
+
+/// Issue 13, one test per class of hostile or mistaken input: the tool exits non-zero with a
+/// message naming the option or file, what it expects and what it got, and writes or damages
+/// nothing.
+final class HostileInputTests: CLITestCase {
+    /// `weights` with every tensor value replaced by NaN.
+    func nanWeights() throws -> String {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try weights())))
+        let headerLength = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let nan = Float.nan.bitPattern
+        var i = 8 + headerLength
+        while i + 4 <= bytes.count {
+            for b in 0..<4 { bytes[i + b] = UInt8(truncatingIfNeeded: nan >> (8 * b)) }
+            i += 4
+        }
+        let path = work + "/nan.safetensors"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    func assertRefused(_ args: [String], _ message: String, environment: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws {
+        let before = try listing()
+        let (status, out) = try run(args, environment: environment)
+        XCTAssertNotEqual(status, 0, "\(args) was accepted: \(out)", file: file, line: line)
+        XCTAssert(out.contains(message), "\(args): expected '\(message)' in: \(out)", file: file, line: line)
+        XCTAssertFalse(out.contains("Fatal error") || out.contains("crashed") || out.contains("NSCocoaErrorDomain") || out.contains("EncodingError"),
+                       "\(args): \(out)", file: file, line: line)
+        XCTAssertEqual(try listing(), before, "\(args) wrote something", file: file, line: line)
+    }
+
+    // MARK: Silent wrong results
+
+    func testAModelWithNonFiniteLogitsHasNoAccuracyAndNothingRecordsOne() throws {
+        let w = try nanWeights()
+        try assertRefused(["eval", "--weights", w, "--data", "bundled", "--limit", "20", "--json", work + "/e.json"],
+                          "nan.safetensors produced non-finite logits (NaN or infinity) for 20 of 20 images")
+        try assertRefused(["compress", "--weights", w, "--data", "bundled", "--blocks", "layer1.1", "--finetune-iterations", "1",
+                           "--num-samples", "10", "--out", work + "/o"],
+                          "the teacher (on the tiny set) produced non-finite logits")
+        try assertRefused(["analyze", "--weights", w, "--data", "bundled", "--num-samples", "10", "--analysis-iterations", "1", "--out", work + "/a"],
+                          "the teacher (on the tiny set) produced non-finite logits")
+    }
+
+    /// Every option is checked before any work: out-of-range numbers, NaN, negative numbers
+    /// written without `=`, options that exclude each other, empty lists, bad choices.
+    func testEveryOptionIsValidatedBeforeAnyWork() throws {
+        let w = try weights()
+        let compress = ["compress", "--weights", w, "--data", "bundled", "--out", work + "/o"]
+        let cases: [([String], String)] = [
+            (compress + ["--drop", "1", "--lr", "-1"], "--lr must be a finite number > 0, got -1.0"),
+            (compress + ["--drop", "1", "--lr", "0"], "--lr must be a finite number > 0, got 0.0"),
+            (compress + ["--drop", "1", "--lr", "nan"], "--lr must be a finite number > 0, got nan"),
+            (compress + ["--drop", "1", "--threads", "0"], "--threads must be in 1..."),
+            (compress + ["--drop", "1", "--threads", "-1"], "--threads must be in 1..."),
+            (compress + ["--drop", "1", "--threads", "1000"], "--threads must be in 1..."),
+            (compress + ["--drop", "1", "--per-class", "2", "--num-samples", "5"], "give only one of --num-samples, --per-class, --samples; got --num-samples and --per-class"),
+            (compress + ["--blocks", ""], "--blocks must name one or more blocks"),
+            (compress + ["--blocks", "layer1.1,,layer1.2"], "--blocks must name one or more blocks"),
+            (compress + ["--blocks", "layer9.9"], "'layer9.9' is not a droppable block of resnet20"),
+            (compress + ["--drop", "0"], "--drop must be at least 1, got 0"),
+            (compress + ["--drop", "7"], "--drop 7 is more than the 6 droppable blocks of resnet20"),
+            (compress + ["--target-latency-reduction", "0"], "--target-latency-reduction must be a fraction between 0 and 1"),
+            (compress + ["--target-latency-reduction", "1.5"], "--target-latency-reduction must be a fraction between 0 and 1"),
+            (compress + ["--target-latency-reduction", "nan"], "--target-latency-reduction must be a fraction between 0 and 1"),
+            (compress + ["--drop", "1", "--method", "SGD"], "The value 'SGD' is invalid for '--method <method>'"),
+            (compress + ["--drop", "1", "--mean", "nan", "--std", "1"], "--mean must be comma-separated finite numbers, got 'nan'"),
+            (compress + ["--drop", "1", "--mean", "0.5", "--std", "1e-45"], "--std values must be at least 0.001, got 1e-45"),
+            (compress + ["--drop", "1", "--mean", "0.5", "--std", "0"], "--std values must be at least 0.001, got 0.0"),
+            (compress + ["--drop", "1", "--mean", "0.5"], "give both --mean and --std"),
+            (compress + ["--drop", "1", "--num-classes", "-3"], "--num-classes must be in 1...100000, got -3"),
+            (compress + ["--drop", "1", "--in-channels", "0"], "--in-channels must be in 1...1024, got 0"),
+            (compress + ["--drop", "1", "--batch-size", "0"], "--batch-size must be in 1...4096, got 0"),
+            (compress + ["--drop", "1", "--batch-size", "-8"], "--batch-size must be in 1...4096, got -8"),
+            (compress + ["--drop", "1", "--latency-batch", "0"], "--latency-batch must be in 1...4096, got 0"),
+            (compress + ["--drop", "1", "--analysis-iterations", "-1"], "--analysis-iterations must be in 0...10000000, got -1"),
+            (["eval", "--weights", w, "--data", "bundled", "--limit", "-5"], "--limit must be at least 1, got -5"),
+            (["eval", "--weights", w, "--data", "bundled", "--batch-size", "0"], "--batch-size must be in 1...4096, got 0"),
+            (["eval", "--weights", w, "--data", "bundled", "--split", "val"], "The value 'val' is invalid for '--split <split>'"),
+            (["latency", "--weights", w, "--batch", "0"], "--batch must be in 1...4096, got 0"),
+            (["latency", "--weights", w, "--image-size", "0"], "--image-size must be in 8...1024, got 0"),
+            (["latency", "--weights", w, "--image-size", "100000"], "--image-size must be in 8...1024, got 100000"),
+            (["latency", "--weights", w, "--image-size", "1024", "--batch", "64"], "more than the 16777216 (64 images of 512×512)"),
+            (["blocks", "--model", "resnet20", "--latency-batch", "0"], "--latency-batch must be in 1...4096, got 0"),
+            (["train", "--model", "resnet20", "--data", "bundled", "--weight-decay", "-1", "--out", work + "/t.safetensors"], "--weight-decay must be a finite number >= 0, got -1.0"),
+            (["train", "--model", "resnet20", "--data", "bundled", "--lr", "nan", "--out", work + "/t.safetensors"], "--lr must be a finite number > 0, got nan"),
+            (["train", "--model", "resnet20", "--data", "bundled", "--batch-size", "0", "--out", work + "/t.safetensors"], "--batch-size must be in 1...4096, got 0"),
+            (["export", "--model", "resnet20", "--out", work + "/x.onnx"], "export needs --weights FILE (or --weights bundled); pass --random-init"),
+            (["export", "--weights", w, "--format", "tflite", "--out", work + "/x.onnx"], "The value 'tflite' is invalid for '--format <format>'"),
+        ]
+        for (args, message) in cases { try assertRefused(args, message) }
+        // A negative number without `=` is read as the option's value.
+        let (status, out) = try run(["eval", "--weights", w, "--data", "bundled", "--limit", "10", "--mean", "-0.5", "--std", "2"])
+        XCTAssertEqual(status, 0, out)
+    }
+
+    func testUnusableEnvironmentVariablesAreErrorsNotIgnored() throws {
+        try assertRefused(["blocks", "--model", "resnet20"], "PRACTISE_THREADS='abc' is not a thread count: expected an integer in 1...",
+                          environment: ["PRACTISE_THREADS": "abc"])
+        try assertRefused(["blocks", "--model", "resnet20"], "PRACTISE_THREADS='0' is not a thread count", environment: ["PRACTISE_THREADS": "0"])
+        try assertRefused(["blocks", "--model", "resnet20"], "PRACTISE_SIMD='sse4' is not a SIMD level: expected avx512, avx2, neon or portable",
+                          environment: ["PRACTISE_SIMD": "sse4"])
+        try assertRefused(["blocks", "--model", "resnet20"], "PRACTISE_WINOGRAD='off' must be 0 (off) or 1 (on)", environment: ["PRACTISE_WINOGRAD": "off"])
+    }
+
+    func testLatencyRefusesAStudentThatTakesOtherImages() throws {
+        let one = try weights(), three = try weights("r20c3", extra: ["--in-channels", "3"])
+        try assertRefused(["latency", "--weights", one, "--student", three, "--runs", "1"],
+                          "--student \(three) takes 3-channel images but the first model takes 1")
+    }
+
+    // MARK: Lost or damaged files
+
+    func testDemoNeverReplacesAFolderItDidNotWrite() throws {
+        try FileManager.default.createDirectory(atPath: work + "/mine", withIntermediateDirectories: true)
+        try "precious".write(toFile: work + "/mine/file", atomically: false, encoding: .utf8)
+        try assertRefused(["demo", "--out", work + "/mine"], "\(work)/mine already exists and was not written by practise demo; use another --out, or --force")
+        XCTAssertEqual(try String(contentsOfFile: work + "/mine/file", encoding: .utf8), "precious")
+    }
+
+    func testExportRefusesAnExistingFileWithoutForce() throws {
+        let w = try weights()
+        let target = work + "/keep.onnx"
+        try "mine".write(toFile: target, atomically: false, encoding: .utf8)
+        try assertRefused(["export", "--weights", w, "--out", target], "\(target) already exists; use --force to replace it")
+        XCTAssertEqual(try String(contentsOfFile: target, encoding: .utf8), "mine")
+        let (status, out) = try run(["export", "--weights", w, "--out", target, "--force"])
+        XCTAssertEqual(status, 0, out)
+        XCTAssertNotEqual(try String(contentsOfFile: target, encoding: .isoLatin1), "mine")
+    }
+
+    func testASecondRunIntoALockedOutputFolderIsRefusedPlainly() throws {
+        let w = try weights()
+        let lock = try FileLock.acquire(work + "/o.lock")  // as a running compress holds it
+        defer { lock.release() }
+        try assertRefused(["compress", "--weights", w, "--data", "bundled", "--blocks", "layer1.1", "--out", work + "/o"],
+                          "another practise run (pid \(getpid())) is writing \(work)/o (it holds \(work)/o.lock); wait for it to finish or use another --out")
+        try assertRefused(["analyze", "--weights", w, "--data", "bundled", "--out", work + "/o"], "another practise run (pid \(getpid())) is writing")
+    }
+
+    /// `--json -` is standard output (tables move to stderr); devices, pipes and symlinks are
+    /// written through, not replaced.
+    func testJSONGoesToStandardOutputDevicesAndSymlinkTargets() throws {
+        let w = try weights()
+        let eval = ["eval", "--weights", w, "--data", "bundled", "--limit", "10"]
+        let (status, out, err) = try runSplit(eval + ["--json", "-"])
+        XCTAssertEqual(status, 0, err)
+        let json = try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any]
+        XCTAssertEqual(json?["count"] as? Int, 10, out)
+        XCTAssert(err.contains("top-1"), "the table goes to stderr: \(err)")
+
+        try "old".write(toFile: work + "/target.json", atomically: false, encoding: .utf8)
+        XCTAssertEqual(symlink(work + "/target.json", work + "/link.json"), 0)
+        XCTAssertEqual(try run(eval + ["--json", work + "/link.json"]).0, 0)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: work + "/link.json"), work + "/target.json")
+        XCTAssert(try String(contentsOfFile: work + "/target.json", encoding: .utf8).contains("\"count\""))
+
+        XCTAssertEqual(try run(eval + ["--json", "/dev/null"]).0, 0)
+        var info = stat()
+        XCTAssertEqual(stat("/dev/null", &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFCHR)
+    }
+
+    // MARK: Vague errors
+
+    func testErrorsNameTheFileAndTheProblemNotFoundationInternals() throws {
+        let w = try weights()
+        try FileManager.default.createDirectory(atPath: work + "/dir", withIntermediateDirectories: true)
+        try assertRefused(["eval", "--weights", work + "/dir", "--data", "bundled"], "--weights \(work)/dir is a directory; expected a .safetensors or .pth file")
+        try assertRefused(["eval", "--weights", "/dev/zero", "--data", "bundled"], "--weights /dev/zero is not a regular file")
+        try assertRefused(["inspect", "/dev/zero"], "/dev/zero is not a regular file")
+        try assertRefused(["compress", "--weights", w, "--drop", "1", "--out", w + "/sub"], "--out \(w)/sub: \(w) is a file, not a folder")
+        try assertRefused(["eval", "--weights", w, "--json", work + "/missing/e.json"], "--json \(work)/missing/e.json: the folder \(work)/missing does not exist")
+        try assertRefused(["eval", "--weights", w, "--json", work + "/dir"], "--json \(work)/dir is a directory; expected a file")
+        // An analysis folder whose settings file was emptied.
+        try FileManager.default.createDirectory(atPath: work + "/analysis", withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: work + "/analysis/analysis-settings.json", contents: Data())
+        let (status, out) = try run(["analyze", "--weights", w, "--data", "bundled", "--num-samples", "10", "--analysis-iterations", "1", "--out", work + "/analysis"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssert(out.contains("\(work)/analysis/analysis-settings.json is damaged (empty, truncated or not the settings of an analysis)"), out)
+        XCTAssertFalse(out.contains("DecodingError"), out)
+    }
+
+    /// An explicit batch larger than the tiny set is lowered to the set's size, and says so.
+    func testAnEnormousBatchIsLoweredToTheTinySetAndSaysSo() throws {
+        let w = try weights()
+        let (status, out, err) = try runSplit(["compress", "--weights", w, "--data", "bundled", "--blocks", "layer3.2", "--finetune-iterations", "1",
+                                               "--num-samples", "10", "--batch-size", "4096", "--latency-batch", "2", "--no-onnx", "--out", work + "/o"])
+        XCTAssertEqual(status, 0, out + err)
+        XCTAssert(err.contains("note: --batch-size 4096 is larger than the tiny set (10 images); using 10"), err)
+    }
+}
