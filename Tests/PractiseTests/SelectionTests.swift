@@ -80,7 +80,7 @@ final class SelectionTests: XCTestCase {
         XCTAssertEqual(Selection.ties(Selection.ranked(quiet)), [])
     }
 
-    /// Below the ±5% resolution two latencies count as equal even when their measured
+    /// Below the ±10% resolution two latencies count as equal even when their measured
     /// intervals are narrow (a quiet machine ranks as a loaded one does).
     func testDifferencesBelowTheResolutionAreTies() {
         let narrow = [score("layer1.1", 0.2, 10.6, 10.55, 10.65), score("layer2.1", 0.19, 10.0, 9.95, 10.05)]

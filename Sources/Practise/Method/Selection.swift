@@ -9,12 +9,15 @@ public enum DropRule: Sendable, Equatable {
 }
 
 public enum Selection {
-    /// Latency reductions are compared at no finer than ±5% of their value, however narrow
-    /// their measured intervals: blocks whose costs differ by less than about 10% cost the same.
-    public static let latencyResolution = 0.05
+    /// Latency reductions are compared at no finer than ±10% of their value, however narrow
+    /// their measured intervals: blocks whose costs differ by less than about 20% cost the same.
+    /// The same shape's share varied by 3–11% (coefficient of variation) between repeated
+    /// measurements on a loaded 2-core machine (README, "Latency measurement"), so finer
+    /// differences would let the machine's load, not the network, decide.
+    public static let latencyResolution = 0.10
 
     /// The deterministic rule for candidates within noise of each other, as reports state it.
-    public static let tieRule = "candidates whose score intervals overlap (latency reduction's 95% interval, widened to at least ±5%) are tied; ties are ranked by recoverability, then by block name"
+    public static let tieRule = "candidates whose score intervals overlap (latency reduction's 95% interval, widened to at least ±10%) are tied; ties are ranked by recoverability, then by block name"
 
     /// `recoverability / latency reduction` over the latency's interval widened to the resolution.
     public static func scoreInterval(_ c: CandidateScore) -> LatencyInterval {

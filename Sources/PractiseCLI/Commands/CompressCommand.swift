@@ -100,6 +100,7 @@ struct CompressCommand: ParsableCommand {
         data.syntheticFolder = synthesis.syntheticCache ?? (out as NSString).appendingPathComponent("synthetic")
         try data.check(method: FinetuneMethod(caseInsensitive: method) ?? .mir, numClasses: m.spec.numClasses)
         try CompressionRun.requireFiniteOutputs(m.model, on: data.tiny)
+        let table = try latency.tableSource(model: m.spec.architecture.rawValue, imageShape: data.imageShape)
         let work = out + ".partial"
         do { try fm.createDirectory(atPath: work, withIntermediateDirectories: true) } catch {
             throw PractiseError("cannot create the work folder \(work): \((error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription)")
@@ -114,7 +115,7 @@ struct CompressCommand: ParsableCommand {
         options.seed = common.seed
         options.checkpointEvery = phase.checkpointEvery
         options.latencyThreads = latency.latencyThreads
-        options.latencyTable = try latency.tableSource(model: m.spec.architecture.rawValue, imageShape: data.imageShape)
+        options.latencyTable = table
         if let analysis {
             options.analysisFolder = analysis
             options.shardSettings = try ShardSetup.settings(m, data: data, phase: phase, seed: common.seed)
