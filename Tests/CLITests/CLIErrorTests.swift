@@ -50,20 +50,20 @@ final class CLIErrorTests: CLITestCase {
     }
 
     func testShardOptionsAreCheckedAndAnEmptyFolderHasNoStatus() throws {
+        let w = try weights()
         let cases: [([String], String)] = [
-            (["analyze", "--weights", "x", "--shard-index", "0"], "give --shard-index and --shard-count together"),
-            (["analyze", "--weights", "x", "--shard-index", "0", "--shard-count", "2", "--merge", work], "give only one of"),
-            (["analyze", "--weights", "x", "--shard-index", "0", "--shard-count", "2", "--force"], "--force cannot be used with --shard-index"),
-            (["analyze", "--weights", "x", "--checkpoint-every", "0"], "--checkpoint-every must be at least 1 (found 0)"),
+            (["analyze", "--weights", w, "--shard-index", "0"], "give --shard-index and --shard-count together"),
+            (["analyze", "--weights", w, "--shard-index", "0", "--shard-count", "2", "--merge", work], "give only one of"),
+            (["analyze", "--weights", w, "--shard-index", "0", "--shard-count", "2", "--force"], "--force cannot be used with --shard-index"),
+            (["analyze", "--weights", w, "--checkpoint-every", "0"], "--checkpoint-every must be at least 1 (found 0)"),
             (["analyze", "--status", work], "holds no analysis.json: no shard has started there"),
-            (["compress", "--weights", "x", "--analysis", work, "--blocks", "layer1.1", "--out", work + "/o4"], "--analysis and --blocks exclude each other"),
+            (["compress", "--weights", w, "--analysis", work, "--blocks", "layer1.1", "--out", work + "/o4"], "--analysis and --blocks exclude each other"),
         ]
         for (args, message) in cases {
             let (status, out) = try run(args)
             XCTAssertNotEqual(status, 0, args.joined(separator: " "))
             XCTAssert(out.contains(message), "\(args): \(out)")
         }
-        let w = try weights()
         let (status, out) = try run(["analyze", "--weights", w, "--data", "bundled", "--shard-index", "2", "--shard-count", "2", "--out", work + "/s"])
         XCTAssertNotEqual(status, 0)
         XCTAssert(out.contains("--shard-index must be in 0...1 for --shard-count 2 (found 2)"), out)

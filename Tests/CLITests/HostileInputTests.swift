@@ -65,7 +65,7 @@ final class HostileInputTests: CLITestCase {
             (compress + ["--target-latency-reduction", "0"], "--target-latency-reduction must be a fraction between 0 and 1"),
             (compress + ["--target-latency-reduction", "1.5"], "--target-latency-reduction must be a fraction between 0 and 1"),
             (compress + ["--target-latency-reduction", "nan"], "--target-latency-reduction must be a fraction between 0 and 1"),
-            (compress + ["--drop", "1", "--method", "SGD"], "The value 'SGD' is invalid for '--method <method>'"),
+            (compress + ["--drop", "1", "--method", "SGD"], "--method must be MiR, BP or KD, got 'SGD'"),
             (compress + ["--drop", "1", "--mean", "nan", "--std", "1"], "--mean must be comma-separated finite numbers, got 'nan'"),
             (compress + ["--drop", "1", "--mean", "0.5", "--std", "1e-45"], "--std values must be at least 0.001, got 1e-45"),
             (compress + ["--drop", "1", "--mean", "0.5", "--std", "0"], "--std values must be at least 0.001, got 0.0"),

@@ -39,10 +39,7 @@ struct AnalyzeCommand: ParsableCommand {
             throw ValidationError("give only one of --shard-index/--shard-count, --merge DIR or --status DIR")
         }
         if shardIndex != nil && force { throw ValidationError("--force cannot be used with --shard-index: the folder is shared by every shard") }
-        if let shardIndex, let shardCount {
-            try Check.range("--shard-count", shardCount, 1...100_000)
-            try Check.range("--shard-index", shardIndex, 0...(shardCount - 1))
-        }
+        try Check.range("--shard-count", shardCount, 1...100_000)
         if status == nil && merge == nil { try Check.outputFolder("--out", out) }
     }
 
