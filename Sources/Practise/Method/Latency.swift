@@ -72,6 +72,16 @@ public struct PairedLatency: Sendable {
     }
 }
 
+/// How a ``LatencyMeter`` times one sample of a workload.
+public enum LatencyTimer: Sendable {
+    /// Runs the workload and reads the monotonic clock and the calling thread's CPU clock.
+    case system
+    /// Does not run the workload: `sample(workload, call)` gives the wall and CPU milliseconds of
+    /// the `call`-th timed call of workload index `workload` (warm-up calls included), so tests
+    /// replay a machine of known costs and noise exactly.
+    case simulated(@Sendable (_ workload: Int, _ call: Int) -> (wall: Double, cpu: Double))
+}
+
 /// Times workloads with warm-up and interleaved rounds (A B C A B C …), so drift on a noisy
 /// machine hits every workload alike, until the 95% confidence interval of every tracked ratio
 /// is narrow (`targetHalfWidth`) or the budget is spent. Estimator: the median of per-round
@@ -92,6 +102,8 @@ public struct LatencyMeter: Sendable {
     public var targetHalfWidth: Double
     /// Threads to measure with (nil: the engine's current `Threads.count`).
     public var threads: Int?
+    /// The clock samples come from (``LatencyTimer/system`` outside tests).
+    public var timer: LatencyTimer = .system
 
     /// A measurement whose spread (relative half-width of a ratio's 95% interval) stays above
     /// this after the budget is reported as noisy.
@@ -123,24 +135,43 @@ public struct LatencyMeter: Sendable {
     /// or when `runs` rounds or `budgetSeconds` are spent.
     public func rounds(_ workloads: [() -> Void], batch: Int, tracking: [(Int, Int)]) -> LatencyRounds {
         withThreads {
+            var calls = Array(repeating: 0, count: workloads.count)
+            var simulatedMs = 0.0
+            /// One sample of workload `i`: the mean per call over `repeats` back-to-back calls.
+            func sample(_ i: Int, repeats: Int) -> (wall: Double, cpu: Double) {
+                defer { calls[i] += 1 }
+                switch timer {
+                case .system: return Self.time(workloads[i], repeats: repeats)
+                case .simulated(let sample):
+                    let t = sample(i, calls[i])
+                    simulatedMs += t.wall * Double(repeats)
+                    return t
+                }
+            }
             // Warm-up; the slowest warm-up call sets how many calls make one sample.
-            let repeats = workloads.map { w -> Int in
+            let repeats = workloads.indices.map { i -> Int in
                 var slowest = 0.0
-                for _ in 0..<max(1, warmupRuns) { slowest = max(slowest, Self.time(w, repeats: 1).wall) }
+                for _ in 0..<max(1, warmupRuns) { slowest = max(slowest, sample(i, repeats: 1).wall) }
                 return slowest >= minSampleMs ? 1 : min(1000, Int((minSampleMs / max(slowest, 1e-3)).rounded(.up)))
             }
             var r = LatencyRounds(wallMs: Array(repeating: [], count: workloads.count), cpuMs: Array(repeating: [], count: workloads.count),
                                   batch: batch, threads: Threads.count)
             let start = Date()
+            simulatedMs = 0
             for round in 0..<max(1, runs) {
                 if round >= minRuns {
-                    if Date().timeIntervalSince(start) > budgetSeconds { break }
+                    let elapsed: Double
+                    switch timer {
+                    case .system: elapsed = Date().timeIntervalSince(start)
+                    case .simulated: elapsed = simulatedMs / 1000
+                    }
+                    if elapsed > budgetSeconds { break }
                     if !tracking.isEmpty && tracking.allSatisfy({ i, j in
                         RobustStatistics.medianInterval(r.ratios(i, over: j)).relativeHalfWidth <= targetHalfWidth
                     }) { break }
                 }
-                for (i, w) in workloads.enumerated() {
-                    let t = Self.time(w, repeats: repeats[i])
+                for i in workloads.indices {
+                    let t = sample(i, repeats: repeats[i])
                     r.wallMs[i].append(t.wall)
                     r.cpuMs[i].append(t.cpu)
                 }
