@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Load a practise safetensors model (teacher or compressed) into PyTorch and evaluate it.
 
-Usage: load-in-pytorch.py MODEL.safetensors [IDX_DIR]
+Usage: load-in-pytorch.py MODEL.safetensors [IDX_DIR] [--logits PREFIX]
 IDX_DIR defaults to Assets/fashion-mnist-subset (the bundled test subset). Prints
 {"top1": ..., "count": ...} in percent. This is the README's snippet, run by Scripts/test.
+--logits PREFIX also writes the first 8 normalised test images and PyTorch's logits for them as
+PREFIX.input.bin and PREFIX.logits.bin (raw float32 with a .json shape sidecar, the format of
+Scripts/check-onnx.py --input/--expected), so an exported ONNX file can be compared logit by logit.
 """
 import gzip
 import json
@@ -67,9 +70,21 @@ def read_idx(path):
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
+def write_raw(path, tensor):
+    tensor.numpy().astype("<f4").tofile(path)
+    with open(path + ".json", "w") as f:
+        json.dump({"dtype": "float32", "shape": list(tensor.shape)}, f)
+
+
 def main():
-    weights = sys.argv[1]
-    idx_dir = sys.argv[2] if len(sys.argv) > 2 else os.path.join(os.path.dirname(__file__), "..", "Assets", "fashion-mnist-subset")
+    args = sys.argv[1:]
+    logits_prefix = None
+    if "--logits" in args:
+        i = args.index("--logits")
+        logits_prefix = args[i + 1]
+        del args[i:i + 2]
+    weights = args[0]
+    idx_dir = args[1] if len(args) > 1 else os.path.join(os.path.dirname(__file__), "..", "Assets", "fashion-mnist-subset")
     state, meta = read_safetensors(weights)
     model = build(meta)
     slim(model, state)
@@ -82,6 +97,9 @@ def main():
     x = (torch.from_numpy(images).unsqueeze(1) - mean) / std
     with torch.no_grad():
         pred = torch.cat([model(x[i:i + 500]).argmax(1) for i in range(0, len(x), 500)])
+        if logits_prefix:
+            write_raw(logits_prefix + ".input.bin", x[:8].contiguous())
+            write_raw(logits_prefix + ".logits.bin", model(x[:8]))
     print(json.dumps({"top1": round(100 * (pred == labels).float().mean().item(), 2), "count": len(labels)}))
 
 
