@@ -94,23 +94,9 @@ INL void tile(const int M_, const int NV, const int SEG, const int TAPS, int tap
     FOR_ROWS(ACC_STORE)
 }
 
-typedef void (*tile_fn)(int, long, const float *, const intptr_t *, const pk_direct_addresses *,
-                        const tile_masks *, intptr_t, intptr_t);
-
-#define TILE_FN(M_, NV, SEG, TAPS)                                                                      \
-    TGT static void tile_##M_##_##NV##_##SEG##_##TAPS(int taps, long ch, const float *a,                 \
-                                                      const intptr_t *off, const pk_direct_addresses *t, \
-                                                      const tile_masks *mk, intptr_t pi, intptr_t po) {  \
-        tile(M_, NV, SEG, TAPS, taps, ch, a, off, t, mk, pi, po);                                       \
-    }
-#define TILE_FNS(M_) TILE_FN(M_, 1, 1, 9) TILE_FN(M_, 2, 1, 9) TILE_FN(M_, 1, 2, 9) TILE_FN(M_, 2, 2, 9) \
-                     TILE_FN(M_, 1, 1, 0) TILE_FN(M_, 2, 1, 0) TILE_FN(M_, 1, 2, 0) TILE_FN(M_, 2, 2, 0)
-TILE_FNS(1) TILE_FNS(2) TILE_FNS(3) TILE_FNS(4) TILE_FNS(5) TILE_FNS(6)
-
-// g_tiles[rows - 1][generic taps][segments - 1][vectors - 1]
-#define TILE_ROW(M_) {{{tile_##M_##_1_1_9, tile_##M_##_2_1_9}, {tile_##M_##_1_2_9, tile_##M_##_2_2_9}}, \
-                      {{tile_##M_##_1_1_0, tile_##M_##_2_1_0}, {tile_##M_##_1_2_0, tile_##M_##_2_2_0}}},
-static const tile_fn g_tiles[HALF][2][2][2] = {TILE_ROW(1) TILE_ROW(2) TILE_ROW(3) TILE_ROW(4) TILE_ROW(5) TILE_ROW(6)};
+#include "conv_direct_tiles_x86.h"
+DIRECT_TILE_FNS(1) DIRECT_TILE_FNS(2) DIRECT_TILE_FNS(3) DIRECT_TILE_FNS(4) DIRECT_TILE_FNS(5) DIRECT_TILE_FNS(6)
+static const tile_fn g_tiles[HALF][2][2][2] = {DIRECT_TILE_ROW(1) DIRECT_TILE_ROW(2) DIRECT_TILE_ROW(3) DIRECT_TILE_ROW(4) DIRECT_TILE_ROW(5) DIRECT_TILE_ROW(6)};
 
 /// A panel of up to 12 rows as one tile (up to 6 rows) or two of nearly equal height.
 static void panel(const void *masks, int rows, int segs, long n, int taps, long channels, const float *a,

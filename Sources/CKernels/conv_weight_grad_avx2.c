@@ -63,26 +63,7 @@ INL void pass(const int CB, int row, const float *gyt, long ldg, const float *xp
     ACC_STORE(0) ACC_STORE(1)
 }
 
-typedef void (*pass_fn)(int, const float *, long, const float *, long, long, long, long, long, long, float *, long);
-#define PASS_FN(CB)                                                                                          \
-    __attribute__((noinline)) TGT static void pass_##CB(int row, const float *g, long ldg, const float *xp,   \
-                                                        long pp, long ip, long wp, long h, long w, long n,    \
-                                                        float *d, long ldt) {                                 \
-        pass(CB, row, g, ldg, xp, pp, ip, wp, h, w, n, d, ldt);                                               \
-    }
-PASS_FN(1) PASS_FN(2)
-static const pass_fn g_passes[WG_CHANNELS] = {pass_1, pass_2};
-
-/// All input channels, WG_CHANNELS and one kernel row at a time.
-static void outputs16(const float *gyt, long ldg, const float *xp, long plane_p, long image_p, long wp, long h,
-                      long w, long images, long channels, float *dwt, long ldt) {
-    for (long c0 = 0; c0 < channels; c0 += WG_CHANNELS) {
-        const long cb = channels - c0 < WG_CHANNELS ? channels - c0 : WG_CHANNELS;
-        for (int row = 0; row < 3; ++row)
-            g_passes[cb - 1](row, gyt, ldg, xp + c0 * plane_p, plane_p, image_p, wp, h, w, images,
-                             dwt + c0 * WG_TAPS * ldt, ldt);
-    }
-}
+#include "conv_weight_grad_rows.h"
 
 /// -1 in the first 8 entries, 0 after: loading 8 ints at (8 - n) gives a mask of n lanes.
 static const int g_mask_src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};

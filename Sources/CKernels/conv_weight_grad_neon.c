@@ -12,6 +12,7 @@
 
 enum { WG_CHANNELS = 2, WG_TAPS = 9 };
 
+#define TGT
 #define INL static inline __attribute__((always_inline))
 
 #define ACC_DECL(C, Q) float32x4_t a##C##Q##0, a##C##Q##1, a##C##Q##2, a##C##Q##3;
@@ -57,25 +58,7 @@ INL void pass(const int CB, int row, const float *gyt, long ldg, const float *xp
     FOR_ACC(ACC_STORE)
 }
 
-typedef void (*pass_fn)(int, const float *, long, const float *, long, long, long, long, long, long, float *, long);
-#define PASS_FN(CB)                                                                                             \
-    __attribute__((noinline)) static void pass_##CB(int row, const float *g, long ldg, const float *xp, long pp, \
-                                                    long ip, long wp, long h, long w, long n, float *d, long ldt) { \
-        pass(CB, row, g, ldg, xp, pp, ip, wp, h, w, n, d, ldt);                                                  \
-    }
-PASS_FN(1) PASS_FN(2)
-static const pass_fn g_passes[WG_CHANNELS] = {pass_1, pass_2};
-
-/// All input channels, WG_CHANNELS and one kernel row at a time.
-static void outputs16(const float *gyt, long ldg, const float *xp, long plane_p, long image_p, long wp, long h,
-                      long w, long images, long channels, float *dwt, long ldt) {
-    for (long c0 = 0; c0 < channels; c0 += WG_CHANNELS) {
-        const long cb = channels - c0 < WG_CHANNELS ? channels - c0 : WG_CHANNELS;
-        for (int row = 0; row < 3; ++row)
-            g_passes[cb - 1](row, gyt, ldg, xp + c0 * plane_p, plane_p, image_p, wp, h, w, images,
-                             dwt + c0 * WG_TAPS * ldt, ldt);
-    }
-}
+#include "conv_weight_grad_rows.h"
 
 /// dst[p * ldd + o] = src[o * plane + p] for o < M, p < plane, and 0 for M <= o < ldd.
 static void transpose_channels(const float *src, long M, long plane, float *dst, long ldd) {
