@@ -68,13 +68,27 @@ enum Context {
         return ResolvedModel(spec: spec, model: model, weightsLabel: label, loaded: loaded)
     }
 
-    /// The normalisation to use: --mean/--std, else the weights' metadata, else the data's default.
-    static func normalization(_ d: DataOptions, weights: LoadedWeights?, dataset: any Dataset) throws -> Normalization {
-        let n = try normalization(mean: d.mean, std: d.std, weights: weights) ?? dataset.defaultNormalization
-        if d.mean != nil, n.mean.count != 1, n.mean.count != dataset.channels {
-            throw PractiseError("--mean/--std give \(n.mean.count) values but \(dataset.name) has \(dataset.channels)-channel images; give one value or \(dataset.channels)")
+    /// The model's input for `dataset` of kind `spec` and how its images reach it (``ModelInput``,
+    /// the one rule of every command that reads images): the model's channels; the side from
+    /// `--image-size`, the weights' metadata, the data or the architecture; the normalisation from
+    /// `--mean/--std`, else the weights' metadata, else the data's default, which converted data
+    /// cannot use for trained weights. `conversion` is nil when the data's own transforms already fit.
+    static func modelInput(_ d: DataOptions, model m: ResolvedModel, dataset: any Dataset, spec: DataSpec,
+                           option: String = "--data") throws -> (input: ModelInput, conversion: InputConversion?) {
+        let side = try ModelInput.side(explicit: d.imageSize, weights: m.loaded, data: dataset, spec: spec, architecture: m.spec.architecture)
+        let recorded = try normalization(mean: d.mean, std: d.std, weights: m.loaded)
+        let input = ModelInput(channels: m.spec.inChannels, side: side, normalization: recorded ?? dataset.defaultNormalization)
+        let conversion = try input.conversion(for: dataset, spec: spec)
+        // A trained network's images must be normalised as it was trained; a new one (train, no
+        // weights) may take its data's default.
+        if conversion != nil && recorded == nil && m.loaded != nil {
+            throw PractiseError("\(option) \(spec): its images are converted to the model's input (\(input)), but \(m.weightsLabel) records no normalisation to give them; pass --mean and --std (the values the model was trained with)")
         }
-        return n
+        if input.normalization.perChannel(m.spec.inChannels) == nil {
+            let origin = d.mean != nil ? "--mean/--std give" : recorded != nil ? "\(m.weightsLabel) records" : "the default normalisation of \(dataset.name) has"
+            throw PractiseError("\(origin) \(input.normalization.mean.count) values but the model takes \(m.spec.inChannels)-channel images; give --mean and --std with one value or \(m.spec.inChannels)")
+        }
+        return (input, conversion)
     }
 
     /// --mean/--std (checked: finite, std >= Limits.minStd, as many of each), else the weights' metadata, else nil.
@@ -92,20 +106,11 @@ enum Context {
         return nil
     }
 
-    /// Checks the data fits the model: channels and class count.
-    static func checkCompatible(_ dataset: any Dataset, _ spec: ModelSpec) throws {
-        if dataset.channels != spec.inChannels {
-            throw PractiseError("\(dataset.name) has \(dataset.channels)-channel images but the model expects \(spec.inChannels) (--in-channels)")
-        }
+    /// Checks the data's labels fit the model's outputs (its images are converted by ``modelInput``).
+    static func checkClasses(_ dataset: any Dataset, _ spec: ModelSpec) throws {
         if dataset.classCount != spec.numClasses {
             throw PractiseError("\(dataset.name) has \(dataset.classCount) classes but the model has \(spec.numClasses) outputs (--num-classes)")
         }
-    }
-
-    /// `[C, H, W]` of the images the model sees after the eval transform.
-    static func imageShape(_ dataset: any Dataset, transform: TransformPipeline) throws -> [Int] {
-        var g = SeededGenerator(seed: 0)
-        return try transform.apply(try dataset.image(at: 0), using: &g).shape
     }
 
     static func writeJSON<T: Encodable>(_ value: T, to path: String?) throws {

@@ -68,6 +68,9 @@ struct DataOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Normalisation std, comma-separated, each at least \(Limits.minStd).")
     var std: String?
 
+    @Option(parsing: .unconditional, help: "Side of the model's square input, \(Limits.imageSide) (default: the weights' metadata, else the size of IDX/CIFAR images, else 28 for CIFAR-style ResNets, 224 otherwise). Images of another size or channel count are converted to it.")
+    var imageSize: Int?
+
     @Flag(help: "Skip undecodable images in ImageFolder data (counted) instead of failing.")
     var skipBadImages = false
 
@@ -88,7 +91,10 @@ struct DataOptions: ParsableArguments {
         }
     }
 
-    func validate() throws { _ = try normalization() }
+    func validate() throws {
+        _ = try normalization()
+        try Check.range("--image-size", imageSize, Limits.imageSide)
+    }
 }
 
 /// Seed, threads and machine-readable output.

@@ -13,6 +13,8 @@ public enum MetadataKey {
     public static let version = "practise.version"
     public static let mean = "practise.normalization.mean"
     public static let std = "practise.normalization.std"
+    /// Side of the square input the model was trained or compressed at (``ModelInput``).
+    public static let imageSize = "practise.image_size"
     public static let recipe = "practise.recipe"
     public static let top1 = "practise.top1"
     /// Filter-pruned models: JSON object, inner-channel site (conv path) → channels kept.
@@ -31,6 +33,10 @@ public struct LoadedWeights {
     /// Blocks dropped from the base architecture (metadata or a `.pth` checkpoint's `rm_blocks`).
     public var droppedBlocks: [String]
 
+    public init(path: String, tensors: [String: Tensor], metadata: [String: String], droppedBlocks: [String] = []) {
+        self.path = path; self.tensors = tensors; self.metadata = metadata; self.droppedBlocks = droppedBlocks
+    }
+
     public var architecture: Architecture? { metadata[MetadataKey.architecture].flatMap(Architecture.init(rawValue:)) }
     /// Inner widths of a filter-pruned model (empty otherwise); throws on malformed metadata.
     public func innerWidths() throws -> [String: Int] {
@@ -46,6 +52,15 @@ public struct LoadedWeights {
         return out
     }
     public var inChannels: Int? { metadata[MetadataKey.inChannels].flatMap { Int($0) } }
+    /// The input side recorded at training/compression time, if any; throws when it is not a
+    /// positive integer.
+    public func imageSide() throws -> Int? {
+        guard let text = metadata[MetadataKey.imageSize] else { return nil }
+        guard let side = Int(text), side > 0 else {
+            throw PractiseError("\(path): metadata \(MetadataKey.imageSize) must be a positive integer, got '\(text.prefix(40))'")
+        }
+        return side
+    }
     public var numClasses: Int? { metadata[MetadataKey.numClasses].flatMap { Int($0) } }
     /// Normalisation recorded at training/compression time, if any.
     public var normalization: (mean: [Float], std: [Float])? {

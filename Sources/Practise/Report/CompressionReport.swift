@@ -20,6 +20,9 @@ public struct CompressionReport: Codable, Sendable {
     /// How tiny-set images of another source than the evaluation data were converted to the
     /// teacher's input (`InputConversion`: "grey 28x28"); nil when both are the same data.
     public var inputConversion: String?
+    /// How the evaluation images were converted to the teacher's input (``ModelInput``'s rule);
+    /// nil when they are the teacher's own kind of data.
+    public var evalInputConversion: String?
     public var numSamples: Int
     public var seed: UInt64
     public var method: String
@@ -70,7 +73,7 @@ public struct CompressionReport: Codable, Sendable {
     public var ratioTrials: [ChannelPruning.Trial]?
 
     enum CodingKeys: String, CodingKey {
-        case tool, version, model, weights, data, evalData = "eval_data", inputConversion = "input_conversion", numSamples = "num_samples", seed, method
+        case tool, version, model, weights, data, evalData = "eval_data", inputConversion = "input_conversion", evalInputConversion = "eval_input_conversion", numSamples = "num_samples", seed, method
         case analysisIterations = "analysis_iterations", finetuneIterations = "finetune_iterations", threads
         case latencyBatch = "latency_batch", candidates, droppedBlocks = "dropped_blocks", latencyMs = "latency_ms"
         case latencySpreadMs = "latency_spread_ms", latencyReduction = "latency_reduction", top1, top5
@@ -235,7 +238,7 @@ public struct CompressionReport: Codable, Sendable {
         ] + sourceRows.map { ($0.0.prefix(1).uppercased() + $0.0.dropFirst(), $0.1) } + targetRows.map { ("Latency target", $0.1) } + [
             ("Top-1", String(format: "teacher %.2f%%, pruned %.2f%%, student %.2f%%", top1.teacher, top1.prunedBeforeFinetune, top1.student)),
             ("Top-5", String(format: "teacher %.2f%%, student %.2f%%", top5.teacher, top5.student)),
-            ("Evaluated on", "\(evalCount) images of `\(evalData)`"),
+            ("Evaluated on", "\(evalCount) images of `\(evalData)`" + (evalInputConversion.map { ", converted to \($0)" } ?? "")),
         ] { md += "| \(line.0) | \(line.1) |\n" }
         if scheme == "channels" {
             md += "\n## Kept inner channels\n\n| site | kept |\n|---|---:|\n"

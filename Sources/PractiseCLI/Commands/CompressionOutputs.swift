@@ -13,10 +13,12 @@ enum CompressionOutputs {
                                        weights: model.weightsLabel, data: data.tinySetLabel,
                                        evalData: data.evalLabel, numSamples: data.indices.count)
         report.inputConversion = data.conversion?.description
+        report.evalInputConversion = data.evalConversion?.description
         var extra = [
             MetadataKey.seed: String(options.seed),
             MetadataKey.mean: WeightsIO.joined(data.normalization.mean),
             MetadataKey.std: WeightsIO.joined(data.normalization.std),
+            MetadataKey.imageSize: String(data.input.side),
             MetadataKey.recipe: (options.blocks == nil ? "PRACTISE \(options.method.rawValue): \(options.analysisIterations) analysis / "
                                  : "\(options.method.rawValue) on given blocks: ") + "\(options.finetuneIterations) finetune iterations, \(data.indices.count) samples",
             MetadataKey.top1: String(format: "%.2f", o.studentAccuracy.top1),

@@ -26,13 +26,15 @@ struct EvalCommand: ParsableCommand {
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
         let spec = try DataSpec.parse(dataOptions.data).with(skipBadImages: dataOptions.skipBadImages)
         let ds = try spec.open(split: dataOptions.split)
-        try Context.checkCompatible(ds, m.spec)
-        let norm = try Context.normalization(dataOptions, weights: m.loaded, dataset: ds)
+        guard ds.isLabelled else { throw PractiseError("--data \(spec) has no labels, so it has no accuracy; give labelled data (imagefolder:DIR, fashion-mnist, ...)") }
+        try Context.checkClasses(ds, m.spec)
+        let (input, conversion) = try Context.modelInput(dataOptions, model: m, dataset: ds, spec: spec)
+        if let conversion { warn("note: \(spec)'s images are converted to the model's input: \(conversion)") }
         let indices = limit.map { Array(0..<min($0, ds.count)) }
         let total = indices?.count ?? ds.count
         let progress = ProgressLine()
         let acc = try Evaluation.accuracy(m.model, next: DataIO.evalBatches(ds, indices: indices,
-                                          transform: DataIO.evalTransform(spec: spec, normalization: norm), batchSize: min(batchSize, max(total, 1)))) {
+                                          transform: input.evalTransform(spec: spec, conversion: conversion), batchSize: min(batchSize, max(total, 1)))) {
             progress.update("eval: \($0)/\(total) images")
         }
         progress.finish()

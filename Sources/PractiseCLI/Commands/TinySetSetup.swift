@@ -7,10 +7,10 @@ import Practise
 /// The tiny set and the evaluation data, shared by `analyze` and `compress`.
 ///
 /// The two have separate sources: the tiny set is drawn from the train split of `--data`, the
-/// evaluation uses `--split` of `--eval-data` (default: `--data`). The evaluation data fixes the
-/// teacher's input (`imageShape`: the model's channels, the size of its images after the eval
-/// transform) and, after `--mean/--std` and the weights' metadata, the normalisation. Tiny-set
-/// images of another source are converted to that input by ``InputConversion``'s rule.
+/// evaluation uses `--split` of `--eval-data` (default: `--data`). Both reach the teacher's input
+/// (``ModelInput``: its channels; its side from `--image-size`, the weights' metadata, the
+/// evaluation data or the architecture; its normalisation) by the same rule: data whose own
+/// transforms fit is used as it is, any other is converted (``InputConversion``).
 struct PreparedData {
     var spec: DataSpec
     var evalSpec: DataSpec
@@ -18,18 +18,23 @@ struct PreparedData {
     var eval: any Dataset
     var evalSplit: String
     var indices: [Int]
-    var normalization: Normalization
+    var input: ModelInput
     var tiny: TinySet
-    var imageShape: [Int]
     var evalTransform: TransformPipeline
-    /// The rule applied to tiny-set images of another source than the evaluation data; nil when
-    /// they are the same data.
+    /// The rule applied to tiny-set images that do not fit the teacher's input as they are; nil
+    /// when they do.
     var conversion: InputConversion?
+    /// The rule applied to the evaluation images; nil when they fit as they are.
+    var evalConversion: InputConversion?
     /// Where the images of a `synthetic:N` tiny set end up, for the report (the command's final
     /// folder rather than its work folder); nil: the folder they were read from.
     var syntheticFolder: String?
     /// Batch size of both phases (``PhaseOptions/batchSize(tinySet:)``).
     var batchSize: Int
+
+    /// `[C, H, W]` of the teacher's input.
+    var imageShape: [Int] { input.shape }
+    var normalization: Normalization { input.normalization }
 
     /// - Parameters:
     ///   - synthesize: makes the images of a `synthetic:N` spec for this input and returns the
@@ -39,29 +44,34 @@ struct PreparedData {
         let spec = try DataSpec.parse(d.data).with(skipBadImages: d.skipBadImages)
         let evalSpec = try d.evalData.map { try DataSpec.parse($0).with(skipBadImages: d.skipBadImages) } ?? spec
         let evalOption = d.evalData == nil ? "--data" : "--eval-data"
-        // The evaluation data is the teacher's own kind of data: labelled, with the model's channels
-        // and classes. It fixes the input size, and compress measures top-1 on it.
+        // The evaluation data is the teacher's own kind of data: labelled, with the model's classes.
+        // It fixes the input size (unless --image-size or the weights' metadata do), and compress
+        // measures top-1 on it.
         let teacherData = "give the teacher's own labelled data with --eval-data (e.g. --eval-data fashion-mnist): it fixes the input size and is what top-1 is measured on"
         if evalSpec.kind == .synthetic {
             throw PractiseError("\(evalOption) \(evalSpec): synthetic images cannot be the evaluation data; \(teacherData)")
         }
         let eval = try evalSpec.open(split: d.split)
         guard eval.isLabelled else { throw PractiseError("\(evalOption) \(evalSpec) has no labels; \(teacherData)") }
-        try Context.checkCompatible(eval, model.spec)
-        let norm = try Context.normalization(d, weights: model.loaded, dataset: eval)
-        let evalT = DataIO.evalTransform(spec: evalSpec, normalization: norm)
-        let shape = try Context.imageShape(eval, transform: evalT)
+        try Context.checkClasses(eval, model.spec)
+        let (input, evalConversion) = try Context.modelInput(d, model: model, dataset: eval, spec: evalSpec, option: evalOption)
+        let evalT = input.evalTransform(spec: evalSpec, conversion: evalConversion)
 
         let sameSource = spec == evalSpec
         let train: any Dataset
+        let trainSpec: DataSpec
         if spec.kind == .synthetic {
             guard let synthesize else { throw PractiseError("--data synthetic:N is not available in this command") }
-            let dir = try synthesize(spec.syntheticCount!, shape, norm)
+            let dir = try synthesize(spec.syntheticCount!, input.shape, input.normalization)
             train = try ImageFolder(root: dir)
+            trainSpec = DataSpec(kind: .imageFolder, root: dir)
         } else {
             train = sameSource ? try evalSpec.open(split: .train) : try spec.open(split: .train)
+            trainSpec = spec
         }
-        let conversion = sameSource ? nil : InputConversion(channels: shape[0], height: shape[1], width: shape[2])
+        // Synthesised images have the input's size already; the rule only turns their decoded RGB
+        // back into the teacher's channels (exactly, for grey), never the ImageFolder resize.
+        let conversion = spec.kind == .synthetic ? input.rule : try input.conversion(for: train, spec: trainSpec)
         let indices: [Int]
         if let file = s.samples {
             indices = try SampleList.read(from: file, for: train)
@@ -72,16 +82,13 @@ struct PreparedData {
         } else {
             indices = try FewShotSampler.sample(train, rule: .random(count: s.numSamples ?? SampleOptions.defaultCount, balanced: false), seed: seed)
         }
-        var trainT = DataIO.trainTransform(spec: evalSpec, imageSide: shape[2], normalization: norm)
-        var tinyEvalT = evalT
-        if let conversion {
-            trainT = conversion.prepended(to: trainT)
-            tinyEvalT = conversion.prepended(to: .tensorOnly(norm))
-        }
+        let trainT = input.trainTransform(spec: trainSpec, conversion: conversion)
+        let tinyEvalT = input.evalTransform(spec: trainSpec, conversion: conversion)
         let batchSize = phase.batchSize(tinySet: indices.count)
         let tiny = DataIO.tinySet(train, indices: indices, train: trainT, eval: tinyEvalT, batchSize: batchSize, seed: seed)
         return PreparedData(spec: spec, evalSpec: evalSpec, train: train, eval: eval, evalSplit: d.split.rawValue, indices: indices,
-                            normalization: norm, tiny: tiny, imageShape: shape, evalTransform: evalT, conversion: conversion, batchSize: batchSize)
+                            input: input, tiny: tiny, evalTransform: evalT, conversion: conversion, evalConversion: evalConversion,
+                            batchSize: batchSize)
     }
 
     var sampleKeys: [String] { indices.map { train.sampleKey(at: $0) } }

@@ -39,11 +39,18 @@ struct TrainCommand: ParsableCommand {
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: false)
         let spec = try DataSpec.parse(dataOptions.data).with(skipBadImages: dataOptions.skipBadImages)
         let train = try spec.open(split: .train), test = try spec.open(split: dataOptions.split)
-        try Context.checkCompatible(train, m.spec)
-        let norm = try Context.normalization(dataOptions, weights: nil, dataset: train)
-        let evalT = DataIO.evalTransform(spec: spec, normalization: norm)
-        let side = try Context.imageShape(train, transform: evalT)[2]
-        let trainT = DataIO.trainTransform(spec: spec, imageSide: side, normalization: norm)
+        guard train.isLabelled else { throw PractiseError("--data \(spec) has no labels; train needs labelled data") }
+        try Context.checkClasses(train, m.spec)
+        // The network is new: its channels are the data's unless --in-channels asks for a
+        // conversion (e.g. --in-channels 1 for the PNGs of a grey ImageFolder, decoded as RGB).
+        if modelOptions.inChannels == nil && train.channels != m.spec.inChannels {
+            throw PractiseError("\(spec) has \(train.channels)-channel images but a new \(m.spec.architecture.rawValue) takes \(m.spec.inChannels); pass --in-channels \(train.channels), or --in-channels \(m.spec.inChannels) to convert the images (grey <-> RGB)")
+        }
+        let (input, conversion) = try Context.modelInput(dataOptions, model: m, dataset: train, spec: spec)
+        if let conversion { warn("note: \(spec)'s images are converted to the model's input: \(conversion)") }
+        let norm = input.normalization, side = input.side
+        let evalT = input.evalTransform(spec: spec, conversion: conversion)
+        let trainT = input.trainTransform(spec: spec, conversion: conversion)
         var recipe = TrainRecipe(epochs: epochs)
         recipe.batchSize = batchSize; recipe.learningRate = lr; recipe.weightDecay = weightDecay
         let trainer = Trainer(model: m.model, recipe: recipe, seed: common.seed)
@@ -58,6 +65,7 @@ struct TrainCommand: ParsableCommand {
         let metadata = WeightsIO.metadata(for: m.spec, extra: [
             MetadataKey.seed: String(common.seed), MetadataKey.recipe: recipe.summary,
             MetadataKey.mean: WeightsIO.joined(norm.mean), MetadataKey.std: WeightsIO.joined(norm.std),
+            MetadataKey.imageSize: String(side),
             "practise.train_data": spec.description,
         ])
         let progress = ProgressLine()
