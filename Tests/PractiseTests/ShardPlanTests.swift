@@ -45,4 +45,23 @@ final class ShardPlanTests: XCTestCase {
         XCTAssertEqual(toy.map { ShardPlan.cost(of: $0, blockMACs: blocks) }, [17, 18, 19])
         XCTAssertEqual(ShardPlan(candidates: toy, blockMACs: blocks, count: 2).shards, [["b3"], ["b1", "b2"]])
     }
+
+    /// The rule by hand: costs 5, 4, 3, 3 (ties in item order) over two bins → {5, 3}, {4, 3}.
+    func testLongestProcessingTimeByHand() {
+        XCTAssertEqual(ShardPlan.longestProcessingTime([3, 5, 3, 4], count: 2), [[1, 2], [0, 3]])
+        XCTAssertEqual(ShardPlan.longestProcessingTime([1, 1, 1], count: 1), [[0, 1, 2]])
+        XCTAssertEqual(ShardPlan.longestProcessingTime([2, 1], count: 4), [[0], [1], [], []])
+    }
+
+    /// A projection times the plan's assignment (made from estimated costs) with the measured
+    /// seconds: estimated 3, 2, 1 over two shards gives {a}, {b, c}; measured a = 1 s, b = 2 s,
+    /// c = 3 s and a teacher pass of 0.5 s make the slowest shard 5.5 s against 6.5 s alone.
+    func testProjectionTimesThePlansAssignment() {
+        let p = ShardProjection.project(candidates: ["a", "b", "c"], estimated: ["a": 3, "b": 2, "c": 1],
+                                        measured: ["a": 1, "b": 2, "c": 3], teacher: 0.5, counts: [1, 2, 3])
+        XCTAssertEqual(p.map(\.shards), [1, 2, 3])
+        XCTAssertEqual(p.map(\.largestShardSeconds), [6.5, 5.5, 3.5])
+        XCTAssertEqual(p[0].speedUp, 1)
+        XCTAssertEqual(p[1].speedUp, 6.5 / 5.5, accuracy: 1e-12)
+    }
 }

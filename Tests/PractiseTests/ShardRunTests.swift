@@ -69,6 +69,14 @@ final class ShardRunTests: XCTestCase {
             XCTAssertEqual(merged.map(\.latencyReduction), single.map(\.latencyReduction))
             XCTAssertEqual(try Selection.lowest(2, of: merged), try Selection.lowest(2, of: single))
             XCTAssert(FileManager.default.fileExists(atPath: dir + "/scores.json"))
+            // Each result carries its student's measured seconds per iteration, its shard's
+            // teacher pass and the plan's estimated cost.
+            for block in single.map(\.block) {
+                let r = try XCTUnwrap(try AnalysisFolder(dir).result(of: block))
+                XCTAssertGreaterThan(try XCTUnwrap(r.secondsPerIteration), 0)
+                XCTAssertGreaterThan(try XCTUnwrap(r.teacherSecondsPerIteration), 0)
+                XCTAssertGreaterThan(try XCTUnwrap(r.estimatedCost), 0)
+            }
         }
     }
 

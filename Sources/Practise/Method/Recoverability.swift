@@ -64,6 +64,24 @@ public final class RecoverabilityAnalysis {
     private let optimizers: [SGD]
     /// Iterations completed so far (restored from a checkpoint when resuming).
     public private(set) var completedIterations = 0
+    /// Where this process's training iterations went (a resumed run times only its own).
+    public private(set) var time: TrainingTime
+
+    /// Wall seconds of the training iterations run by this process: the teacher's pass and,
+    /// per candidate, its student's forward from the first changed block, backward and update.
+    public struct TrainingTime: Sendable, Equatable {
+        public var iterations = 0
+        public var teacherSeconds = 0.0
+        /// Per candidate, in the order of ``RecoverabilityAnalysis/candidates``.
+        public var studentSeconds: [Double]
+
+        public init(candidates: Int) { studentSeconds = Array(repeating: 0, count: candidates) }
+
+        /// Mean seconds per iteration of the teacher's pass (nil before any iteration).
+        public var teacherPerIteration: Double? { iterations > 0 ? teacherSeconds / Double(iterations) : nil }
+        /// Mean seconds per iteration of candidate `i`'s student (nil before any iteration).
+        public func studentPerIteration(_ i: Int) -> Double? { iterations > 0 ? studentSeconds[i] / Double(iterations) : nil }
+    }
 
     public init(teacher: ClassifierModel, candidates: [BlockCandidate], config: PhaseConfig) {
         self.teacher = teacher
@@ -75,7 +93,11 @@ public final class RecoverabilityAnalysis {
         optimizers = students.map {
             SGD(parameters: $0.adaptorParameters, learningRate: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay)
         }
+        time = TrainingTime(candidates: candidates.count)
     }
+
+    /// Seconds since an arbitrary origin, monotonic.
+    private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
     /// Teacher activations entering each block in `keep`, plus the final features.
     func teacherPass(_ x: Tensor, keep: Set<Int>) -> (entries: [Int: Tensor], features: Tensor) {
@@ -99,9 +121,13 @@ public final class RecoverabilityAnalysis {
         while completedIterations < config.iterations {
             let it = completedIterations
             let batch = try data.trainBatch(it)
+            let t0 = Self.now()
             let (entries, target) = teacherPass(batch.images, keep: keep)
+            time.teacherSeconds += Self.now() - t0
             var losses: [Float] = []
-            for (s, opt) in zip(students, optimizers) {
+            for (index, (s, opt)) in zip(students, optimizers).enumerated() {
+                let t1 = Self.now()
+                defer { time.studentSeconds[index] += Self.now() - t1 }
                 opt.learningRate = config.rate(at: it)
                 s.apply(to: teacher)
                 let out = teacher.features(fromBlock: s.placement.firstChangedBlock, input: entries[s.placement.firstChangedBlock]!)
@@ -116,6 +142,7 @@ public final class RecoverabilityAnalysis {
                 losses.append(loss.item)
             }
             completedIterations += 1
+            time.iterations += 1
             try afterIteration(it, losses)
         }
         for s in students where !Divergence.allFinite(s.adaptorParameters) {

@@ -21,18 +21,25 @@ public struct ShardPlan: Sendable, Equatable {
         precondition(count >= 1)
         var costs: [String: Int] = [:]
         for c in candidates { costs[c.path] = Self.cost(of: c, blockMACs: blockMACs) }
-        let order = candidates.enumerated().sorted { a, b in
-            (costs[a.element.path]!, -a.offset) > (costs[b.element.path]!, -b.offset)
-        }
-        var totals = [Int](repeating: 0, count: count)
-        var members = [[Int]](repeating: [], count: count)
-        for (index, c) in order {
-            let shard = totals.indices.min { (totals[$0], $0) < (totals[$1], $1) }!
-            totals[shard] += costs[c.path]!
-            members[shard].append(index)
-        }
-        shards = members.map { $0.sorted().map { candidates[$0].path } }
+        let members = Self.longestProcessingTime(candidates.map { Double(costs[$0.path]!) }, count: count)
+        shards = members.map { $0.map { candidates[$0].path } }
         self.costs = costs
+    }
+
+    /// The longest-processing-time assignment of items of `costs` to `count` bins: items in
+    /// order of decreasing cost (ties: item order), each to the bin with the smallest total so
+    /// far (ties: the lowest bin). Item indices of each bin, ascending.
+    public static func longestProcessingTime(_ costs: [Double], count: Int) -> [[Int]] {
+        precondition(count >= 1)
+        let order = costs.indices.sorted { a, b in (costs[a], -a) > (costs[b], -b) }
+        var totals = [Double](repeating: 0, count: count)
+        var members = [[Int]](repeating: [], count: count)
+        for index in order {
+            let bin = totals.indices.min { (totals[$0], $0) < (totals[$1], $1) }!
+            totals[bin] += costs[index]
+            members[bin].append(index)
+        }
+        return members.map { $0.sorted() }
     }
 
     /// Plan for `model`'s candidates on images `[C, H, W]`.
@@ -56,5 +63,30 @@ public struct ShardPlan: Sendable, Equatable {
     public func share(of index: Int) -> Double {
         let total = costs.values.reduce(0, +)
         return total > 0 ? Double(shards[index].map { costs[$0]! }.reduce(0, +)) / Double(total) : 0
+    }
+}
+
+/// What a sharded analysis would take with `shards` shards, from measured per-iteration costs:
+/// the plan's assignment (by estimated cost, as ``ShardPlan`` makes it) timed with the measured
+/// seconds; every shard also runs the teacher's pass once per iteration.
+public struct ShardProjection: Sendable, Equatable, Codable {
+    public var shards: Int
+    /// Seconds per iteration of the slowest shard (its students and one teacher pass).
+    public var largestShardSeconds: Double
+    /// One process's seconds per iteration (every student and one teacher pass) over the above.
+    public var speedUp: Double
+
+    enum CodingKeys: String, CodingKey { case shards, largestShardSeconds = "largest_shard_seconds_per_iteration", speedUp = "speed_up" }
+
+    /// Projections for each count in `counts`. `candidates` in network order; `estimated` and
+    /// `measured` hold a value for each.
+    public static func project(candidates: [String], estimated: [String: Int], measured: [String: Double], teacher: Double,
+                               counts: [Int]) -> [ShardProjection] {
+        let single = candidates.map { measured[$0]! }.reduce(teacher, +)
+        return counts.map { n in
+            let bins = ShardPlan.longestProcessingTime(candidates.map { Double(estimated[$0]!) }, count: n)
+            let largest = bins.map { $0.map { measured[candidates[$0]]! }.reduce(teacher, +) }.max() ?? teacher
+            return ShardProjection(shards: n, largestShardSeconds: largest, speedUp: single / largest)
+        }
     }
 }

@@ -61,8 +61,25 @@ public struct CandidateResult: Codable, Sendable, Equatable {
     public var shard: String
     public var host: String
     public var shardWallSeconds: Double
+    /// Measured wall seconds per training iteration of this candidate's student, and of the
+    /// teacher's pass its shard ran (nil in results of a shard resumed after training).
+    public var secondsPerIteration: Double?
+    public var teacherSecondsPerIteration: Double?
+    /// The shard plan's estimated cost of this candidate (``ShardPlan/costs``).
+    public var estimatedCost: Int?
 
-    enum CodingKeys: String, CodingKey { case block, recoverability, settings, shard, host, shardWallSeconds = "shard_wall_seconds" }
+    public init(block: String, recoverability: Double, settings: ShardSettings, shard: String, host: String, shardWallSeconds: Double,
+                secondsPerIteration: Double? = nil, teacherSecondsPerIteration: Double? = nil, estimatedCost: Int? = nil) {
+        self.block = block; self.recoverability = recoverability; self.settings = settings; self.shard = shard; self.host = host
+        self.shardWallSeconds = shardWallSeconds; self.secondsPerIteration = secondsPerIteration
+        self.teacherSecondsPerIteration = teacherSecondsPerIteration; self.estimatedCost = estimatedCost
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case block, recoverability, settings, shard, host, shardWallSeconds = "shard_wall_seconds"
+        case secondsPerIteration = "seconds_per_iteration", teacherSecondsPerIteration = "teacher_seconds_per_iteration"
+        case estimatedCost = "estimated_cost"
+    }
 }
 
 /// What a running shard writes every iteration (`running/shard-I-of-N.json`).

@@ -44,6 +44,10 @@ public final class AnalysisRun {
     public var onIteration: ((Int) -> Void)?
     /// Wall seconds per phase of this invocation.
     public private(set) var wallSeconds: [String: Double] = [:]
+    /// Measured training cost of this invocation's iterations, per iteration: each candidate's
+    /// student (by path) and the teacher's pass, which every process pays once; nil when this
+    /// invocation trained nothing.
+    public private(set) var secondsPerIteration: (candidates: [String: Double], teacher: Double)?
 
     public init(teacher: ClassifierModel, imageShape: [Int], settings: AnalysisSettings, stateDir: String, latencyBatch: Int) throws {
         self.teacher = teacher
@@ -133,6 +137,11 @@ public final class AnalysisRun {
                 if let limit = iterationLimit, it + 1 - startIteration >= limit { throw AnalysisInterrupted(iterations: it + 1) }
             }
             wallSeconds["analysis_training", default: 0] += Date().timeIntervalSince(t0)
+            if let teacherTime = analysis.time.teacherPerIteration {
+                var perCandidate: [String: Double] = [:]
+                for (i, c) in candidates.enumerated() { perCandidate[c.path] = analysis.time.studentPerIteration(i) }
+                secondsPerIteration = (perCandidate, teacherTime)
+            }
             let t1 = Date()
             let cache = try analysis.makeEvalCache(data: data)
             for (i, c) in candidates.enumerated() where done[c.path] == nil {

@@ -106,7 +106,10 @@ public final class ShardRun {
         let wall = Date().timeIntervalSince(start)
         for block in pending {
             try folder.write(CandidateResult(block: block, recoverability: values[block]!, settings: settings,
-                                             shard: "\(index)/\(count)", host: host, shardWallSeconds: wall))
+                                             shard: "\(index)/\(count)", host: host, shardWallSeconds: wall,
+                                             secondsPerIteration: analysis.secondsPerIteration?.candidates[block],
+                                             teacherSecondsPerIteration: analysis.secondsPerIteration?.teacher,
+                                             estimatedCost: plan.costs[block]))
         }
         log(String(format: "%@: done, %d results written in %.1f s", name, pending.count, wall))
         return Outcome(assigned: mine, skipped: done, trained: pending)
