@@ -1,7 +1,8 @@
 import Foundation
 
-/// The seeded mutation loop's pieces, shared by the fuzz tests of the checkpoint and data
-/// readers: a reproducible generator and a mutator aimed at binary formats' length fields.
+/// The seeded mutation loop's pieces, shared by the fuzz tests of the checkpoint, data and ONNX
+/// readers: a reproducible generator and a mutator aimed at binary formats' length fields
+/// (fixed-width little-endian and protobuf varints).
 public enum MutationFuzzer {
     /// SplitMix64: small, fast, reproducible.
     public struct Generator: RandomNumberGenerator {
@@ -24,12 +25,12 @@ public enum MutationFuzzer {
     ]
 
     /// `input` with one to four random edits (bit flips, bytes, insertions, deletions,
-    /// truncation, length-field values, chunks spliced from another corpus entry).
+    /// truncation, length-field values, a large varint, chunks spliced from another corpus entry).
     public static func mutate(_ input: [UInt8], corpus: [[UInt8]], rng: inout Generator) -> [UInt8] {
         var bytes = input
         for _ in 0..<Int.random(in: 1...4, using: &rng) {
             let position = bytes.isEmpty ? 0 : Int.random(in: 0..<bytes.count, using: &rng)
-            switch Int.random(in: 0..<8, using: &rng) {
+            switch Int.random(in: 0..<9, using: &rng) {
             case 0 where !bytes.isEmpty:  // bit flip
                 bytes[position] ^= 1 << UInt8.random(in: 0...7, using: &rng)
             case 1 where !bytes.isEmpty:  // random byte
@@ -55,6 +56,8 @@ public enum MutationFuzzer {
                 let start = Int.random(in: 0..<other.count, using: &rng)
                 let end = min(other.count, start + Int.random(in: 1...128, using: &rng))
                 bytes.insert(contentsOf: other[start..<end], at: position)
+            case 8 where !bytes.isEmpty:  // a large varint (2^35 - 1) where a protobuf length or dim may be
+                bytes.replaceSubrange(position..<(position + 1), with: [0xff, 0xff, 0xff, 0xff, 0x0f])
             default:
                 break
             }

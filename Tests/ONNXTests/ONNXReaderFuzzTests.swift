@@ -3,12 +3,13 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import FuzzSupport
 import Testing
 @testable import ONNX
 
 /// Seeded mutation fuzzing of the ONNX reader and graph checks: every mutated model either
-/// decodes or throws ``ONNXReadError``; nothing traps. Runs ~2 s by default;
-/// `PRACTISE_ONNX_FUZZ_SECONDS` and `PRACTISE_ONNX_FUZZ_SEED` set a longer run or another sequence.
+/// decodes or throws ``ONNXReadError``; nothing traps. Runs ~2 s by default with the shared
+/// mutator (``MutationFuzzer``).
 struct ONNXReaderFuzzTests {
     /// The models mutated: our writer's CNN, plus versions with float_data and opaque fields.
     static func corpus() -> [[UInt8]] {
@@ -47,32 +48,12 @@ struct ONNXReaderFuzzTests {
         }
     }
 
+    /// `PRACTISE_FUZZ_SECONDS` / `PRACTISE_FUZZ_SEED` set a longer run or another sequence.
     @Test func mutatedModelsNeverTrap() {
-        let env = ProcessInfo.processInfo.environment
-        let seconds = env["PRACTISE_ONNX_FUZZ_SECONDS"].flatMap(Double.init) ?? 2
-        var rng = SplitMix64(seed: env["PRACTISE_ONNX_FUZZ_SEED"].flatMap(UInt64.init) ?? 0x0_11e5)
         let corpus = Self.corpus()
         for c in corpus { #expect(Self.run(c)) }
-        let deadline = Date().addingTimeInterval(seconds)
-        var iterations = 0, decoded = 0
-        while Date() < deadline || iterations < 500 {
-            var b = corpus[iterations % corpus.count]
-            for _ in 0..<Int.random(in: 1...4, using: &rng) {
-                let p = b.isEmpty ? 0 : Int.random(in: 0..<b.count, using: &rng)
-                switch Int.random(in: 0..<6, using: &rng) {
-                case 0 where !b.isEmpty: b[p] ^= 1 << UInt8.random(in: 0...7, using: &rng)
-                case 1 where !b.isEmpty: b[p] = UInt8.random(in: 0...255, using: &rng)
-                case 2: b.insert(contentsOf: (0..<Int.random(in: 1...8, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }, at: p)
-                case 3 where !b.isEmpty: b.removeSubrange(p..<min(b.count, p + Int.random(in: 1...32, using: &rng)))
-                case 4: b.removeSubrange(p...)
-                case 5 where !b.isEmpty:  // a large varint where a length or dim may be
-                    b.replaceSubrange(p..<min(b.count, p + 1), with: [0xff, 0xff, 0xff, 0xff, 0x0f])
-                default: break
-                }
-            }
-            if Self.run(b) { decoded += 1 }
-            iterations += 1
-        }
-        print("ONNX reader fuzz: \(iterations) mutated models in \(seconds) s, \(decoded) decoded, no trap")
+        var decoded = 0
+        let r = MutationFuzzer.run(corpus: corpus, defaultSeconds: 2, defaultSeed: 0x0_11e5) { if Self.run($0) { decoded += 1 } }
+        print("ONNX reader fuzz: \(r.iterations) mutated models in \(r.seconds) s (seed \(r.seed)), \(decoded) decoded, no trap")
     }
 }
