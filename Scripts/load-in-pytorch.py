@@ -8,7 +8,6 @@ IDX_DIR defaults to Assets/fashion-mnist-subset (the bundled test subset). Print
 PREFIX.input.bin and PREFIX.logits.bin (raw float32 with a .json shape sidecar, the format of
 Scripts/check-onnx.py --input/--expected), so an exported ONNX file can be compared logit by logit.
 """
-import gzip
 import json
 import os
 import struct
@@ -21,6 +20,7 @@ from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cifar_resnet import cifar_resnet  # noqa: E402
+from idx_io import read_idx  # noqa: E402
 
 
 def read_safetensors(path):  # no dependency on the safetensors package
@@ -60,14 +60,6 @@ def build(meta):
         parent, index = path.rsplit(".", 1)       # "layer3.1" or "features.5"
         getattr(model, parent)[int(index)] = nn.Identity()
     return model
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def write_raw(path, tensor):

@@ -7,7 +7,8 @@ public enum ONNXDim: Hashable, Sendable {
 }
 
 /// Builds an ONNX inference graph for a plain CNN (float32 only) and serializes it as a
-/// `ModelProto` (IR version 7, default-domain opset 13), with no dependency on protobuf libraries.
+/// `ModelProto` (IR version 7, default-domain opset 13, or 14 once a `HardSwish` is added), with
+/// no dependency on protobuf libraries.
 ///
 /// Every op method takes the names of existing values and returns the name of the value it
 /// produces. Weights are Float32, row-major, in PyTorch layouts (which are also ONNX's layouts).
@@ -16,7 +17,10 @@ public enum ONNXDim: Hashable, Sendable {
 /// and traps.
 public struct ONNXGraphBuilder: Sendable {
     public static let irVersion: Int64 = 7
-    public static let opsetVersion: Int64 = 13
+    /// The opset of a graph without ops newer than opset 13.
+    public static let baseOpsetVersion: Int64 = 13
+    /// The default-domain opset the model declares: the newest any added op needs.
+    public private(set) var opsetVersion: Int64 = baseOpsetVersion
 
     public let name: String
     public let inputName: String
@@ -30,6 +34,8 @@ public struct ONNXGraphBuilder: Sendable {
     private var aliases: [String: String] = [:]
     private var opCounters: [String: Int] = [:]
     private var relu6Bounds: (min: String, max: String)?
+    /// Names kept free for a later ``output(_:name:shape:)``: generated names avoid them.
+    private var reserved: Set<String> = []
 
     public init(name: String, inputName: String = "input", inputShape: [ONNXDim]) {
         precondition(!inputName.isEmpty, "ONNXGraphBuilder: empty input name")
@@ -41,17 +47,27 @@ public struct ONNXGraphBuilder: Sendable {
 
     // MARK: Ops
 
-    /// 2-D convolution (`Conv`). `weightShape` is `[O, I/groups, kH, kW]`; `bias` has `O` elements.
-    /// Initializers are named `<name>.weight` and `<name>.bias`.
+    /// 2-D convolution (`Conv`) with symmetric padding. `weightShape` is `[O, I/groups, kH, kW]`;
+    /// `bias` has `O` elements. Initializers are named `<name>.weight` and `<name>.bias`.
     public mutating func conv(
         _ x: String, weight: [Float], weightShape: [Int], bias: [Float]?,
         stride: Int, padding: Int, groups: Int, name: String
+    ) -> String {
+        conv(x, weight: weight, weightShape: weightShape, bias: bias, stride: stride,
+             pads: Array(repeating: padding, count: 4), dilation: 1, groups: groups, name: name)
+    }
+
+    /// 2-D convolution (`Conv`) with `pads` `[top, left, bottom, right]` (ONNX's
+    /// `[x1_begin, x2_begin, x1_end, x2_end]`) and a dilation of both axes.
+    public mutating func conv(
+        _ x: String, weight: [Float], weightShape: [Int], bias: [Float]?,
+        stride: Int, pads: [Int], dilation: Int, groups: Int, name: String
     ) -> String {
         precondition(weightShape.count == 4, "conv \(name): weightShape must be [O, I/groups, kH, kW]")
         precondition(weightShape.allSatisfy { $0 > 0 }, "conv \(name): non-positive weight dimension")
         precondition(weight.count == weightShape.reduce(1, *), "conv \(name): weight count \(weight.count) != product of \(weightShape)")
         precondition(groups >= 1 && weightShape[0] % groups == 0, "conv \(name): output channels \(weightShape[0]) not divisible by groups \(groups)")
-        precondition(stride >= 1 && padding >= 0, "conv \(name): bad stride/padding")
+        precondition(stride >= 1 && dilation >= 1 && pads.count == 4 && pads.allSatisfy { $0 >= 0 }, "conv \(name): bad stride/pads/dilation")
         let input = resolve(x)
         let nodeName = uniqueNodeName(name)
         var inputs = [input, addInitializer("\(nodeName).weight", dims: weightShape, data: weight)]
@@ -59,12 +75,32 @@ public struct ONNXGraphBuilder: Sendable {
             precondition(bias.count == weightShape[0], "conv \(name): bias count \(bias.count) != \(weightShape[0])")
             inputs.append(addInitializer("\(nodeName).bias", dims: [weightShape[0]], data: bias))
         }
-        let output = uniqueValueName("\(nodeName)_out")
-        nodes.append(Node(inputs: inputs, outputs: [output], name: nodeName, opType: "Conv", attributes: [
+        var attributes = [
             Attribute(name: "group", value: .int(Int64(groups))),
             Attribute(name: "kernel_shape", value: .ints([Int64(weightShape[2]), Int64(weightShape[3])])),
-            Attribute(name: "pads", value: .ints(Array(repeating: Int64(padding), count: 4))),
+            Attribute(name: "pads", value: .ints(pads.map(Int64.init))),
             Attribute(name: "strides", value: .ints([Int64(stride), Int64(stride)])),
+        ]
+        if dilation != 1 { attributes.append(Attribute(name: "dilations", value: .ints([Int64(dilation), Int64(dilation)]))) }
+        let output = uniqueValueName("\(nodeName)_out")
+        nodes.append(Node(inputs: inputs, outputs: [output], name: nodeName, opType: "Conv", attributes: attributes))
+        return output
+    }
+
+    /// Inference-mode `BatchNormalization` of `[N, C, H, W]` with per-channel `scale`, `bias`,
+    /// running `mean` and `variance` (initializers `<name>.weight`, `.bias`, `.running_mean`, `.running_var`).
+    public mutating func batchNormalization(_ x: String, scale: [Float], bias: [Float], mean: [Float], variance: [Float],
+                                            epsilon: Float, name: String) -> String {
+        let c = scale.count
+        precondition(c > 0 && bias.count == c && mean.count == c && variance.count == c, "batchNormalization \(name): \(c) channels expected in every tensor")
+        let input = resolve(x)
+        let nodeName = uniqueNodeName(name)
+        let inputs = [input] + [("weight", scale), ("bias", bias), ("running_mean", mean), ("running_var", variance)].map {
+            addInitializer("\(nodeName).\($0.0)", dims: [c], data: $0.1)
+        }
+        let output = uniqueValueName("\(nodeName)_out")
+        nodes.append(Node(inputs: inputs, outputs: [output], name: nodeName, opType: "BatchNormalization", attributes: [
+            Attribute(name: "epsilon", value: .float(epsilon)),
         ]))
         return output
     }
@@ -105,15 +141,107 @@ public struct ONNXGraphBuilder: Sendable {
         ])
     }
 
+    /// `Sigmoid`.
+    public mutating func sigmoid(_ x: String, name: String? = nil) -> String {
+        simpleOp("Sigmoid", inputs: [resolve(x)], name: name)
+    }
+
+    /// `HardSigmoid`: `max(0, min(1, alpha·x + beta))`.
+    public mutating func hardSigmoid(_ x: String, alpha: Float, beta: Float, name: String? = nil) -> String {
+        simpleOp("HardSigmoid", inputs: [resolve(x)], name: name, attributes: [
+            Attribute(name: "alpha", value: .float(alpha)),
+            Attribute(name: "beta", value: .float(beta)),
+        ])
+    }
+
+    /// `HardSwish` (opset 14; the model's opset is raised to it).
+    public mutating func hardSwish(_ x: String, name: String? = nil) -> String {
+        opsetVersion = max(opsetVersion, 14)
+        return simpleOp("HardSwish", inputs: [resolve(x)], name: name)
+    }
+
+    /// `Clip(x, min, max)`; an infinite bound is an omitted input.
+    public mutating func clip(_ x: String, min lo: Float, max hi: Float, name: String? = nil) -> String {
+        let input = resolve(x)
+        let base = name ?? "Clip_\(opCounters["Clip", default: 0])"
+        var inputs = [input, lo.isFinite ? addInitializer("\(base).min", dims: [], data: [lo]) : ""]
+        if hi.isFinite { inputs.append(addInitializer("\(base).max", dims: [], data: [hi])) }
+        return simpleOp("Clip", inputs: inputs, name: name)
+    }
+
+    /// Element-wise `Mul` (numpy broadcasting, e.g. `[N, C, H, W] · [N, C, 1, 1]`).
+    public mutating func mul(_ a: String, _ b: String, name: String? = nil) -> String {
+        simpleOp("Mul", inputs: [resolve(a), resolve(b)], name: name)
+    }
+
+    /// `x · factor` as `Mul` by a scalar initializer.
+    public mutating func scale(_ x: String, by factor: Float, name: String? = nil) -> String {
+        let input = resolve(x)
+        let base = name ?? "Mul_\(opCounters["Mul", default: 0])"
+        return simpleOp("Mul", inputs: [input, addInitializer("\(base).factor", dims: [], data: [factor])], name: name)
+    }
+
+    /// `Identity`.
+    public mutating func identity(_ x: String, name: String? = nil) -> String {
+        simpleOp("Identity", inputs: [resolve(x)], name: name)
+    }
+
+    /// 2-D `AveragePool` with a square kernel and symmetric padding counted in the mean
+    /// (`count_include_pad = 1`, PyTorch's default).
+    public mutating func averagePool(_ x: String, kernel: Int, stride: Int, padding: Int, name: String? = nil) -> String {
+        precondition(kernel >= 1 && stride >= 1 && padding >= 0 && padding <= kernel / 2,
+                     "averagePool: bad kernel/stride/padding (\(kernel), \(stride), \(padding))")
+        return simpleOp("AveragePool", inputs: [resolve(x)], name: name, attributes: [
+            Attribute(name: "count_include_pad", value: .int(1)),
+            Attribute(name: "kernel_shape", value: .ints([Int64(kernel), Int64(kernel)])),
+            Attribute(name: "pads", value: .ints(Array(repeating: Int64(padding), count: 4))),
+            Attribute(name: "strides", value: .ints([Int64(stride), Int64(stride)])),
+        ])
+    }
+
+    /// `ReduceMean` over H and W (axes 2, 3) of `[N, C, H, W]`: `[N, C, 1, 1]` or, without
+    /// `keepDims`, `[N, C]`.
+    public mutating func spatialMean(_ x: String, keepDims: Bool, name: String? = nil) -> String {
+        simpleOp("ReduceMean", inputs: [resolve(x)], name: name, attributes: [
+            Attribute(name: "axes", value: .ints([2, 3])),
+            Attribute(name: "keepdims", value: .int(keepDims ? 1 : 0)),
+        ])
+    }
+
+    /// `Reshape` to `shape` (ONNX semantics: 0 copies the input extent, −1 is inferred), the
+    /// shape an int64 initializer.
+    public mutating func reshape(_ x: String, shape: [Int64], name: String? = nil) -> String {
+        let input = resolve(x)
+        let base = name ?? "Reshape_\(opCounters["Reshape", default: 0])"
+        return simpleOp("Reshape", inputs: [input, addInitializer("\(base).shape", dims: [shape.count], int64s: shape)], name: name)
+    }
+
+    /// Zero `Pad` of H and W of `[N, C, H, W]` by `[top, left, bottom, right]`.
+    public mutating func pad(_ x: String, _ p: [Int], name: String? = nil) -> String {
+        precondition(p.count == 4 && p.allSatisfy { $0 >= 0 }, "pad: pads must be [top, left, bottom, right], got \(p)")
+        let input = resolve(x)
+        let base = name ?? "Pad_\(opCounters["Pad", default: 0])"
+        let pads: [Int64] = [0, 0, Int64(p[0]), Int64(p[1]), 0, 0, Int64(p[2]), Int64(p[3])]
+        return simpleOp("Pad", inputs: [input, addInitializer("\(base).pads", dims: [8], int64s: pads)], name: name, attributes: [
+            Attribute(name: "mode", value: .string("constant")),
+        ])
+    }
+
+    /// Keeps `name` free for a later ``output(_:name:shape:)``: no generated value takes it.
+    public mutating func reserve(_ name: String) {
+        precondition(!valueNames.contains(name), "reserve: \(name) is already a value")
+        reserved.insert(name)
+    }
+
     /// `GlobalAveragePool`: `[N, C, H, W] -> [N, C, 1, 1]`.
     public mutating func globalAveragePool(_ x: String, name: String? = nil) -> String {
         simpleOp("GlobalAveragePool", inputs: [resolve(x)], name: name)
     }
 
-    /// `Flatten` with axis 1: `[N, ...] -> [N, prod(...)]`.
-    public mutating func flatten(_ x: String, name: String? = nil) -> String {
+    /// `Flatten`: `[d0, …, dk, …] -> [d0·…·d(axis−1), dk·…]`; axis 1 gives `[N, prod(...)]`.
+    public mutating func flatten(_ x: String, axis: Int = 1, name: String? = nil) -> String {
         simpleOp("Flatten", inputs: [resolve(x)], name: name, attributes: [
-            Attribute(name: "axis", value: .int(1)),
+            Attribute(name: "axis", value: .int(Int64(axis))),
         ])
     }
 
@@ -147,6 +275,7 @@ public struct ONNXGraphBuilder: Sendable {
             return
         }
         precondition(!valueNames.contains(name), "output: the name \(name) is already used by another value")
+        reserved.remove(name)
         if nodes.contains(where: { $0.outputs.contains(source) }),
            !outputs.contains(where: { $0.name == source }) {
             for i in nodes.indices {
@@ -179,7 +308,7 @@ public struct ONNXGraphBuilder: Sendable {
         w.writeMessageField(7) { g in writeGraph(into: &g) }     // graph
         w.writeMessageField(8) { o in                            // opset_import
             o.writeStringField(1, "")                            // OperatorSetIdProto.domain
-            o.writeInt64Field(2, Self.opsetVersion)              // version
+            o.writeInt64Field(2, opsetVersion)                   // version
         }
         for key in metadata.keys.sorted() {                      // metadata_props
             w.writeMessageField(14) { e in
@@ -229,6 +358,12 @@ public struct ONNXGraphBuilder: Sendable {
 
     private static func writeTensor(_ tensor: Tensor, into t: inout ProtobufWriter) {
         t.writeRepeatedInt64Field(1, tensor.dims.map(Int64.init))   // TensorProto.dims
+        if let ints = tensor.int64s {
+            t.writeInt64Field(2, 7)                                  // data_type = INT64
+            t.writeRepeatedInt64Field(7, ints)                       // int64_data
+            t.writeStringField(8, tensor.name)                       // name
+            return
+        }
         t.writeInt64Field(2, 1)                                      // data_type = FLOAT
         t.writeStringField(8, tensor.name)                          // name
         t.writeFloat32RawDataField(9, tensor.data)                  // raw_data (little-endian)
@@ -281,10 +416,16 @@ public struct ONNXGraphBuilder: Sendable {
         return name
     }
 
+    private mutating func addInitializer(_ base: String, dims: [Int], int64s: [Int64]) -> String {
+        let name = uniqueValueName(base)
+        initializers.append(Tensor(name: name, dims: dims, data: [], int64s: int64s))
+        return name
+    }
+
     private mutating func uniqueValueName(_ base: String) -> String {
         var name = base
         var k = 1
-        while valueNames.contains(name) { name = "\(base)_\(k)"; k += 1 }
+        while valueNames.contains(name) || reserved.contains(name) { name = "\(base)_\(k)"; k += 1 }
         valueNames.insert(name)
         return name
     }
@@ -301,6 +442,8 @@ public struct ONNXGraphBuilder: Sendable {
         var name: String
         var dims: [Int]
         var data: [Float]
+        /// Set for an int64 tensor (shapes, pads); `data` is then empty.
+        var int64s: [Int64]? = nil
     }
 
     private enum AttributeValue: Sendable {

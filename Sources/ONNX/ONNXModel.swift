@@ -15,6 +15,8 @@ public struct ONNXModel: Sendable {
     public var producerName: String
     public var producerVersion: String
     public var graph: ONNXGraph
+    /// `metadata_props` (key → value); practise records the normalisation here.
+    public var metadata: [String: String] = [:]
 
     /// The default-domain opset version (1 when the model declares none, as the spec says).
     public var opsetVersion: Int64 { opsets[""] ?? opsets["ai.onnx"] ?? 1 }

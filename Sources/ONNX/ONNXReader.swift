@@ -47,6 +47,7 @@ public enum ONNXReader {
         var opsets: [String: Int64] = [:]
         var producer = "", producerVersion = ""
         var graph: ONNXGraph?
+        var metadata: [String: String] = [:]
         while let f = try r.nextField() {
             switch f.number {
             case 1: ir = try f.int64("ir_version", in: r)
@@ -58,13 +59,30 @@ public enum ONNXReader {
             case 8:
                 let (domain, version) = try decodeOpset(r.sub(try f.range("opset_import", in: r), context: "model.opset_import"))
                 opsets[domain] = version
+            case 14:
+                let (key, value) = try decodeStringEntry(r.sub(try f.range("metadata_props", in: r), context: "model.metadata_props"))
+                metadata[key] = value
             default: break
             }
         }
         guard let graph else {
             throw ONNXReadError("model: no graph (field 7); this is not an ONNX model, or the file is truncated")
         }
-        return ONNXModel(irVersion: ir, opsets: opsets, producerName: producer, producerVersion: producerVersion, graph: graph)
+        return ONNXModel(irVersion: ir, opsets: opsets, producerName: producer, producerVersion: producerVersion, graph: graph,
+                         metadata: metadata)
+    }
+
+    static func decodeStringEntry(_ reader: ProtobufReader) throws -> (String, String) {
+        var r = reader
+        var key = "", value = ""
+        while let f = try r.nextField() {
+            switch f.number {
+            case 1: key = try f.string("key", in: r)
+            case 2: value = try f.string("value", in: r)
+            default: break
+            }
+        }
+        return (key, value)
     }
 
     static func decodeOpset(_ reader: ProtobufReader) throws -> (String, Int64) {

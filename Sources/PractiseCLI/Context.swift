@@ -7,16 +7,39 @@ import Practise
 
 /// A network ready to use, with where it came from.
 struct ResolvedModel {
-    var spec: ModelSpec
+    /// What rebuilds it: a zoo architecture or an imported ONNX graph.
+    var network: NetworkSpec
     var model: ClassifierModel
     /// The weights argument as given ("bundled", a path, or "random init").
     var weightsLabel: String
+    /// The checkpoint of a zoo model loaded from one.
     var loaded: LoadedWeights?
+    /// The file holding the weights (checkpoint or ONNX model); nil for a random initialisation.
+    var weightsPath: String?
+    /// The normalisation the file records (checkpoint metadata, or `metadata_props` of an ONNX
+    /// file written by practise), if any.
+    var recordedNormalization: (mean: [Float], std: [Float])?
+
+    /// The zoo spec; commands that only build zoo architectures refuse an imported network here.
+    func zooSpec(for command: String) throws -> ModelSpec {
+        guard let s = network.zoo else {
+            throw PractiseError("\(command) works on the zoo's architectures (--model); \(weightsLabel) is a network imported from ONNX")
+        }
+        return s
+    }
 }
 
 enum Context {
-    /// Builds the model from --model/--weights and metadata, loading weights strictly.
-    static func model(_ o: ModelOptions, seed: UInt64, requireWeights: Bool) throws -> ResolvedModel {
+    /// Builds the model from --model/--weights and metadata, loading weights strictly. An ONNX
+    /// `--weights` is imported with its own structure and weights (``ImportedNetworkSpec``);
+    /// `imageSize` (the `--image-size` of a command that has one: `hasImageSizeOption`) sets the
+    /// input side of a graph whose H and W are open, or overrides them.
+    static func model(_ o: ModelOptions, seed: UInt64, requireWeights: Bool, imageSize: Int? = nil,
+                      hasImageSizeOption: Bool = false) throws -> ResolvedModel {
+        if case .onnx(let path)? = o.source {
+            return try imported(path, options: o, imageSize: imageSize, advice: hasImageSizeOption
+                                ? "give --image-size" : "export the model with a fixed input size (this command takes the size from the graph)")
+        }
         var loaded: LoadedWeights?
         var label = "random init"
         if let w = o.weights {
@@ -28,9 +51,12 @@ enum Context {
                 path = w
             }
             guard FileManager.default.fileExists(atPath: path) else { throw PractiseError("weights file not found: \(path)") }
-            guard isRegularFile(path) else { throw PractiseError("\(path) is not a regular file; expected a .safetensors or .pth file") }
+            guard isRegularFile(path) else { throw PractiseError("\(path) is not a regular file; expected a .safetensors, .pth or .onnx file") }
             loaded = try WeightsIO.load(path)
             label = w == "bundled" ? "bundled:\(o.model!.rawValue)" : w
+            if let source = loaded?.metadata[MetadataKey.importedFrom] {
+                throw PractiseError("\(path) holds the weights of a network imported from \(source) (under its PyTorch module names, for load_state_dict); give practise the ONNX model (a compressed network's is model.onnx beside it)")
+            }
         } else if requireWeights {
             throw PractiseError("this command needs --weights FILE (or --weights bundled with --model resnet20|resnet56)")
         }
@@ -45,7 +71,7 @@ enum Context {
             if dropped.isEmpty { dropped = m.droppedBlocks }
         }
         guard let arch else {
-            throw PractiseError(loaded == nil ? "--model is required" : "\(loaded!.path): keys match no known architecture; pass --model")
+            throw PractiseError(loaded == nil ? "--model is required (or --weights model.onnx)" : "\(loaded!.path): keys match no known architecture; pass --model")
         }
         if let meta = loaded?.architecture, meta != arch {
             throw PractiseError("\(loaded!.path) holds a \(meta.rawValue), not a \(arch.rawValue)")
@@ -65,7 +91,32 @@ enum Context {
             }
         }
         model.eval()
-        return ResolvedModel(spec: spec, model: model, weightsLabel: label, loaded: loaded)
+        return ResolvedModel(network: .zoo(spec), model: model, weightsLabel: label, loaded: loaded, weightsPath: loaded?.path,
+                             recordedNormalization: loaded?.normalization)
+    }
+
+    /// An ONNX model imported as it is. Channels come from the graph input `[N, C, H, W]`,
+    /// classes from the output `[N, classes]`, H and W from the graph (or `imageSize`);
+    /// `--in-channels`/`--num-classes` may only repeat them.
+    private static func imported(_ path: String, options o: ModelOptions, imageSize: Int?, advice: String) throws -> ResolvedModel {
+        let (spec, net) = try ImportedNetworkSpec.load(path: path, imageSize: imageSize.map { ($0, $0) }, openSizeAdvice: advice)
+        if let c = o.inChannels, c != spec.imageShape[0] {
+            throw PractiseError("--in-channels \(c), but \(path) takes \(spec.imageShape[0])-channel images (its input '\(net.inputName)' is [N, \(spec.imageShape.map(String.init).joined(separator: ", "))])")
+        }
+        if let k = o.numClasses, k != spec.numClasses {
+            throw PractiseError("--num-classes \(k), but \(path) has \(spec.numClasses) outputs (its output '\(net.outputName)' is [N, \(spec.numClasses)])")
+        }
+        net.eval()
+        let meta = spec.source.metadata
+        var recorded: (mean: [Float], std: [Float])?
+        if let m = meta[MetadataKey.mean], let s = meta[MetadataKey.std] {
+            let mean = m.split(separator: ",").compactMap { Float($0) }, std = s.split(separator: ",").compactMap { Float($0) }
+            guard !mean.isEmpty, mean.count == std.count, std.allSatisfy({ $0 >= Limits.minStd }) else {
+                throw PractiseError("\(path): metadata \(MetadataKey.mean) '\(m)' / \(MetadataKey.std) '\(s)' is not a normalisation (as many finite means as stds, each std at least \(Limits.minStd))")
+            }
+            recorded = (mean, std)
+        }
+        return ResolvedModel(network: .imported(spec), model: net, weightsLabel: path, loaded: nil, weightsPath: path, recordedNormalization: recorded)
     }
 
     /// The model's input for `dataset` of kind `spec` and how its images reach it (``ModelInput``,
@@ -73,26 +124,43 @@ enum Context {
     /// `--image-size`, the weights' metadata, the data or the architecture; the normalisation from
     /// `--mean/--std`, else the weights' metadata, else the data's default, which converted data
     /// cannot use for trained weights. `conversion` is nil when the data's own transforms already fit.
+    ///
+    /// An imported network's side is its graph input's (which `--image-size` may only repeat or,
+    /// for a graph that leaves H and W open, set: ``model(_:seed:requireWeights:imageSize:hasImageSizeOption:)``);
+    /// without `--mean/--std` or a recorded normalisation it takes the data's default, with a note.
     static func modelInput(_ d: DataOptions, model m: ResolvedModel, dataset: any Dataset, spec: DataSpec,
                            option: String = "--data") throws -> (input: ModelInput, conversion: InputConversion?) {
-        let side = try ModelInput.side(explicit: d.imageSize, weights: m.loaded, data: dataset, spec: spec, architecture: m.spec.architecture)
-        let recorded = try normalization(mean: d.mean, std: d.std, weights: m.loaded)
-        let input = ModelInput(channels: m.spec.inChannels, side: side, normalization: recorded ?? dataset.defaultNormalization)
+        let side: Int
+        switch m.network {
+        case .zoo(let s):
+            side = try ModelInput.side(explicit: d.imageSize, weights: m.loaded, data: dataset, spec: spec, architecture: s.architecture)
+        case .imported(let s):
+            guard s.imageShape[1] == s.imageShape[2] else {
+                throw PractiseError("\(s.path) takes [\(s.imageShape.map(String.init).joined(separator: ", "))]; images reach a network only at a square input")
+            }
+            side = s.imageShape[1]
+        }
+        let recorded = try normalization(mean: d.mean, std: d.std, recorded: m.recordedNormalization)
+        let channels = m.network.inChannels
+        let input = ModelInput(channels: channels, side: side, normalization: recorded ?? dataset.defaultNormalization)
         let conversion = try input.conversion(for: dataset, spec: spec)
+        if recorded == nil, case .imported = m.network, conversion == nil {
+            warn("note: \(m.weightsLabel) records no normalisation; using \(dataset.name)'s default mean/std (give --mean/--std for the one the network was trained with)")
+        }
         // A trained network's images must be normalised as it was trained; a new one (train, no
         // weights) may take its data's default.
-        if conversion != nil && recorded == nil && m.loaded != nil {
+        if conversion != nil && recorded == nil && m.weightsPath != nil {
             throw PractiseError("\(option) \(spec): its images are converted to the model's input (\(input)), but \(m.weightsLabel) records no normalisation to give them; pass --mean and --std (the values the model was trained with)")
         }
-        if input.normalization.perChannel(m.spec.inChannels) == nil {
+        if input.normalization.perChannel(channels) == nil {
             let origin = d.mean != nil ? "--mean/--std give" : recorded != nil ? "\(m.weightsLabel) records" : "the default normalisation of \(dataset.name) has"
-            throw PractiseError("\(origin) \(input.normalization.mean.count) values but the model takes \(m.spec.inChannels)-channel images; give --mean and --std with one value or \(m.spec.inChannels)")
+            throw PractiseError("\(origin) \(input.normalization.mean.count) values but the model takes \(channels)-channel images; give --mean and --std with one value or \(channels)")
         }
         return (input, conversion)
     }
 
-    /// --mean/--std (checked: finite, std >= Limits.minStd, as many of each), else the weights' metadata, else nil.
-    static func normalization(mean m: String?, std s: String?, weights: LoadedWeights?) throws -> Normalization? {
+    /// --mean/--std (checked: finite, std >= Limits.minStd, as many of each), else the model file's record, else nil.
+    static func normalization(mean m: String?, std s: String?, recorded: (mean: [Float], std: [Float])?) throws -> Normalization? {
         if m != nil || s != nil {
             guard let m, let s else { throw PractiseError("give both --mean and --std, or neither") }
             let mean = try Check.numbers("--mean", m), std = try Check.numbers("--std", s)
@@ -102,14 +170,14 @@ enum Context {
             if let bad = std.first(where: { $0 < Limits.minStd }) { throw PractiseError("--std values must be at least \(Limits.minStd), got \(bad)") }
             return Normalization(mean: mean, std: std)
         }
-        if let n = weights?.normalization { return Normalization(mean: n.mean, std: n.std) }
+        if let n = recorded { return Normalization(mean: n.mean, std: n.std) }
         return nil
     }
 
     /// Checks the data's labels fit the model's outputs (its images are converted by ``modelInput``).
-    static func checkClasses(_ dataset: any Dataset, _ spec: ModelSpec) throws {
-        if dataset.classCount != spec.numClasses {
-            throw PractiseError("\(dataset.name) has \(dataset.classCount) classes but the model has \(spec.numClasses) outputs (--num-classes)")
+    static func checkClasses(_ dataset: any Dataset, _ network: NetworkSpec) throws {
+        if dataset.classCount != network.numClasses {
+            throw PractiseError("\(dataset.name) has \(dataset.classCount) classes but the model has \(network.numClasses) outputs (\(network.zoo == nil ? "its graph output" : "--num-classes"))")
         }
     }
 

@@ -15,9 +15,25 @@ extension FinetuneMethod: ExpressibleByArgument {
     public init?(argument: String) { self.init(caseInsensitive: argument) }
 }
 
+/// What `--weights` names.
+enum WeightsSource: Equatable {
+    /// The committed Fashion-MNIST teacher of `--model`.
+    case bundled
+    /// A `.safetensors` or `.pth` checkpoint of a zoo architecture.
+    case checkpoint(String)
+    /// An ONNX model: the network and its weights (``ImportedNetworkSpec``).
+    case onnx(String)
+
+    init(_ argument: String) {
+        if argument == "bundled" { self = .bundled }
+        else if argument.lowercased().hasSuffix(".onnx") { self = .onnx(argument) }
+        else { self = .checkpoint(argument) }
+    }
+}
+
 /// Which network: architecture, shape overrides and weights.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Architecture. Taken from the weights' metadata when omitted.")
+    @Option(help: "Architecture. Taken from the weights' metadata when omitted; not with an ONNX --weights, which carries its own network.")
     var model: Architecture?
 
     @Option(parsing: .unconditional, help: "Input channels, \(Limits.inChannels) (default 3 for torchvision models, 1 for CIFAR-style; or from the weights' metadata).")
@@ -26,21 +42,27 @@ struct ModelOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Number of classes, \(Limits.numClasses) (default 1000 / 10; or from the weights' metadata).")
     var numClasses: Int?
 
-    @Option(help: "Weights: a .safetensors or .pth file, or 'bundled' for the committed Fashion-MNIST teacher of --model.")
+    @Option(help: "Weights: a .safetensors or .pth file, 'bundled' for the committed Fashion-MNIST teacher of --model, or an .onnx model (network and weights; no --model).")
     var weights: String?
+
+    /// `--weights` by kind.
+    var source: WeightsSource? { weights.map(WeightsSource.init) }
 
     func validate() throws {
         try Check.range("--in-channels", inChannels, Limits.inChannels)
         try Check.range("--num-classes", numClasses, Limits.numClasses)
+        if case .onnx(let w)? = source, let model {
+            throw ValidationError("--model \(model.rawValue) and --weights \(w) exclude each other: an ONNX model carries its own network (--model names one of the zoo's)")
+        }
         if let w = weights {
             if w == "bundled" {
                 guard model == .resnet20 || model == .resnet56 else { throw ValidationError("--weights bundled needs --model resnet20 or --model resnet56") }
             } else if !FileManager.default.fileExists(atPath: w) {
                 throw ValidationError("weights file not found: \(w)")
             } else if Check.isDirectory(w) {
-                throw ValidationError("--weights \(w) is a directory; expected a .safetensors or .pth file")
+                throw ValidationError("--weights \(w) is a directory; expected a .safetensors, .pth or .onnx file")
             } else if !isRegularFile(w) {
-                throw ValidationError("--weights \(w) is not a regular file (a device, FIFO or socket); expected a .safetensors or .pth file")
+                throw ValidationError("--weights \(w) is not a regular file (a device, FIFO or socket); expected a .safetensors, .pth or .onnx file")
             }
         }
     }

@@ -18,7 +18,7 @@ final class CompressionReportTests: XCTestCase {
         let final = PairedLatency(teacher: latency(teacherMs), student: latency(studentMs), reduction: ratio.complement,
                                   perRound: perRound, spread: ratio.relativeHalfWidth)
         let acc = Accuracy(top1: 90, top5: 99, count: 100)
-        let outcome = CompressionOutcome(student: spec.build(seed: 1), studentSpec: spec, scores: [], dropped: ["layer1.1"],
+        let outcome = CompressionOutcome(student: spec.build(seed: 1), studentNetwork: .zoo(spec), scores: [], dropped: ["layer1.1"],
                                          finalLatency: final, candidateLatencies: nil,
                                          teacherAccuracy: acc, prunedAccuracy: acc, studentAccuracy: acc, wallSeconds: ["total": 1],
                                          latencyTarget: target, selectionMeasuredReduction: selectionMeasured.map { LatencyInterval(exact: $0) })

@@ -21,6 +21,8 @@ public enum MetadataKey {
     public static let innerWidths = "practise.inner_widths"
     /// Filter-pruned models: JSON object, inner-channel site → the teacher's filter indices kept.
     public static let keptChannels = "practise.kept_channels"
+    /// Weights of a network imported from ONNX: the source file's name.
+    public static let importedFrom = "practise.imported_from"
 }
 
 public enum ToolVersion { public static let string = "0.1.0" }
@@ -97,7 +99,25 @@ public enum WeightsIO {
 
     /// Writes the model's `state_dict` (torchvision keys, float32) as safetensors, atomically.
     public static func save(_ model: Module, spec: ModelSpec, to path: String, extra: [String: String] = [:]) throws {
-        var dict = StateDict(tensors: [:], order: [], metadata: metadata(for: spec, extra: extra))
+        try save(model, metadata: metadata(for: spec, extra: extra), to: path)
+    }
+
+    /// Metadata describing an imported network (source file, channels, classes, dropped blocks) plus `extra`.
+    public static func metadata(for spec: ImportedNetworkSpec, extra: [String: String] = [:]) -> [String: String] {
+        var m: [String: String] = [
+            MetadataKey.importedFrom: (spec.path as NSString).lastPathComponent,
+            MetadataKey.inChannels: String(spec.imageShape[0]),
+            MetadataKey.numClasses: String(spec.numClasses),
+            MetadataKey.droppedBlocks: spec.droppedBlocks.joined(separator: ","),
+            MetadataKey.version: ToolVersion.string,
+        ]
+        for (k, v) in extra { m[k] = v }
+        return m
+    }
+
+    /// Writes the model's `state_dict` (float32) with `metadata` as safetensors, atomically.
+    public static func save(_ model: Module, metadata: [String: String], to path: String) throws {
+        var dict = StateDict(tensors: [:], order: [], metadata: metadata)
         for (k, t) in model.stateDict() {
             dict.set(k, TensorRecord(shape: t.shape, sourceDType: .f32, values: t.array))
         }

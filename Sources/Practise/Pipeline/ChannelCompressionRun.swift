@@ -107,7 +107,7 @@ public final class ChannelCompressionRun {
         let final = meter.pairedReduction(teacher: teacher, student: student, imageShape: imageShape, batch: options.latencyBatch)
         wall["latency"] = Date().timeIntervalSince(t5)
         wall["total"] = Date().timeIntervalSince(start)
-        var outcome = CompressionOutcome(student: student, studentSpec: studentSpec, scores: [], dropped: [],
+        var outcome = CompressionOutcome(student: student, studentNetwork: .zoo(studentSpec), scores: [], dropped: [],
                                          finalLatency: final, candidateLatencies: nil, teacherAccuracy: teacherAcc,
                                          prunedAccuracy: prunedAcc, studentAccuracy: studentAcc, wallSeconds: wall)
         if ratio == nil, case .latencyTarget(let target) = options.rule {

@@ -36,7 +36,8 @@ public struct CompressionOptions: Sendable {
 /// Result of a compression: the finetuned student and every number the report needs.
 public struct CompressionOutcome {
     public var student: ClassifierModel
-    public var studentSpec: ModelSpec
+    /// What rebuilds the student: the teacher's spec with the dropped blocks (or pruned widths).
+    public var studentNetwork: NetworkSpec
     public var scores: [CandidateScore]
     public var dropped: [String]
     /// The final measurement: teacher and student interleaved here, with the reduction's interval.
@@ -67,18 +68,23 @@ public struct CompressionOutcome {
 /// Analysis → selection → rebuild from the teacher → finetuning → evaluation → latency.
 public final class CompressionRun {
     public let teacher: ClassifierModel
-    public let spec: ModelSpec
+    /// What rebuilds the teacher (a zoo architecture or an imported ONNX graph).
+    public let network: NetworkSpec
     public let imageShape: [Int]
     public let options: CompressionOptions
     public var latencyMeter = LatencyMeter()
 
-    public init(teacher: ClassifierModel, spec: ModelSpec, imageShape: [Int], options: CompressionOptions) {
-        self.teacher = teacher; self.spec = spec; self.imageShape = imageShape; self.options = options
+    public init(teacher: ClassifierModel, network: NetworkSpec, imageShape: [Int], options: CompressionOptions) {
+        self.teacher = teacher; self.network = network; self.imageShape = imageShape; self.options = options
+    }
+
+    public convenience init(teacher: ClassifierModel, spec: ModelSpec, imageShape: [Int], options: CompressionOptions) {
+        self.init(teacher: teacher, network: .zoo(spec), imageShape: imageShape, options: options)
     }
 
     /// The pruned network rebuilt from the teacher's weights.
-    public func prunedStudent(dropping blocks: [String]) -> (ClassifierModel, ModelSpec) {
-        let s = spec.dropping(blocks)
+    public func prunedStudent(dropping blocks: [String]) -> (ClassifierModel, NetworkSpec) {
+        let s = network.dropping(blocks)
         let student = s.build(seed: options.seed)
         teacher.copyWeights(into: student)
         return (student, s)
@@ -117,7 +123,7 @@ public final class CompressionRun {
         if let blocks = options.blocks {
             let known = Set(candidates.map(\.path))
             for b in blocks where !known.contains(b) {
-                throw PractiseError("'\(b)' is not a droppable block of \(spec.architecture.rawValue); candidates: \(candidates.map(\.path).joined(separator: ", "))")
+                throw PractiseError("'\(b)' is not a droppable block of \(network.name); candidates: \(candidates.map(\.path).joined(separator: ", "))")
             }
             dropped = sortedBlockPaths(blocks)
         } else {
@@ -130,7 +136,7 @@ public final class CompressionRun {
                 scores = merged.scores
                 candidateLatencies = merged.latencies
             } else {
-                let settings = AnalysisSettings(model: spec.architecture.rawValue, candidates: candidates.map(\.path),
+                let settings = AnalysisSettings(model: network.name, candidates: candidates.map(\.path),
                                                 iterations: options.analysisIterations, batchSize: options.batchSize,
                                                 learningRate: options.learningRate, seed: options.seed, samples: samples)
                 let analysis = try AnalysisRun(teacher: teacher, imageShape: imageShape, settings: settings,
@@ -186,7 +192,7 @@ public final class CompressionRun {
         let final = meter.pairedReduction(teacher: teacher, student: student, imageShape: imageShape, batch: options.latencyBatch)
         wall["latency"] = Date().timeIntervalSince(t5)
         wall["total"] = Date().timeIntervalSince(start)
-        return CompressionOutcome(student: student, studentSpec: studentSpec, scores: scores, dropped: dropped,
+        return CompressionOutcome(student: student, studentNetwork: studentSpec, scores: scores, dropped: dropped,
                                   finalLatency: final, candidateLatencies: candidateLatencies, teacherAccuracy: teacherAcc,
                                   prunedAccuracy: prunedAcc, studentAccuracy: studentAcc, wallSeconds: wall,
                                   latencyTarget: selection?.target, selectionMeasuredReduction: selection?.measured)

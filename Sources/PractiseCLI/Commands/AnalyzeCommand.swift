@@ -50,14 +50,14 @@ struct AnalyzeCommand: ParsableCommand {
         // is written atomically and skipped when present), so only the single-process run locks.
         let lock = (shardIndex == nil && merge == nil) ? try OutputLock.acquire(for: out) : nil
         defer { lock?.release() }
-        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
+        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true, imageSize: dataOptions.imageSize, hasImageSizeOption: true)
         if force && shardIndex == nil && merge == nil { try? FileManager.default.removeItem(atPath: out) }
         let cache = synthesis.syntheticCache ?? ((merge ?? out) as NSString).appendingPathComponent("synthetic")
         let data = try PreparedData.prepare(dataOptions, samples: sampleOptions, phase: phase, model: m, seed: common.seed) { n, shape, norm in
             try synthesis.make(count: n, model: m, imageShape: shape, normalization: norm, seed: common.seed, in: cache)
         }
         try CompressionRun.requireFiniteOutputs(m.model, on: data.tiny)
-        let table = try latency.tableSource(model: m.spec.architecture.rawValue, imageShape: data.imageShape)
+        let table = try latency.tableSource(model: m.network.name, imageShape: data.imageShape)
         let scores: [CandidateScore], latencies: BlockLatencies?
         if let merge {
             let source: LatencySource = table ?? MeasuredLatencySource(meter: latency.meter, model: m.model, imageShape: data.imageShape,
@@ -78,7 +78,7 @@ struct AnalyzeCommand: ParsableCommand {
             return
         } else {
             let candidates = Candidates.find(in: m.model, imageShape: data.imageShape)
-            let settings = AnalysisSettings(model: m.spec.architecture.rawValue, candidates: candidates.map(\.path),
+            let settings = AnalysisSettings(model: m.network.name, candidates: candidates.map(\.path),
                                             iterations: phase.analysisIterations, batchSize: data.batchSize,
                                             learningRate: phase.lr, seed: common.seed, samples: data.sampleKeys)
             let analysis = try AnalysisRun(teacher: m.model, imageShape: data.imageShape, settings: settings, stateDir: out, latencyBatch: latency.latencyBatch)

@@ -23,10 +23,9 @@ struct BlocksCommand: ParsableCommand {
 
     func run() throws {
         common.apply()
-        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: false)
-        let side = imageSize ?? m.spec.architecture.defaultImageSize
-        try ImageSizeCheck.validate(imageSize: side, batch: latencyBatch, batchOption: "--latency-batch")
-        let shape = [m.spec.inChannels, side, side]
+        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: false, imageSize: imageSize, hasImageSizeOption: true)
+        let shape = m.network.imageShape(side: imageSize)
+        try ImageSizeCheck.validate(imageSize: max(shape[1], shape[2]), batch: latencyBatch, batchOption: "--latency-batch")
         let candidates = Candidates.find(in: m.model, imageShape: shape)
         var measured: CandidateLatencies?
         if !noLatency {
@@ -42,7 +41,7 @@ struct BlocksCommand: ParsableCommand {
         }))
         if let whole = measured?.whole {
             say(String(format: "\n%@: %d candidates; whole model %.2f ms (batch %d, %d threads, %d runs)",
-                       m.spec.architecture.rawValue, rows.count, whole.medianMs, whole.batch, whole.threads, whole.runs))
+                       m.network.name, rows.count, whole.medianMs, whole.batch, whole.threads, whole.runs))
         }
         try Context.writeJSON(rows, to: common.json)
     }

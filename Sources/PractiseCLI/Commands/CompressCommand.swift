@@ -72,12 +72,11 @@ struct CompressCommand: ParsableCommand {
 
     /// Checks --drop and --blocks against the model's candidates, before any data is read.
     func checkAgainstCandidates(_ m: ResolvedModel) throws {
-        let side = m.spec.architecture.defaultImageSize
-        let known = Candidates.find(in: m.model, imageShape: [m.spec.inChannels, side, side]).map(\.path)
-        let listed = "\(known.count) droppable blocks of \(m.spec.architecture.rawValue) (\(known.joined(separator: ", ")))"
+        let known = Candidates.find(in: m.model, imageShape: m.network.imageShape()).map(\.path)
+        let listed = "\(known.count) droppable blocks of \(m.network.name) (\(known.joined(separator: ", ")))"
         if let k = drop, k > known.count { throw PractiseError("--drop \(k) is more than the \(listed)") }
         for b in try blockList() ?? [] where !known.contains(b) {
-            throw PractiseError("'\(b)' is not a droppable block of \(m.spec.architecture.rawValue); candidates: \(known.joined(separator: ", "))")
+            throw PractiseError("'\(b)' is not a droppable block of \(m.network.name); candidates: \(known.joined(separator: ", "))")
         }
     }
 
@@ -89,18 +88,19 @@ struct CompressCommand: ParsableCommand {
         if fm.fileExists(atPath: out) && !force {
             throw PractiseError("\(out) already exists; use --force to replace it")
         }
-        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
-        if !m.spec.droppedBlocks.isEmpty { throw PractiseError("\(m.weightsLabel) is already compressed (dropped \(m.spec.droppedBlocks.joined(separator: ", "))); compress its teacher instead") }
-        if scheme == "blocks" && !m.spec.innerWidths.isEmpty { throw PractiseError("\(m.weightsLabel) is filter-pruned; compress its teacher instead") }
+        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true, imageSize: dataOptions.imageSize, hasImageSizeOption: true)
+        if scheme == "channels" { _ = try m.zooSpec(for: "--scheme channels") }
+        if m.network.zoo != nil, !m.network.droppedBlocks.isEmpty { throw PractiseError("\(m.weightsLabel) is already compressed (dropped \(m.network.droppedBlocks.joined(separator: ", "))); compress its teacher instead") }
+        if scheme == "blocks" && !(m.network.zoo?.innerWidths.isEmpty ?? true) { throw PractiseError("\(m.weightsLabel) is filter-pruned; compress its teacher instead") }
         try checkAgainstCandidates(m)
         let cache = synthesis.syntheticCache ?? ((out + ".partial") as NSString).appendingPathComponent("synthetic")
         var data = try PreparedData.prepare(dataOptions, samples: sampleOptions, phase: phase, model: m, seed: common.seed) { n, shape, norm in
             try synthesis.make(count: n, model: m, imageShape: shape, normalization: norm, seed: common.seed, in: cache)
         }
         data.syntheticFolder = synthesis.syntheticCache ?? (out as NSString).appendingPathComponent("synthetic")
-        try data.check(method: FinetuneMethod(caseInsensitive: method) ?? .mir, numClasses: m.spec.numClasses)
+        try data.check(method: FinetuneMethod(caseInsensitive: method) ?? .mir, numClasses: m.network.numClasses)
         try CompressionRun.requireFiniteOutputs(m.model, on: data.tiny)
-        let table = try latency.tableSource(model: m.spec.architecture.rawValue, imageShape: data.imageShape)
+        let table = try latency.tableSource(model: m.network.name, imageShape: data.imageShape)
         let work = out + ".partial"
         do { try fm.createDirectory(atPath: work, withIntermediateDirectories: true) } catch {
             throw PractiseError("cannot create the work folder \(work): \((error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription)")
@@ -124,13 +124,14 @@ struct CompressCommand: ParsableCommand {
         let evaluate = { (model: ClassifierModel) throws -> Accuracy in try data.evaluate(model, progress: progress, label: "eval") }
         let outcome: CompressionOutcome
         if scheme == "channels" {
-            if !m.spec.innerWidths.isEmpty { throw PractiseError("\(m.weightsLabel) is already filter-pruned; compress its teacher instead") }
-            let runner = ChannelCompressionRun(teacher: m.model, spec: m.spec, imageShape: data.imageShape, options: options,
+            let spec = try m.zooSpec(for: "--scheme channels")
+            if !spec.innerWidths.isEmpty { throw PractiseError("\(m.weightsLabel) is already filter-pruned; compress its teacher instead") }
+            let runner = ChannelCompressionRun(teacher: m.model, spec: spec, imageShape: data.imageShape, options: options,
                                                recovery: ChannelRecovery(caseInsensitive: method)!, ratio: pruneRatio)
             runner.latencyMeter = latency.meter
             outcome = try runner.run(data: data.tiny, evaluate: evaluate, progress: { progress.update($0) })
         } else {
-            let runner = CompressionRun(teacher: m.model, spec: m.spec, imageShape: data.imageShape, options: options)
+            let runner = CompressionRun(teacher: m.model, network: m.network, imageShape: data.imageShape, options: options)
             runner.latencyMeter = latency.meter
             outcome = try runner.run(data: data.tiny, samples: data.sampleKeys, analysisStateDir: (work as NSString).appendingPathComponent("analysis"),
                                      evaluate: evaluate, progress: { progress.update($0) })

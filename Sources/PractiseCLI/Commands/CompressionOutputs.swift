@@ -9,7 +9,7 @@ enum CompressionOutputs {
     static func write(_ o: CompressionOutcome, to dir: String, options: CompressionOptions, model: ResolvedModel,
                       data: PreparedData, writeONNX: Bool) throws -> CompressionReport {
         func path(_ n: String) -> String { (dir as NSString).appendingPathComponent(n) }
-        var report = CompressionReport(outcome: o, options: options, model: model.spec.architecture.rawValue,
+        var report = CompressionReport(outcome: o, options: options, model: model.network.name,
                                        weights: model.weightsLabel, data: data.tinySetLabel,
                                        evalData: data.evalLabel, numSamples: data.indices.count)
         report.inputConversion = data.conversion?.description
@@ -28,9 +28,9 @@ enum CompressionOutputs {
             extra[MetadataKey.recipe] = String(format: "L1 filter pruning, ratio %.3f, then %@: ", o.pruneRatio ?? 0, report.method)
                 + (report.method == "FSKD" ? "closed form" : "\(options.finetuneIterations) finetune iterations") + ", \(data.indices.count) samples"
         }
-        try WeightsIO.save(o.student, spec: o.studentSpec, to: path("model.safetensors"), extra: extra)
+        try NetworkFiles.writeSafetensors(o.student, network: o.studentNetwork, to: path("model.safetensors"), metadata: extra)
         if writeONNX {
-            try ONNXExport.write(o.student, spec: o.studentSpec, imageShape: data.imageShape, to: path("model.onnx"), metadata: extra)
+            try NetworkFiles.writeONNX(o.student, network: o.studentNetwork, imageShape: data.imageShape, to: path("model.onnx"), metadata: extra)
         }
         try OutputFile.write(report.json(), to: path("report.json"))
         try OutputFile.write(report.markdown, to: path("report.md"))

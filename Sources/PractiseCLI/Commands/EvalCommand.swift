@@ -23,11 +23,11 @@ struct EvalCommand: ParsableCommand {
 
     func run() throws {
         common.apply()
-        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
+        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true, imageSize: dataOptions.imageSize, hasImageSizeOption: true)
         let spec = try DataSpec.parse(dataOptions.data).with(skipBadImages: dataOptions.skipBadImages)
         let ds = try spec.open(split: dataOptions.split)
         guard ds.isLabelled else { throw PractiseError("--data \(spec) has no labels, so it has no accuracy; give labelled data (imagefolder:DIR, fashion-mnist, ...)") }
-        try Context.checkClasses(ds, m.spec)
+        try Context.checkClasses(ds, m.network)
         let (input, conversion) = try Context.modelInput(dataOptions, model: m, dataset: ds, spec: spec)
         if let conversion { warn("note: \(spec)'s images are converted to the model's input: \(conversion)") }
         let indices = limit.map { Array(0..<min($0, ds.count)) }

@@ -37,30 +37,30 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         common.apply()
-        var m = try Context.model(modelOptions, seed: common.seed, requireWeights: !randomInit)
-        let side = imageSize ?? m.spec.architecture.defaultImageSize
+        var m = try Context.model(modelOptions, seed: common.seed, requireWeights: !randomInit, imageSize: imageSize, hasImageSizeOption: true)
+        let shape = m.network.imageShape(side: imageSize)
         if let without {
             let blocks = without.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let known = Candidates.find(in: m.model, imageShape: [m.spec.inChannels, side, side]).map(\.path)
+            let known = Candidates.find(in: m.model, imageShape: shape).map(\.path)
             for b in blocks where !known.contains(b) {
-                throw PractiseError("--without: '\(b)' is not a droppable block of this \(m.spec.architecture.rawValue); candidates: \(known.joined(separator: ", "))")
+                throw PractiseError("--without: '\(b)' is not a droppable block of this \(m.network.name); candidates: \(known.joined(separator: ", "))")
             }
-            let spec = m.spec.dropping(blocks)
-            let pruned = spec.build(seed: common.seed)
+            let network = m.network.dropping(blocks)
+            let pruned = try network.buildChecked(seed: common.seed)
             m.model.copyWeights(into: pruned)
             pruned.eval()
-            m.spec = spec
+            m.network = network
             m.model = pruned
         }
         let extra = m.loaded?.metadata.filter { $0.key.hasPrefix("practise.") } ?? [:]
         switch format {
         case .onnx:
-            try ONNXExport.write(m.model, spec: m.spec, imageShape: [m.spec.inChannels, side, side], to: out, metadata: extra)
+            try NetworkFiles.writeONNX(m.model, network: m.network, imageShape: shape, to: out, metadata: extra)
         case .safetensors:
-            try WeightsIO.save(m.model, spec: m.spec, to: out, extra: extra)
+            try NetworkFiles.writeSafetensors(m.model, network: m.network, to: out, metadata: extra)
         }
         if out != OutputFile.standardOutput {
-            say("wrote \(out) (\(m.spec.architecture.rawValue)\(m.spec.droppedBlocks.isEmpty ? "" : ", dropped \(m.spec.droppedBlocks.joined(separator: ","))"))")
+            say("wrote \(out) (\(m.network.name)\(m.network.droppedBlocks.isEmpty ? "" : ", dropped \(m.network.droppedBlocks.joined(separator: ","))"))")
         }
     }
 }

@@ -25,23 +25,24 @@ struct LatencyCommand: ParsableCommand {
 
     func run() throws {
         common.apply()
-        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: false)
-        let side = imageSize ?? m.spec.architecture.defaultImageSize
-        try ImageSizeCheck.validate(imageSize: side, batch: batch, batchOption: "--batch")
+        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: false, imageSize: imageSize, hasImageSizeOption: true)
+        let shape = m.network.imageShape(side: imageSize)
+        try ImageSizeCheck.validate(imageSize: max(shape[1], shape[2]), batch: batch, batchOption: "--batch")
         var models = [(m.weightsLabel, m.model)]
         if let s = student {
             var o = modelOptions
             o.weights = s
             o.model = nil
             o.inChannels = nil
-            let sm = try Context.model(o, seed: common.seed, requireWeights: true)
-            guard sm.spec.inChannels == m.spec.inChannels else {
-                throw PractiseError("--student \(s) takes \(sm.spec.inChannels)-channel images but the first model takes \(m.spec.inChannels); both must take the same input")
+            let sm = try Context.model(o, seed: common.seed, requireWeights: true, imageSize: imageSize, hasImageSizeOption: true)
+            let studentShape = sm.network.imageShape(side: imageSize)
+            guard sm.network.inChannels == m.network.inChannels, sm.network.zoo != nil || studentShape == shape else {
+                throw PractiseError("--student \(s) takes images [\(studentShape.map(String.init).joined(separator: ", "))] but the first model takes [\(shape.map(String.init).joined(separator: ", "))]; both must take the same input")
             }
             models.append((s, sm.model))
         }
         let meter = LatencyMeter(warmupRuns: 3, runs: runs, budgetSeconds: 120, minRuns: min(5, runs))
-        let r = meter.measureModels(models.map(\.1), imageShape: [m.spec.inChannels, side, side], batch: batch)
+        let r = meter.measureModels(models.map(\.1), imageShape: shape, batch: batch)
         let entries = zip(models, r).map { Entry(model: $0.0, latency_ms: $1.medianMs, p10_ms: $1.p10Ms, p90_ms: $1.p90Ms, batch: $1.batch, threads: $1.threads, runs: $1.runs) }
         say(Table.render(header: ["model", "median ms", "p10–p90 ms", "batch", "threads", "runs"], rows: entries.map {
             [$0.model, String(format: "%.2f", $0.latency_ms), String(format: "%.2f–%.2f", $0.p10_ms, $0.p90_ms), String($0.batch), String($0.threads), String($0.runs)]

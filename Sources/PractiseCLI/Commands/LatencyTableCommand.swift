@@ -32,21 +32,20 @@ struct LatencyTableCommand: ParsableCommand {
     func run() throws {
         common.apply()
         if FileManager.default.fileExists(atPath: out) && !force { throw PractiseError("\(out) already exists; use --force to replace it") }
-        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: false)
-        guard m.spec.droppedBlocks.isEmpty else {
-            throw PractiseError("\(m.weightsLabel) is already compressed (dropped \(m.spec.droppedBlocks.joined(separator: ", "))); make the table of its teacher")
+        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: false, imageSize: imageSize, hasImageSizeOption: true)
+        guard m.network.droppedBlocks.isEmpty else {
+            throw PractiseError("\(m.weightsLabel) is already compressed (dropped \(m.network.droppedBlocks.joined(separator: ", "))); make the table of its teacher")
         }
-        let side = imageSize ?? m.spec.architecture.defaultImageSize
-        let shape = [m.spec.inChannels, side, side]
+        let shape = m.network.imageShape(side: imageSize)
         let candidates = Candidates.find(in: m.model, imageShape: shape)
         var meter = LatencyMeter(budgetSeconds: budget)
         meter.threads = latencyThreads
         let progress = ProgressLine()
-        progress.update("measuring \(candidates.count) candidates of \(m.spec.architecture.rawValue) (batch \(batch))", force: true)
+        progress.update("measuring \(candidates.count) candidates of \(m.network.name) (batch \(batch))", force: true)
         let measured = meter.candidateReductions(model: m.model, candidates: candidates, imageShape: shape, batch: batch)
         progress.finish()
         let origin = LatencyOrigin.here(threads: measured.whole.threads, batch: batch)
-        let table = LatencyTable(model: m.spec.architecture.rawValue, imageShape: shape, origin: origin, wholeModelMs: measured.whole.medianMs,
+        let table = LatencyTable(model: m.network.name, imageShape: shape, origin: origin, wholeModelMs: measured.whole.medianMs,
                                  blocks: candidates.map { LatencyTable.Entry(block: $0.path, latency: measured.reductions[$0.path]!) })
         try OutputFile.writeJSON(table, to: out)
         say(Table.render(header: ["block", "latency reduction", "95% interval"], rows: table.blocks.map {

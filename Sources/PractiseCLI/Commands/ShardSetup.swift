@@ -5,8 +5,8 @@ import Practise
 /// The settings a sharded analysis records with each result, from the command's options.
 enum ShardSetup {
     static func settings(_ m: ResolvedModel, data: PreparedData, phase: PhaseOptions, seed: UInt64) throws -> ShardSettings {
-        guard let path = m.loaded?.path else { throw PractiseError("a sharded analysis needs --weights FILE") }
-        return ShardSettings(model: m.spec.architecture.rawValue, teacherSHA256: try SHA256.hex(file: path), samples: data.sampleKeys,
+        guard let path = m.weightsPath else { throw PractiseError("a sharded analysis needs --weights FILE") }
+        return ShardSettings(model: m.network.name, teacherSHA256: try SHA256.hex(file: path), samples: data.sampleKeys,
                              seed: seed, iterations: phase.analysisIterations, batchSize: data.batchSize, learningRate: phase.lr,
                              threads: Threads.count, imageShape: data.imageShape)
     }

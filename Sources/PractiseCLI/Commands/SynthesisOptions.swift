@@ -68,9 +68,9 @@ struct SynthesisOptions: ParsableArguments {
     func make(count: Int, model: ResolvedModel, imageShape: [Int], normalization: Normalization, seed: UInt64,
               in dir: String, force: Bool = false) throws -> String {
         let s = try settings(seed: seed)
-        let manifest = SyntheticSetManifest(teacher: model.weightsLabel, count: count, numClasses: model.spec.numClasses,
+        let manifest = SyntheticSetManifest(teacher: model.weightsLabel, count: count, numClasses: model.network.numClasses,
                                             imageShape: imageShape, mean: normalization.mean, std: normalization.std, settings: s)
-        let synth = try DeepInversion(teacher: model.model, imageShape: imageShape, numClasses: model.spec.numClasses,
+        let synth = try DeepInversion(teacher: model.model, imageShape: imageShape, numClasses: model.network.numClasses,
                                       mean: normalization.mean, std: normalization.std, settings: s)
         let progress = ProgressLine()
         try SyntheticSet.make(manifest, in: dir, synthesizer: synth, force: force) { progress.update($0) }

@@ -28,13 +28,12 @@ struct SynthesizeCommand: ParsableCommand {
         common.apply()
         if synthesis.syntheticCache != nil { throw ValidationError("--synthetic-cache belongs to analyze and compress; here the images go to --out") }
         guard numSamples > 0 else { throw ValidationError("--num-samples must be positive, got \(numSamples)") }
-        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true)
-        let side = imageSize ?? m.spec.architecture.defaultImageSize
-        guard side >= 8 else { throw ValidationError("--image-size must be at least 8, got \(side)") }
-        guard let norm = try Context.normalization(mean: mean, std: std, weights: m.loaded) else {
+        let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true, imageSize: imageSize, hasImageSizeOption: true)
+        let shape = m.network.imageShape(side: imageSize)
+        guard shape[1] >= 8, shape[2] >= 8 else { throw ValidationError("--image-size must be at least 8, got \(shape[1])×\(shape[2])") }
+        guard let norm = try Context.normalization(mean: mean, std: std, recorded: m.recordedNormalization) else {
             throw PractiseError("\(m.weightsLabel) records no normalisation; give --mean and --std (the values the teacher was trained with)")
         }
-        let shape = [m.spec.inChannels, side, side]
         let start = Date()
         try synthesis.make(count: numSamples, model: m, imageShape: shape, normalization: norm, seed: common.seed, in: out, force: force)
         let seconds = Date().timeIntervalSince(start)

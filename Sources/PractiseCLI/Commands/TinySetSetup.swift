@@ -53,7 +53,7 @@ struct PreparedData {
         }
         let eval = try evalSpec.open(split: d.split)
         guard eval.isLabelled else { throw PractiseError("\(evalOption) \(evalSpec) has no labels; \(teacherData)") }
-        try Context.checkClasses(eval, model.spec)
+        try Context.checkClasses(eval, model.network)
         let (input, evalConversion) = try Context.modelInput(d, model: model, dataset: eval, spec: evalSpec, option: evalOption)
         let evalT = input.evalTransform(spec: evalSpec, conversion: evalConversion)
 

@@ -37,14 +37,15 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         common.apply()
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: false)
+        let zoo = try m.zooSpec(for: "train")
         let spec = try DataSpec.parse(dataOptions.data).with(skipBadImages: dataOptions.skipBadImages)
         let train = try spec.open(split: .train), test = try spec.open(split: dataOptions.split)
         guard train.isLabelled else { throw PractiseError("--data \(spec) has no labels; train needs labelled data") }
-        try Context.checkClasses(train, m.spec)
+        try Context.checkClasses(train, m.network)
         // The network is new: its channels are the data's unless --in-channels asks for a
         // conversion (e.g. --in-channels 1 for the PNGs of a grey ImageFolder, decoded as RGB).
-        if modelOptions.inChannels == nil && train.channels != m.spec.inChannels {
-            throw PractiseError("\(spec) has \(train.channels)-channel images but a new \(m.spec.architecture.rawValue) takes \(m.spec.inChannels); pass --in-channels \(train.channels), or --in-channels \(m.spec.inChannels) to convert the images (grey <-> RGB)")
+        if modelOptions.inChannels == nil && train.channels != zoo.inChannels {
+            throw PractiseError("\(spec) has \(train.channels)-channel images but a new \(zoo.architecture.rawValue) takes \(zoo.inChannels); pass --in-channels \(train.channels), or --in-channels \(zoo.inChannels) to convert the images (grey <-> RGB)")
         }
         let (input, conversion) = try Context.modelInput(dataOptions, model: m, dataset: train, spec: spec)
         if let conversion { warn("note: \(spec)'s images are converted to the model's input: \(conversion)") }
@@ -62,7 +63,7 @@ struct TrainCommand: ParsableCommand {
         } else if FileManager.default.fileExists(atPath: ckptPath) {
             throw PractiseError("\(ckptPath) exists from an earlier run; pass --resume to continue it or delete it")
         }
-        let metadata = WeightsIO.metadata(for: m.spec, extra: [
+        let metadata = WeightsIO.metadata(for: zoo, extra: [
             MetadataKey.seed: String(common.seed), MetadataKey.recipe: recipe.summary,
             MetadataKey.mean: WeightsIO.joined(norm.mean), MetadataKey.std: WeightsIO.joined(norm.std),
             MetadataKey.imageSize: String(side),
@@ -88,13 +89,13 @@ struct TrainCommand: ParsableCommand {
         final[MetadataKey.top1] = String(format: "%.2f", trainer.history.last ?? 0)
         final["practise.top1.data"] = "\(spec) \(dataOptions.split.rawValue)"
         // The accuracy on the bundled test subset, so `practise eval --data bundled` can be checked against it.
-        if let bundled = try? DataSpec.parse("bundled").open(split: .test), bundled.channels == m.spec.inChannels {
+        if let bundled = try? DataSpec.parse("bundled").open(split: .test), bundled.channels == zoo.inChannels {
             let acc = try Evaluation.accuracy(m.model, next: DataIO.evalBatches(bundled, transform: DataIO.evalTransform(spec: try DataSpec.parse("bundled"), normalization: norm)))
             try Context.requireFinite(acc, of: "the trained model (on the bundled test subset)")
             final["practise.top1.bundled_test"] = String(format: "%.2f", acc.top1)
         }
         final["practise.train_seconds"] = String(format: "%.0f", Date().timeIntervalSince(start))
-        try WeightsIO.save(m.model, spec: m.spec, to: out, extra: final)
+        try WeightsIO.save(m.model, spec: zoo, to: out, extra: final)
         say(String(format: "wrote %@ (data loading took %.1f%% of the training time)", out, trainer.dataShare * 100))
         try Context.writeJSON(["top1": trainer.history.last ?? 0, "epochs": Double(epochs)], to: common.json)
     }
