@@ -168,7 +168,7 @@ final class HostileInputTests: CLITestCase {
     func testErrorsNameTheFileAndTheProblemNotFoundationInternals() throws {
         let w = try weights()
         try FileManager.default.createDirectory(atPath: work + "/dir", withIntermediateDirectories: true)
-        try assertRefused(["eval", "--weights", work + "/dir", "--data", "bundled"], "--weights \(work)/dir is a directory; expected a .safetensors or .pth file")
+        try assertRefused(["eval", "--weights", work + "/dir", "--data", "bundled"], "--weights \(work)/dir is a directory; expected a .safetensors, .pth or .onnx file")
         try assertRefused(["eval", "--weights", "/dev/zero", "--data", "bundled"], "--weights /dev/zero is not a regular file")
         try assertRefused(["inspect", "/dev/zero"], "/dev/zero is not a regular file")
         try assertRefused(["compress", "--weights", w, "--drop", "1", "--out", w + "/sub"], "--out \(w)/sub: \(w) is a file, not a folder")

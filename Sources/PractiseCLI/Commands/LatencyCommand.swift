@@ -36,7 +36,10 @@ struct LatencyCommand: ParsableCommand {
             o.inChannels = nil
             let sm = try Context.model(o, seed: common.seed, requireWeights: true, imageSize: imageSize, hasImageSizeOption: true)
             let studentShape = sm.network.imageShape(side: imageSize)
-            guard sm.network.inChannels == m.network.inChannels, sm.network.zoo != nil || studentShape == shape else {
+            guard sm.network.inChannels == m.network.inChannels else {
+                throw PractiseError("--student \(s) takes \(sm.network.inChannels)-channel images but the first model takes \(m.network.inChannels); both must take the same input")
+            }
+            guard sm.network.zoo != nil || studentShape == shape else {
                 throw PractiseError("--student \(s) takes images [\(studentShape.map(String.init).joined(separator: ", "))] but the first model takes [\(shape.map(String.init).joined(separator: ", "))]; both must take the same input")
             }
             models.append((s, sm.model))
