@@ -2,6 +2,7 @@
 """Write a practise latency table (README, "Latency tables") measured with onnxruntime.
 
     latency-table-onnxruntime.py --model resnet20 [--weights W] [--batch 64] [--threads 2]
+    latency-table-onnxruntime.py --weights model.onnx [...]     (an imported network: no --model)
         [--image-size S] [--budget 60] [--practise .build/release/practise] --out table.json
 
 Run it on the machine you deploy on, then select by it with
@@ -66,7 +67,7 @@ def cpu_model():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True)
+    ap.add_argument("--model", help="a zoo architecture (not with an .onnx --weights, which carries its own network)")
     ap.add_argument("--weights", help="weights file or 'bundled' (default: random init; latency does not depend on weights)")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
@@ -82,7 +83,12 @@ def main():
     if not os.path.exists(a.practise):
         sys.exit(f"--practise {a.practise}: no such executable (build with `swift build -c release`)")
 
-    common = ["--model", a.model] + (["--weights", a.weights] if a.weights else ["--random-init"])
+    onnx = bool(a.weights) and a.weights.lower().endswith(".onnx")
+    if onnx == bool(a.model):
+        sys.exit("give --model M (zoo architecture) or --weights model.onnx (an imported network), not both or neither")
+    # The table names the network as practise does: the architecture, or onnx: and the file's name.
+    model = a.model or "onnx:" + os.path.splitext(os.path.basename(a.weights))[0]
+    common = ([] if onnx else ["--model", a.model]) + (["--weights", a.weights] if a.weights else ["--random-init"])
     size = ["--image-size", str(a.image_size)] if a.image_size else []
     with tempfile.TemporaryDirectory(prefix="latency-table-") as work:
         listing = os.path.join(work, "blocks.json")
@@ -138,7 +144,7 @@ def main():
     whole_ms = 1000 * median_interval(times[None])[0]
     table = {
         "format": "practise-latency-table/1",
-        "model": a.model,
+        "model": model,
         "image_shape": list(shape[1:]),
         "batch": a.batch,
         "threads": a.threads,
