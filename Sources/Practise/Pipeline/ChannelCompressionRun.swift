@@ -43,11 +43,7 @@ public final class ChannelCompressionRun {
     }
 
     /// The meter with the run's latency threads.
-    var meter: LatencyMeter {
-        var m = latencyMeter
-        if let t = options.latencyThreads { m.threads = t }
-        return m
-    }
+    var meter: LatencyMeter { CompressionSteps.meter(latencyMeter, threads: options.latencyThreads) }
 
     public func run(data: TinySet, evaluate: (ClassifierModel) throws -> Accuracy,
                     progress: @escaping (String) -> Void) throws -> CompressionOutcome {
@@ -80,9 +76,9 @@ public final class ChannelCompressionRun {
 
         let t2 = Date()
         progress("evaluating the teacher")
-        let teacherAcc = try evaluate(teacher)
+        let teacherAcc = try CompressionSteps.accuracy(of: teacher, "the teacher", evaluate: evaluate)
         progress("evaluating the pruned network before recovery")
-        let prunedAcc = try evaluate(student)
+        let prunedAcc = try CompressionSteps.accuracy(of: student, "the pruned network", evaluate: evaluate)
         wall["evaluation"] = Date().timeIntervalSince(t2)
 
         let t3 = Date()
@@ -97,16 +93,9 @@ public final class ChannelCompressionRun {
         }
         wall["finetune"] = Date().timeIntervalSince(t3)
 
-        let t4 = Date()
-        progress("evaluating the student")
-        let studentAcc = try evaluate(student)
-        wall["evaluation", default: 0] += Date().timeIntervalSince(t4)
-
-        let t5 = Date()
-        progress("measuring latency of teacher and student")
-        let final = meter.pairedReduction(teacher: teacher, student: student, imageShape: imageShape, batch: options.latencyBatch)
-        wall["latency"] = Date().timeIntervalSince(t5)
-        wall["total"] = Date().timeIntervalSince(start)
+        let (studentAcc, final) = try CompressionSteps.finish(teacher: teacher, student: student, evaluate: evaluate, meter: meter,
+                                                              imageShape: imageShape, batch: options.latencyBatch, start: start,
+                                                              wall: &wall, progress: progress)
         var outcome = CompressionOutcome(student: student, studentNetwork: .zoo(studentSpec), scores: [], dropped: [],
                                          finalLatency: final, candidateLatencies: nil, teacherAccuracy: teacherAcc,
                                          prunedAccuracy: prunedAcc, studentAccuracy: studentAcc, wallSeconds: wall)

@@ -91,11 +91,7 @@ public final class CompressionRun {
     }
 
     /// The meter with the run's latency threads.
-    var meter: LatencyMeter {
-        var m = latencyMeter
-        if let t = options.latencyThreads { m.threads = t }
-        return m
-    }
+    var meter: LatencyMeter { CompressionSteps.meter(latencyMeter, threads: options.latencyThreads) }
 
     /// Latency reduction (fraction) of dropping `blocks`: teacher and student measured
     /// interleaved here, or, with a latency table, the sum of its per-block figures.
@@ -167,11 +163,9 @@ public final class CompressionRun {
         let (student, studentSpec) = prunedStudent(dropping: dropped)
         let t2 = Date()
         progress("evaluating the teacher")
-        let teacherAcc = try evaluate(teacher)
-        if let p = teacherAcc.nonFiniteProblem(of: "the teacher") { throw PractiseError(p) }
+        let teacherAcc = try CompressionSteps.accuracy(of: teacher, "the teacher", evaluate: evaluate)
         progress("evaluating the pruned network before finetuning")
-        let prunedAcc = try evaluate(student)
-        if let p = prunedAcc.nonFiniteProblem(of: "the pruned network") { throw PractiseError(p) }
+        let prunedAcc = try CompressionSteps.accuracy(of: student, "the pruned network", evaluate: evaluate)
         wall["evaluation"] = Date().timeIntervalSince(t2)
 
         let t3 = Date()
@@ -181,17 +175,9 @@ public final class CompressionRun {
         }
         wall["finetune"] = Date().timeIntervalSince(t3)
 
-        let t4 = Date()
-        progress("evaluating the student")
-        let studentAcc = try evaluate(student)
-        if let p = studentAcc.nonFiniteProblem(of: "the finetuned student") { throw PractiseError(p + "; try a lower --lr") }
-        wall["evaluation", default: 0] += Date().timeIntervalSince(t4)
-
-        let t5 = Date()
-        progress("measuring latency of teacher and student")
-        let final = meter.pairedReduction(teacher: teacher, student: student, imageShape: imageShape, batch: options.latencyBatch)
-        wall["latency"] = Date().timeIntervalSince(t5)
-        wall["total"] = Date().timeIntervalSince(start)
+        let (studentAcc, final) = try CompressionSteps.finish(teacher: teacher, student: student, evaluate: evaluate, meter: meter,
+                                                              imageShape: imageShape, batch: options.latencyBatch, start: start,
+                                                              wall: &wall, progress: progress)
         return CompressionOutcome(student: student, studentNetwork: studentSpec, scores: scores, dropped: dropped,
                                   finalLatency: final, candidateLatencies: candidateLatencies, teacherAccuracy: teacherAcc,
                                   prunedAccuracy: prunedAcc, studentAccuracy: studentAcc, wallSeconds: wall,
