@@ -6,11 +6,32 @@ public struct Normalization: Sendable, Equatable, CustomStringConvertible {
     public var mean: [Float]
     public var std: [Float]
 
+    /// Smallest std accepted from a user or a file: a pixel step of 1/255 then moves the input
+    /// by at most about 4 (a smaller one makes inputs, and soon logits, overflow).
+    public static let minStd: Float = 1e-3
+
+    /// Values known to be valid (the presets below, or values that passed ``problem(mean:std:)``).
     public init(mean: [Float], std: [Float]) {
-        precondition(!mean.isEmpty && mean.count == std.count, "mean and std need equal, non-zero lengths")
-        precondition(std.allSatisfy { $0 > 0 }, "std must be positive")
+        precondition(Normalization.problem(mean: mean, std: std) == nil, Normalization.problem(mean: mean, std: std) ?? "")
         self.mean = mean
         self.std = std
+    }
+
+    /// Values from a user or a file: throws ``NormalizationError`` saying what is wrong.
+    public init(checkedMean mean: [Float], std: [Float]) throws {
+        if let p = Normalization.problem(mean: mean, std: std) { throw NormalizationError(description: p) }
+        self.mean = mean
+        self.std = std
+    }
+
+    /// Why `mean`/`std` cannot be a normalisation (empty, unequal counts, a non-finite value, a
+    /// std below ``minStd``), or nil when they can.
+    public static func problem(mean: [Float], std: [Float]) -> String? {
+        if mean.isEmpty || std.isEmpty { return "mean and std need at least one value each" }
+        if mean.count != std.count { return "\(mean.count) mean values but \(std.count) std values (one of each per channel, or one for all)" }
+        if let bad = mean.first(where: { !$0.isFinite }) { return "mean value \(bad) is not a finite number" }
+        if let bad = std.first(where: { !($0.isFinite && $0 >= minStd) }) { return "std value \(bad) is not a finite number of at least \(minStd)" }
+        return nil
     }
 
     /// Fashion-MNIST: mean 0.2860, std 0.3530 (grey).
@@ -33,4 +54,9 @@ public struct Normalization: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "mean \(mean) std \(std)" }
+}
+
+/// A mean/std pair that cannot normalise images (``Normalization/problem(mean:std:)``).
+public struct NormalizationError: Error, CustomStringConvertible, Sendable {
+    public var description: String
 }

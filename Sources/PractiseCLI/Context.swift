@@ -18,7 +18,7 @@ struct ResolvedModel {
     var weightsPath: String?
     /// The normalisation the file records (checkpoint metadata, or `metadata_props` of an ONNX
     /// file written by practise), if any.
-    var recordedNormalization: (mean: [Float], std: [Float])?
+    var recordedNormalization: Normalization?
 
     /// The zoo spec; commands that only build zoo architectures refuse an imported network here.
     func zooSpec(for command: String) throws -> ModelSpec {
@@ -80,9 +80,13 @@ enum Context {
         let spec = ModelSpec(architecture: arch,
                              inChannels: o.inChannels ?? loaded?.inChannels ?? inferred.inChannels,
                              numClasses: o.numClasses ?? loaded?.numClasses ?? inferred.numClasses,
-                             droppedBlocks: dropped, innerWidths: try loaded?.innerWidths() ?? [:])
+                             droppedBlocks: dropped, innerWidths: loaded?.innerWidths ?? [:])
         let model: ClassifierModel
-        do { model = try spec.buildChecked(seed: seed) } catch {
+        do { model = try spec.makeBase(seed: seed) } catch {
+            throw PractiseError("\(loaded?.path ?? "model"): \(error)")
+        }
+        try loaded?.info.check(against: model, spec: spec)
+        do { try spec.apply(to: model, seed: seed) } catch {
             throw PractiseError("\(loaded?.path ?? "model"): \(error)")
         }
         if let loaded {
@@ -107,15 +111,8 @@ enum Context {
             throw PractiseError("--num-classes \(k), but \(path) has \(spec.numClasses) outputs (its output '\(net.outputName)' is [N, \(spec.numClasses)])")
         }
         net.eval()
-        let meta = spec.source.metadata
-        var recorded: (mean: [Float], std: [Float])?
-        if let m = meta[MetadataKey.mean], let s = meta[MetadataKey.std] {
-            let mean = m.split(separator: ",").compactMap { Float($0) }, std = s.split(separator: ",").compactMap { Float($0) }
-            guard !mean.isEmpty, mean.count == std.count, std.allSatisfy({ $0 >= Limits.minStd }) else {
-                throw PractiseError("\(path): metadata \(MetadataKey.mean) '\(m)' / \(MetadataKey.std) '\(s)' is not a normalisation (as many finite means as stds, each std at least \(Limits.minStd))")
-            }
-            recorded = (mean, std)
-        }
+        // practise.* metadata_props are read by the same checks as a checkpoint's metadata.
+        let recorded = try WeightsMetadata(parsing: spec.source.metadata, file: path).normalization
         return ResolvedModel(network: .imported(spec), model: net, weightsLabel: path, loaded: nil, weightsPath: path, recordedNormalization: recorded)
     }
 
@@ -160,7 +157,7 @@ enum Context {
     }
 
     /// --mean/--std (checked: finite, std >= Limits.minStd, as many of each), else the model file's record, else nil.
-    static func normalization(mean m: String?, std s: String?, recorded: (mean: [Float], std: [Float])?) throws -> Normalization? {
+    static func normalization(mean m: String?, std s: String?, recorded: Normalization?) throws -> Normalization? {
         if m != nil || s != nil {
             guard let m, let s else { throw PractiseError("give both --mean and --std, or neither") }
             let mean = try Check.numbers("--mean", m), std = try Check.numbers("--std", s)
@@ -168,10 +165,9 @@ enum Context {
                 throw PractiseError("--mean has \(mean.count) values but --std has \(std.count); give one per channel (or one for all)")
             }
             if let bad = std.first(where: { $0 < Limits.minStd }) { throw PractiseError("--std values must be at least \(Limits.minStd), got \(bad)") }
-            return Normalization(mean: mean, std: std)
+            return try Normalization(checkedMean: mean, std: std)
         }
-        if let n = recorded { return Normalization(mean: n.mean, std: n.std) }
-        return nil
+        return recorded
     }
 
     /// Checks the data's labels fit the model's outputs (its images are converted by ``modelInput``).

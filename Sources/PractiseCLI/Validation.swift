@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import ImageData
+import NN
 import SafeFiles
 
 /// The bounds every command checks its options against before any work starts (README, Limits).
@@ -7,17 +9,17 @@ enum Limits {
     /// Largest batch of any phase, evaluation or latency measurement.
     static let maxBatch = 4096
     /// Input side accepted by `blocks`, `latency` and `export`.
-    static let imageSide = 8...1024
+    static let imageSide = ModelSpec.inputSideRange
     /// Largest batch × side² of a latency measurement (64 images of 512×512): beyond it one
     /// forward pass alone needs gigabytes.
     static let maxLatencyPixels = 64 * 512 * 512
-    static let inChannels = 1...1024
-    static let numClasses = 1...100_000
+    static let inChannels = ModelSpec.inChannelsRange
+    static let numClasses = ModelSpec.numClassesRange
     static let iterations = 0...10_000_000
     static let epochs = 1...100_000
     static let samples = 1...10_000_000
-    /// Smallest normalisation std: a pixel step of 1/255 then moves the input by at most about 4.
-    static let minStd: Float = 1e-3
+    /// Smallest normalisation std (``Normalization/minStd``).
+    static let minStd = Normalization.minStd
     /// Threads: at most this many times the machine's cores (more only slows every kernel down).
     static let threadsPerCore = 4
     static var cores: Int { ProcessInfo.processInfo.activeProcessorCount }
@@ -67,12 +69,20 @@ enum Check {
             return
         }
         if isDirectory(path) { throw ValidationError("\(option) \(path) is a directory; expected a file") }
+        if FileManager.default.fileExists(atPath: path) && OutputFile.isStream(path) {
+            // A device, FIFO or /dev, /proc path is written through: it must take writes itself.
+            guard access(path, W_OK) == 0 else {
+                throw ValidationError("\(option) \(path): cannot write to it (\(String(cString: strerror(errno))))")
+            }
+            return
+        }
         try parentExists(option, path)
     }
 
     /// A folder the command will create (or replace with --force): its parent must be a folder.
     static func outputFolder(_ option: String, _ path: String) throws {
         guard !path.isEmpty else { throw ValidationError("\(option) must not be empty") }
+        guard !path.allSatisfy({ $0 == "/" }) else { throw ValidationError("\(option) \(path) is the root folder; give a folder for this run's files") }
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
             throw ValidationError("\(option) \(path) is a file; expected a folder")
@@ -89,6 +99,24 @@ enum Check {
         guard isDir.boolValue else { throw ValidationError("\(option) \(path): \(folder) is a file, not a folder") }
         guard access(folder, W_OK) == 0 else {
             throw ValidationError("\(option) \(path): cannot write into \(folder) (\(String(cString: strerror(errno))))")
+        }
+        // access() says yes to root for read-only and virtual file systems (/proc, /sys): create
+        // and remove a probe file, as the command's own files will be created there.
+        var probe = Array((folder == "/" ? "/" : folder + "/").utf8CString.dropLast()) + Array(".practise-probe-XXXXXX".utf8CString)
+        let fd = probe.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else {
+            throw ValidationError("\(option) \(path): cannot create files in \(folder) (\(String(cString: strerror(errno))))")
+        }
+        close(fd)
+        probe.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+    }
+
+    /// An output folder the command writes into without replacing it (a resumable analysis):
+    /// absent, empty, or holding one of `markers` (the files such a run leaves).
+    static func ownFolder(_ option: String, _ path: String, markers: [String], what: String) throws {
+        guard isDirectory(path), let entries = try? FileManager.default.contentsOfDirectory(atPath: path), !entries.isEmpty else { return }
+        guard markers.contains(where: entries.contains) else {
+            throw ValidationError("\(option) \(path) is a folder holding other files, not \(what) (it has no \(markers.joined(separator: " or "))); give a new or empty folder")
         }
     }
 

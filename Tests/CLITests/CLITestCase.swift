@@ -62,4 +62,16 @@ class CLITestCase: XCTestCase {
 
     /// Contents of the scratch folder (to check that nothing was written).
     func listing() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: work).sorted() }
+
+    /// Runs the tool and checks that it fails with `message`, without a crash or a Foundation
+    /// dump, and that the scratch folder is unchanged.
+    func assertRefused(_ args: [String], _ message: String, environment: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws {
+        let before = try listing()
+        let (status, out) = try run(args, environment: environment)
+        XCTAssertNotEqual(status, 0, "\(args) was accepted: \(out)", file: file, line: line)
+        XCTAssert(out.contains(message), "\(args): expected '\(message)' in: \(out)", file: file, line: line)
+        let internals = ["Fatal error", "Precondition failed", "Backtrace", "crashed", "NSCocoaErrorDomain", "EncodingError", "DecodingError"]
+        XCTAssertFalse(internals.contains(where: out.contains), "\(args): \(out)", file: file, line: line)
+        XCTAssertEqual(try listing(), before, "\(args) wrote something", file: file, line: line)
+    }
 }

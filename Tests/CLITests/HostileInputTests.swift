@@ -6,37 +6,22 @@ import XCTest
 /// message naming the option or file, what it expects and what it got, and writes or damages
 /// nothing.
 final class HostileInputTests: CLITestCase {
-    /// `weights` with every tensor value replaced by NaN.
-    func nanWeights() throws -> String {
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try weights())))
-        let headerLength = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-        let nan = Float.nan.bitPattern
-        var i = 8 + headerLength
-        while i + 4 <= bytes.count {
-            for b in 0..<4 { bytes[i + b] = UInt8(truncatingIfNeeded: nan >> (8 * b)) }
-            i += 4
-        }
-        let path = work + "/nan.safetensors"
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+    /// `weights` whose classifier weights are all 3e38: every weight is finite, but the logits
+    /// overflow to infinity.
+    func overflowingWeights() throws -> String {
+        var file = try EditableSafeTensors(contentsOf: try weights())
+        for i in 0..<(10 * 64) { file.setValue("fc.weight", at: i, 3e38) }
+        let path = work + "/huge.safetensors"
+        try file.write(to: path)
         return path
-    }
-
-    func assertRefused(_ args: [String], _ message: String, environment: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws {
-        let before = try listing()
-        let (status, out) = try run(args, environment: environment)
-        XCTAssertNotEqual(status, 0, "\(args) was accepted: \(out)", file: file, line: line)
-        XCTAssert(out.contains(message), "\(args): expected '\(message)' in: \(out)", file: file, line: line)
-        XCTAssertFalse(out.contains("Fatal error") || out.contains("crashed") || out.contains("NSCocoaErrorDomain") || out.contains("EncodingError"),
-                       "\(args): \(out)", file: file, line: line)
-        XCTAssertEqual(try listing(), before, "\(args) wrote something", file: file, line: line)
     }
 
     // MARK: Silent wrong results
 
     func testAModelWithNonFiniteLogitsHasNoAccuracyAndNothingRecordsOne() throws {
-        let w = try nanWeights()
+        let w = try overflowingWeights()
         try assertRefused(["eval", "--weights", w, "--data", "bundled", "--limit", "20", "--json", work + "/e.json"],
-                          "nan.safetensors produced non-finite logits (NaN or infinity) for 20 of 20 images")
+                          "huge.safetensors produced non-finite logits (NaN or infinity) for 20 of 20 images")
         try assertRefused(["compress", "--weights", w, "--data", "bundled", "--blocks", "layer1.1", "--finetune-iterations", "1",
                            "--num-samples", "10", "--out", work + "/o"],
                           "the teacher (on the tiny set) produced non-finite logits")
@@ -118,6 +103,36 @@ final class HostileInputTests: CLITestCase {
         try "precious".write(toFile: work + "/mine/file", atomically: false, encoding: .utf8)
         try assertRefused(["demo", "--out", work + "/mine"], "\(work)/mine already exists and was not written by practise demo; use another --out, or --force")
         XCTAssertEqual(try String(contentsOfFile: work + "/mine/file", encoding: .utf8), "precious")
+    }
+
+    /// `analyze` resumes into an existing folder and `--force` discards it, so it must be its
+    /// own analysis folder: never a folder of the user's files.
+    func testAnalyzeNeverWritesIntoOrRemovesAFolderOfOtherFiles() throws {
+        let w = try weights()
+        try FileManager.default.createDirectory(atPath: work + "/mine", withIntermediateDirectories: true)
+        try "precious".write(toFile: work + "/mine/latency.json", atomically: false, encoding: .utf8)
+        let message = "--out \(work)/mine is a folder holding other files, not an analysis folder (it has no analysis-settings.json or analysis.json or synthetic); give a new or empty folder"
+        try assertRefused(["analyze", "--weights", w, "--data", "bundled", "--out", work + "/mine"], message)
+        try assertRefused(["analyze", "--weights", w, "--data", "bundled", "--out", work + "/mine", "--force"], message)
+        XCTAssertEqual(try String(contentsOfFile: work + "/mine/latency.json", encoding: .utf8), "precious")
+    }
+
+    /// Output folders and files are checked before any work: the parent must exist, be a folder
+    /// and take new files (root passes access() for /proc and /sys, so files are really created).
+    func testOutputsThatCannotBeCreatedAreRefusedBeforeAnyWork() throws {
+        let w = try weights()
+        for command in ["compress", "analyze"] {
+            let args = [command, "--weights", w, "--data", "bundled", "--drop", "1"].filter { command == "compress" || $0 != "--drop" && $0 != "1" }
+            try assertRefused(args + ["--out", "/"], "--out / is the root folder")
+            try assertRefused(args + ["--out", work + "/missing/o"], "--out \(work)/missing/o: the folder \(work)/missing does not exist")
+            #if os(Linux)
+            try assertRefused(args + ["--out", "/proc/x"], "--out /proc/x: cannot create files in /proc (No such file or directory)")
+            #endif
+        }
+        #if os(Linux)
+        try assertRefused(["eval", "--weights", w, "--data", "bundled", "--json", "/proc/x"], "--json /proc/x: cannot create files in /proc")
+        try assertRefused(["train", "--model", "resnet20", "--data", "bundled", "--out", "/proc/x.safetensors"], "--out /proc/x.safetensors: cannot create files in /proc")
+        #endif
     }
 
     func testExportRefusesAnExistingFileWithoutForce() throws {

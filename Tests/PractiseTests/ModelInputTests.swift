@@ -75,16 +75,16 @@ final class ModelInputTests: XCTestCase {
     func testSideComesFromTheOptionThenTheMetadataThenTheDataThenTheArchitecture() throws {
         let (folder, bundled) = try writeBundledAsPNGs(count: 2)
         let folderSpec = DataSpec(kind: .imageFolder, root: dir), bundledSpec = DataSpec(kind: .bundled, root: nil)
-        func weights(_ meta: [String: String]) -> LoadedWeights { LoadedWeights(path: "w.safetensors", tensors: [:], metadata: meta, droppedBlocks: []) }
-        let recorded = weights([MetadataKey.imageSize: "32"])
+        func weights(_ meta: [String: String]) throws -> LoadedWeights { try LoadedWeights(path: "w.safetensors", tensors: [:], metadata: meta, droppedBlocks: []) }
+        let recorded = try weights([MetadataKey.imageSize: "32"])
         XCTAssertEqual(try ModelInput.side(explicit: 40, weights: recorded, data: bundled, spec: bundledSpec, architecture: .resnet20), 40)
         XCTAssertEqual(try ModelInput.side(explicit: nil, weights: recorded, data: bundled, spec: bundledSpec, architecture: .resnet20), 32)
-        XCTAssertEqual(try ModelInput.side(explicit: nil, weights: weights([:]), data: bundled, spec: bundledSpec, architecture: .resnet20), 28)
+        XCTAssertEqual(try ModelInput.side(explicit: nil, weights: try weights([:]), data: bundled, spec: bundledSpec, architecture: .resnet20), 28)
         XCTAssertEqual(try ModelInput.side(explicit: nil, weights: nil, data: folder, spec: folderSpec, architecture: .resnet20), 28)
         XCTAssertEqual(try ModelInput.side(explicit: nil, weights: nil, data: folder, spec: folderSpec, architecture: .resnet18), 224)
         XCTAssertThrowsError(try ModelInput.side(explicit: nil, weights: weights([MetadataKey.imageSize: "big"]), data: folder,
                                                  spec: folderSpec, architecture: .resnet20)) { error in
-            XCTAssert("\(error)".contains("practise.image_size must be a positive integer, got 'big'"), "\(error)")
+            XCTAssert("\(error)".contains("metadata practise.image_size must be an integer in 8...1024; found 'big'"), "\(error)")
         }
     }
 }

@@ -23,6 +23,14 @@ open class ClassifierModel: Module, @unchecked Sendable {
     /// Every block path in forward order.
     public var blockPaths: [String] { stages.flatMap { $0 } }
 
+    /// The blocks that may be dropped, in forward order: every residual block with an identity
+    /// skip except the first of its stage (whose input shape differs from the stage's).
+    public var droppableBlockPaths: [String] {
+        stages.flatMap { stage in
+            stage.dropFirst().filter { (module(at: $0) as? ResidualBlock)?.hasIdentitySkip ?? false }
+        }
+    }
+
     /// `[N, C, H, W]` images → `[N, C', h, w]` features before global pooling.
     public func features(_ x: Tensor) -> Tensor { features(fromBlock: 0, input: stem(x)) }
 

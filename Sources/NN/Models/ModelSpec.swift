@@ -28,12 +28,42 @@ public struct ModelSpec: Codable, Sendable, Equatable {
         do { return try buildChecked(seed: seed) } catch { preconditionFailure("\(error)") }
     }
 
-    /// ``build(seed:)`` that throws a ``ModelSpecError`` naming a bad inner width or site.
+    /// Input channels a network may take.
+    public static let inChannelsRange = 1...1024
+    /// Classes a network may have.
+    public static let numClassesRange = 1...100_000
+    /// Sides of the square input a network is built, measured or exported for.
+    public static let inputSideRange = 8...1024
+
+    /// ``build(seed:)`` that throws a ``ModelSpecError`` naming a bad channel or class count,
+    /// dropped block, inner width or site.
     public func buildChecked(seed: UInt64 = 0) throws -> ClassifierModel {
-        let model = architecture.make(inChannels: inChannels, numClasses: numClasses, seed: seed)
-        for path in droppedBlocks { model.replace(at: path, with: Identity()) }
-        if !innerWidths.isEmpty { try model.resizeInnerChannels(innerWidths, seed: seed &+ 1) }
+        let model = try makeBase(seed: seed)
+        try apply(to: model, seed: seed)
         return model
+    }
+
+    /// The base architecture with this spec's channels and classes, nothing dropped or resized
+    /// (what a file's metadata is checked against before ``apply(to:seed:)``).
+    public func makeBase(seed: UInt64 = 0) throws -> ClassifierModel {
+        guard Self.inChannelsRange.contains(inChannels) else {
+            throw ModelSpecError("in_channels must be in \(Self.inChannelsRange.lowerBound)...\(Self.inChannelsRange.upperBound), got \(inChannels)")
+        }
+        guard Self.numClassesRange.contains(numClasses) else {
+            throw ModelSpecError("num_classes must be in \(Self.numClassesRange.lowerBound)...\(Self.numClassesRange.upperBound), got \(numClasses)")
+        }
+        return architecture.make(inChannels: inChannels, numClasses: numClasses, seed: seed)
+    }
+
+    /// Drops `droppedBlocks` from `base` (made by ``makeBase(seed:)``) and applies `innerWidths`.
+    /// Throws for a block that is not a droppable block of the architecture.
+    public func apply(to base: ClassifierModel, seed: UInt64 = 0) throws {
+        let droppable = base.droppableBlockPaths
+        for path in droppedBlocks where !droppable.contains(path) {
+            throw ModelSpecError("'\(path)' is not a droppable block of \(architecture.rawValue) (droppable: \(droppable.joined(separator: ", ")))")
+        }
+        for path in droppedBlocks { base.replace(at: path, with: Identity()) }
+        if !innerWidths.isEmpty { try base.resizeInnerChannels(innerWidths, seed: seed &+ 1) }
     }
 
     /// The same spec with more blocks dropped.

@@ -1,6 +1,7 @@
 import Checkpoint
 import Engine
 import Foundation
+import ImageData
 import NN
 
 /// Metadata keys written into every safetensors file the tool produces.
@@ -31,56 +32,75 @@ public enum ToolVersion { public static let string = "0.1.0" }
 public struct LoadedWeights {
     public var path: String
     public var tensors: [String: Tensor]
-    public var metadata: [String: String]
+    /// The metadata, parsed and checked on its own (``WeightsMetadata``).
+    public var info: WeightsMetadata
     /// Blocks dropped from the base architecture (metadata or a `.pth` checkpoint's `rm_blocks`).
     public var droppedBlocks: [String]
 
-    public init(path: String, tensors: [String: Tensor], metadata: [String: String], droppedBlocks: [String] = []) {
-        self.path = path; self.tensors = tensors; self.metadata = metadata; self.droppedBlocks = droppedBlocks
+    /// Weights in memory; `metadata` is parsed and checked as ``WeightsIO/load(_:)`` does.
+    public init(path: String, tensors: [String: Tensor], metadata: [String: String], droppedBlocks: [String] = []) throws {
+        self.path = path; self.tensors = tensors; self.droppedBlocks = droppedBlocks
+        info = try WeightsMetadata(parsing: metadata, file: path)
     }
 
-    public var architecture: Architecture? { metadata[MetadataKey.architecture].flatMap(Architecture.init(rawValue:)) }
-    /// Inner widths of a filter-pruned model (empty otherwise); throws on malformed metadata.
-    public func innerWidths() throws -> [String: Int] {
-        guard let text = metadata[MetadataKey.innerWidths], !text.isEmpty else { return [:] }
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-            throw PractiseError("\(path): metadata \(MetadataKey.innerWidths) is not a JSON object: \(text.prefix(80))")
-        }
-        var out: [String: Int] = [:]
-        for (k, v) in obj {
-            guard let n = v as? Int else { throw PractiseError("\(path): metadata \(MetadataKey.innerWidths)[\(k)] is not an integer") }
-            out[k] = n
-        }
-        return out
+    init(path: String, tensors: [String: Tensor], info: WeightsMetadata, droppedBlocks: [String]) {
+        self.path = path; self.tensors = tensors; self.info = info; self.droppedBlocks = droppedBlocks
     }
-    public var inChannels: Int? { metadata[MetadataKey.inChannels].flatMap { Int($0) } }
-    /// The input side recorded at training/compression time, if any; throws when it is not a
-    /// positive integer.
-    public func imageSide() throws -> Int? {
-        guard let text = metadata[MetadataKey.imageSize] else { return nil }
-        guard let side = Int(text), side > 0 else {
-            throw PractiseError("\(path): metadata \(MetadataKey.imageSize) must be a positive integer, got '\(text.prefix(40))'")
-        }
-        return side
-    }
-    public var numClasses: Int? { metadata[MetadataKey.numClasses].flatMap { Int($0) } }
+
+    public var metadata: [String: String] { info.raw }
+    public var architecture: Architecture? { info.architecture }
+    public var inChannels: Int? { info.inChannels }
+    public var numClasses: Int? { info.numClasses }
+    /// Inner widths of a filter-pruned model (empty otherwise).
+    public var innerWidths: [String: Int] { info.innerWidths }
+    /// The input side recorded at training/compression time, if any (checked at load).
+    public func imageSide() throws -> Int? { info.imageSize }
     /// Normalisation recorded at training/compression time, if any.
-    public var normalization: (mean: [Float], std: [Float])? {
-        guard let m = metadata[MetadataKey.mean], let s = metadata[MetadataKey.std] else { return nil }
-        let mean = m.split(separator: ",").compactMap { Float($0) }, std = s.split(separator: ",").compactMap { Float($0) }
-        return mean.isEmpty || mean.count != std.count ? nil : (mean, std)
-    }
+    public var normalization: Normalization? { info.normalization }
+}
+
+/// A weights file whose tensors no network should run: NaN or infinite values, or BatchNorm
+/// variances below zero.
+public struct WeightsValueError: Error, CustomStringConvertible, Sendable {
+    public var description: String
 }
 
 public enum WeightsIO {
-    /// Reads a `.pth` (PyTorch zip) or `.safetensors` file.
+    /// Reads a `.pth` (PyTorch zip) or `.safetensors` file, checking its metadata
+    /// (``WeightsMetadata``) and its values (``checkValues(_:file:)``).
     public static func load(_ path: String) throws -> LoadedWeights {
         let dict = try Checkpoint.load(URL(fileURLWithPath: path))
+        let info = try WeightsMetadata(parsing: dict.metadata, file: path)
         var tensors: [String: Tensor] = [:]
         for (k, r) in dict.tensors { tensors[k] = Tensor(r.values, shape: r.shape) }
-        var dropped = dict.metadata[MetadataKey.droppedBlocks].map { $0.split(separator: ",").map(String.init) } ?? []
+        try checkValues(tensors, file: path)
+        var dropped = info.droppedBlocks
         if dropped.isEmpty, let rm = dict.rmBlocks { dropped = rm }
-        return LoadedWeights(path: path, tensors: tensors, metadata: dict.metadata, droppedBlocks: dropped)
+        return LoadedWeights(path: path, tensors: tensors, info: info, droppedBlocks: dropped)
+    }
+
+    /// Refuses tensors holding NaN or infinity (each named with its count) and BatchNorm
+    /// `running_var` tensors with negative entries: such a network's outputs mean nothing.
+    public static func checkValues(_ tensors: [String: Tensor], file: String) throws {
+        var nonFinite: [String] = [], negativeVariance: [String] = []
+        for key in tensors.keys.sorted() {
+            let t = tensors[key]!, p = t.pointer
+            var bad = 0, negative = 0, firstNegative: Float = 0
+            for i in 0..<t.count {
+                if !p[i].isFinite { bad += 1 } else if p[i] < 0 { if negative == 0 { firstNegative = p[i] }; negative += 1 }
+            }
+            if bad > 0 { nonFinite.append("\(key) (\(bad) of \(t.count) values)") }
+            if key.hasSuffix("running_var"), negative > 0 {
+                negativeVariance.append("\(key) (\(negative) of \(t.count) entries, e.g. \(firstNegative))")
+            }
+        }
+        func listed(_ items: [String]) -> String { items.prefix(5).joined(separator: ", ") + (items.count > 5 ? " and \(items.count - 5) more" : "") }
+        if !nonFinite.isEmpty {
+            throw WeightsValueError(description: "\(file): \(nonFinite.count) \(nonFinite.count == 1 ? "tensor holds" : "tensors hold") NaN or infinity: \(listed(nonFinite)); such weights have no meaningful output (a diverged training?)")
+        }
+        if !negativeVariance.isEmpty {
+            throw WeightsValueError(description: "\(file): BatchNorm variance below zero in \(listed(negativeVariance)); a running variance is never negative, so the file is damaged or was not written by a training run")
+        }
     }
 
     /// Metadata describing `spec` (architecture, channels, classes, dropped blocks) plus `extra`.

@@ -23,10 +23,11 @@ public enum Candidates {
         let shapes = blockInputShapes(model, imageShape: imageShape)
         var out: [BlockCandidate] = []
         var blockIndex = 0
+        let droppable = Set(model.droppableBlockPaths)
         for (s, stage) in model.stages.enumerated() {
             for (i, path) in stage.enumerated() {
                 defer { blockIndex += 1 }
-                guard i > 0, let block = model.module(at: path) as? ResidualBlock, block.hasIdentitySkip else { continue }
+                guard droppable.contains(path), let block = model.module(at: path) as? ResidualBlock else { continue }
                 let inShape = shapes[blockIndex]
                 out.append(BlockCandidate(path: path, stage: s, indexInStage: i, blockIndex: blockIndex,
                                           parameters: block.parameterCount,

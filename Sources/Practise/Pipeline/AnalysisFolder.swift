@@ -116,6 +116,9 @@ public struct AnalysisFolder: Sendable {
         public var candidates: [String]
     }
 
+    /// The shards' manifest (and the file that marks a folder as a shared analysis folder).
+    public static let manifestFile = "analysis.json"
+
     public func path(_ parts: String...) -> String { parts.reduce(dir) { ($0 as NSString).appendingPathComponent($1) } }
     func resultPath(_ block: String) -> String { path("results", block + ".json") }
     func heartbeatPath(shard: Int, count: Int) -> String { path("running", "shard-\(shard)-of-\(count).json") }
@@ -134,14 +137,14 @@ public struct AnalysisFolder: Sendable {
                 throw PractiseError("\(dir) holds an analysis of other candidates (\(saved.candidates.joined(separator: ", "))); use another --out")
             }
         } else {
-            try OutputFile.writeJSON(manifest, to: path("analysis.json"))
+            try OutputFile.writeJSON(manifest, to: path(Self.manifestFile))
         }
     }
 
     public func loadManifest() throws -> Manifest? {
-        guard let data = FileManager.default.contents(atPath: path("analysis.json")) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path(Self.manifestFile)) else { return nil }
         do { return try JSONDecoder().decode(Manifest.self, from: data) } catch {
-            throw PractiseError("\(path("analysis.json")) is not an analysis manifest: \(error)")
+            throw PractiseError("\(path(Self.manifestFile)) is not an analysis manifest: \(error)")
         }
     }
 

@@ -57,7 +57,7 @@ public final class AnalysisRun {
         self.latencyBatch = latencyBatch
         candidates = Candidates.find(in: teacher, imageShape: imageShape).filter { settings.candidates.contains($0.path) }
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
-        let settingsPath = path("analysis-settings.json")
+        let settingsPath = path(Self.settingsFile)
         if FileManager.default.fileExists(atPath: settingsPath) {
             let saved: AnalysisSettings
             do {
@@ -72,6 +72,9 @@ public final class AnalysisRun {
             try OutputFile.writeJSON(settings, to: settingsPath)
         }
     }
+
+    /// The file that holds the analysis' settings (and marks a folder as an analysis folder).
+    public static let settingsFile = "analysis-settings.json"
 
     func path(_ name: String) -> String { (stateDir as NSString).appendingPathComponent(name) }
 
