@@ -31,6 +31,9 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     case invalidArgument(String)
     /// The bundled assets folder could not be located.
     case assetsNotFound(searched: [String])
+    /// An ImageFolder's evaluation split (`evalRoot`) has other class folders than its train
+    /// split (`trainRoot`): labels would not mean the same classes.
+    case splitClassesDiffer(trainRoot: String, evalRoot: String, onlyInTrain: [String], onlyInEval: [String])
 
     public var description: String {
         switch self {
@@ -66,6 +69,12 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
         case .assetsNotFound(let searched):
             return "bundled Assets folder not found; set PRACTISE_ASSETS. Searched: "
                 + searched.joined(separator: ", ")
+        case .splitClassesDiffer(let trainRoot, let evalRoot, let onlyInTrain, let onlyInEval):
+            func listed(_ names: [String]) -> String { names.prefix(10).joined(separator: ", ") + (names.count > 10 ? " and \(names.count - 10) more" : "") }
+            let differences = [onlyInTrain.isEmpty ? nil : "only in \(trainRoot): \(listed(onlyInTrain))",
+                               onlyInEval.isEmpty ? nil : "only in \(evalRoot): \(listed(onlyInEval))"].compactMap { $0 }
+            return "\(evalRoot) has other classes than \(trainRoot) (\(differences.joined(separator: "; "))); "
+                + "the label of each class is its position among the class folders, so both splits need the same class folders"
         }
     }
 }

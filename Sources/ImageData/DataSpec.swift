@@ -107,12 +107,29 @@ public struct DataSpec: Sendable, Equatable, CustomStringConvertible {
         case .cifar100:
             return try CIFARDataset(directory: try existingRoot(), variant: .cifar100, split: split)
         case .imageFolder:
-            return try ImageFolder(root: try imageFolderRoot(split: split), skipBadImages: skipBadImages)
+            let folder = try ImageFolder(root: try imageFolderRoot(split: split), skipBadImages: skipBadImages)
+            if split != .train, let trainRoot = try? imageFolderRoot(split: .train), trainRoot != folder.root {
+                let trainClasses = Set(try FileIO.list(trainRoot).filter { !$0.hasPrefix(".") && FileIO.isDirectory(FileIO.join(trainRoot, $0)) })
+                let evalClasses = Set(folder.classes)
+                if trainClasses != evalClasses {
+                    throw DataError.splitClassesDiffer(trainRoot: trainRoot, evalRoot: folder.root,
+                                                       onlyInTrain: trainClasses.subtracting(evalClasses).sorted(by: FileIO.codePointLess),
+                                                       onlyInEval: evalClasses.subtracting(trainClasses).sorted(by: FileIO.codePointLess))
+                }
+            }
+            return folder
         case .images:
             return try UnlabelledFolder(root: try existingRoot())
         case .synthetic:
             throw DataError.invalidSpec(spec: description, reason: "synthetic images are made from the teacher's weights by the command that uses them (or by `practise synthesize`), not opened as files")
         }
+    }
+
+    /// Whether this is an `imagefolder:DIR` without train/, val/ or test/ folders: DIR's class
+    /// folders then serve every split, so it holds no images kept out of training.
+    public var isFlatImageFolder: Bool {
+        guard kind == .imageFolder, let root, FileIO.isDirectory(root) else { return false }
+        return !["train", "val", "test"].contains { FileIO.isDirectory(FileIO.join(root, $0)) }
     }
 
     /// The folder `open(split:)` reads for an ImageFolder spec.

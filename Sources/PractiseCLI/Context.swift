@@ -170,6 +170,21 @@ enum Context {
         return recorded
     }
 
+    /// A flat ImageFolder (no train/ and val/ or test/ folders) holds no images kept out of
+    /// training. A command that trains on `--data` and reports top-1 on `--split` of the
+    /// evaluation data refuses to measure it on those same images, unless the evaluation data was
+    /// named with `--eval-data` (then it says so) or `--split train` asks for training accuracy.
+    static func checkHeldOut(_ d: DataOptions, advice: String) throws {
+        guard d.split != .train else { return }
+        let train = try DataSpec.parse(d.data), eval = try d.evalData.map(DataSpec.parse) ?? train
+        guard eval.isFlatImageFolder, eval.kind == train.kind, eval.root == train.root, let root = eval.root else { return }
+        if d.evalData != nil {
+            warn("note: evaluating on the training images: \(root) has no val/ or test/ split (--eval-data names it)")
+            return
+        }
+        throw PractiseError("--data \(eval) has no val/ (or test/) split folder, so its \(d.split.rawValue) top-1 would be measured on the images it trains on; lay it out as \(root)/train/<class>/… and \(root)/val/<class>/…, \(advice)")
+    }
+
     /// Checks the data's labels fit the model's outputs (its images are converted by ``modelInput``).
     static func checkClasses(_ dataset: any Dataset, _ network: NetworkSpec) throws {
         if dataset.classCount != network.numClasses {

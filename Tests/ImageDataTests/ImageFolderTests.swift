@@ -27,6 +27,18 @@ final class ImageFolderTests: XCTestCase {
         let flat = try DataSpec.parse("imagefolder:" + fixture("folder/val"))
         XCTAssertEqual(try flat.open(split: .train).count, 2)
         XCTAssertEqual(try flat.open(split: .test).count, 2)
+        XCTAssertTrue(flat.isFlatImageFolder)
+        XCTAssertFalse(spec.isFlatImageFolder)
+    }
+
+    func testAnEvaluationSplitWithOtherClassesThanTrainIsRefused() throws {
+        let dir = try temporaryDirectory(self)
+        try FileManager.default.copyItem(atPath: fixture("folder"), toPath: dir + "/f")
+        try FileManager.default.moveItem(atPath: dir + "/f/val/dog", toPath: dir + "/f/val/bird")
+        let spec = try DataSpec.parse("imagefolder:" + dir + "/f")
+        XCTAssertEqual(try spec.open(split: .train).count, 6)
+        assertDataError(try spec.open(split: .test), contains: ["\(dir)/f/val has other classes than \(dir)/f/train",
+                                                                 "only in \(dir)/f/train: dog", "only in \(dir)/f/val: bird"])
     }
 
     func testBadImagesFailNamingTheFileOrAreSkipped() throws {

@@ -93,6 +93,7 @@ struct CompressCommand: ParsableCommand {
         if m.network.zoo != nil, !m.network.droppedBlocks.isEmpty { throw PractiseError("\(m.weightsLabel) is already compressed (dropped \(m.network.droppedBlocks.joined(separator: ", "))); compress its teacher instead") }
         if scheme == "blocks" && !(m.network.zoo?.innerWidths.isEmpty ?? true) { throw PractiseError("\(m.weightsLabel) is filter-pruned; compress its teacher instead") }
         try checkAgainstCandidates(m)
+        try Context.checkHeldOut(dataOptions, advice: "or give the evaluation data with --eval-data")
         let cache = synthesis.syntheticCache ?? ((out + ".partial") as NSString).appendingPathComponent("synthetic")
         var data = try PreparedData.prepare(dataOptions, samples: sampleOptions, phase: phase, model: m, seed: common.seed) { n, shape, norm in
             try synthesis.make(count: n, model: m, imageShape: shape, normalization: norm, seed: common.seed, in: cache)

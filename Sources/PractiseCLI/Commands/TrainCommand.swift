@@ -39,6 +39,7 @@ struct TrainCommand: ParsableCommand {
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: false)
         let zoo = try m.zooSpec(for: "train")
         let spec = try DataSpec.parse(dataOptions.data).with(skipBadImages: dataOptions.skipBadImages)
+        try Context.checkHeldOut(dataOptions, advice: "or pass --split train to report the training accuracy as such")
         let train = try spec.open(split: .train), test = try spec.open(split: dataOptions.split)
         guard train.isLabelled else { throw PractiseError("--data \(spec) has no labels; train needs labelled data") }
         try Context.checkClasses(train, m.network)
@@ -80,7 +81,7 @@ struct TrainCommand: ParsableCommand {
         }, checkpoint: { t in
             try SafeTensors.write(t.checkpointDict(metadata: metadata), to: URL(fileURLWithPath: ckptPath))
             progress.finish()
-            say(String(format: "epoch %d/%d: test top-1 %.2f%% (%.0f s)", t.completedEpochs, epochs, t.history.last!, Date().timeIntervalSince(start)))
+            say(String(format: "epoch %d/%d: %@ top-1 %.2f%% (%.0f s)", t.completedEpochs, epochs, dataOptions.split.rawValue, t.history.last!, Date().timeIntervalSince(start)))
         }, progress: { e, s, n, loss in
             progress.update(String(format: "epoch %d/%d step %d/%d loss %.4f", e + 1, epochs, s + 1, n, loss))
         })
