@@ -196,6 +196,13 @@ final class HostileInputTests: CLITestCase {
         XCTAssertNotEqual(status, 0)
         XCTAssert(out.contains("\(work)/analysis/analysis-settings.json is damaged (empty, truncated or not the settings of an analysis)"), out)
         XCTAssertFalse(out.contains("DecodingError"), out)
+        // A shared analysis folder whose manifest was emptied or cut.
+        try FileManager.default.createDirectory(atPath: work + "/shared", withIntermediateDirectories: true)
+        for (content, problem) in [("", "the file is empty"), ("{", "not valid JSON"), ("{\"a\": 1}", "missing key 'settings'")] {
+            try content.write(toFile: work + "/shared/analysis.json", atomically: false, encoding: .utf8)
+            try assertRefused(["analyze", "--status", work + "/shared"],
+                              "\(work)/shared/analysis.json is damaged, not the manifest of a sharded analysis (\(problem)); delete it, or use another folder")
+        }
     }
 
     /// An explicit batch larger than the tiny set is lowered to the set's size, and says so.

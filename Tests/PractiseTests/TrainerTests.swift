@@ -53,4 +53,30 @@ final class TrainerTests: XCTestCase {
             XCTAssertEqual(a.array, b.array, "\(k) differs after resuming")
         }
     }
+
+    /// A checkpoint whose epoch count or history was damaged is refused, naming the file and the
+    /// key, instead of silently restarting the schedule.
+    func testADamagedCheckpointIsRefusedNamingTheKey() throws {
+        let first = trainer()
+        try train(first, stopAfter: 1)
+        let good = first.checkpointDict(metadata: [:])
+        let cases: [([String: String], String)] = [
+            (["trainer.epochs_done": "abc"], "c.safetensors: metadata trainer.epochs_done must be an integer in 0...2 (the --epochs of this run); found 'abc'"),
+            (["trainer.epochs_done": "7"], "c.safetensors: metadata trainer.epochs_done must be an integer in 0...2"),
+            (["trainer.history": "nan"], "c.safetensors: metadata trainer.history must be 1 finite accuracies, one per completed epoch; found 'nan'"),
+            (["trainer.history": "1,2"], "c.safetensors: metadata trainer.history must be 1 finite accuracies"),
+        ]
+        for (edits, message) in cases {
+            var dict = good
+            for (k, v) in edits { dict.metadata[k] = v }
+            XCTAssertThrowsError(try trainer().restore(dict, file: "c.safetensors")) { XCTAssert("\($0)".hasPrefix(message), "\($0)") }
+        }
+        var dict = good
+        let key = dict.tensors.keys.sorted().first { $0.hasPrefix("optimizer.") }!
+        dict.tensors[key]!.values[0] = .nan
+        XCTAssertThrowsError(try trainer().restore(dict, file: "c.safetensors")) {
+            XCTAssert("\($0)".contains("c.safetensors: 1 tensor holds NaN or infinity: \(key)"), "\($0)")
+        }
+        XCTAssertNoThrow(try trainer().restore(good, file: "c.safetensors"))
+    }
 }

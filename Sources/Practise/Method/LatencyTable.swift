@@ -58,7 +58,7 @@ public struct LatencyTable: Sendable, Codable, Equatable {
         }
         let table: LatencyTable
         do { table = try JSONDecoder().decode(LatencyTable.self, from: data) } catch {
-            throw PractiseError("--latency-table \(path): not a latency table (expected JSON with format, model, batch, threads, cpu, engine, blocks; see the README): \(Self.describe(error))")
+            throw PractiseError("--latency-table \(path): not a latency table (expected JSON with format, model, batch, threads, cpu, engine, blocks; see the README): \(JSONInput.describe(error, data: data))")
         }
         guard table.format == formatTag else {
             throw PractiseError("--latency-table \(path): format '\(table.format)', expected '\(formatTag)'")
@@ -76,15 +76,6 @@ public struct LatencyTable: Sendable, Codable, Equatable {
             throw PractiseError("--latency-table \(path): batch \(table.batch) and threads \(table.threads) must be at least 1")
         }
         return table
-    }
-
-    static func describe(_ error: Error) -> String {
-        switch error as? DecodingError {
-        case .keyNotFound(let key, _)?: return "missing key '\(key.stringValue)'"
-        case .typeMismatch(_, let c)?, .valueNotFound(_, let c)?, .dataCorrupted(let c)?:
-            return "at \(c.codingPath.map(\.stringValue).joined(separator: ".")): \(c.debugDescription)"
-        default: return "\(error)"
-        }
     }
 
     public func origin(path: String) -> LatencyOrigin {

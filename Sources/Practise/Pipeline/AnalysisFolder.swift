@@ -144,7 +144,7 @@ public struct AnalysisFolder: Sendable {
     public func loadManifest() throws -> Manifest? {
         guard let data = FileManager.default.contents(atPath: path(Self.manifestFile)) else { return nil }
         do { return try JSONDecoder().decode(Manifest.self, from: data) } catch {
-            throw PractiseError("\(path(Self.manifestFile)) is not an analysis manifest: \(error)")
+            throw PractiseError("\(path(Self.manifestFile)) is damaged, not the manifest of a sharded analysis (\(JSONInput.describe(error, data: data))); delete it, or use another folder")
         }
     }
 
@@ -153,7 +153,7 @@ public struct AnalysisFolder: Sendable {
         let file = resultPath(block)
         guard let data = FileManager.default.contents(atPath: file) else { return nil }
         do { return try JSONDecoder().decode(CandidateResult.self, from: data) } catch {
-            throw PractiseError("\(file) is not a candidate result (\(error)); delete it so its shard reruns the candidate")
+            throw PractiseError("\(file) is not a candidate result (\(JSONInput.describe(error, data: data))); delete it so its shard reruns the candidate")
         }
     }
 

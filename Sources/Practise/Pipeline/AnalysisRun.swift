@@ -125,7 +125,12 @@ public final class AnalysisRun {
                 let saved = try Checkpoint.load(URL(fileURLWithPath: ckpt))
                 var tensors: [String: Tensor] = [:]
                 for (k, r) in saved.tensors { tensors[k] = Tensor(r.values, shape: r.shape) }
-                try analysis.restore(tensors, iterations: Int(saved.metadata["iterations"] ?? "0") ?? 0)
+                let text = saved.metadata["iterations"] ?? ""
+                guard let iterations = Int(text), (0...settings.iterations).contains(iterations) else {
+                    throw PractiseError("\(ckpt): metadata iterations must be an integer in 0...\(settings.iterations) (the analysis' iterations); found '\(text.prefix(40))'; delete it to restart the analysis")
+                }
+                try WeightsIO.checkValues(tensors, file: ckpt)
+                try analysis.restore(tensors, iterations: iterations)
             }
             let t0 = Date()
             let startIteration = analysis.completedIterations

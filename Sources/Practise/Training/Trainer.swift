@@ -102,17 +102,28 @@ public final class Trainer {
         return dict
     }
 
-    /// Restores a checkpoint written by ``checkpointDict(metadata:)``.
-    public func restore(_ dict: StateDict) throws {
+    /// Restores a checkpoint written by ``checkpointDict(metadata:)``; a damaged one (epoch count
+    /// out of range, a history that does not match it, non-finite values) is refused.
+    public func restore(_ dict: StateDict, file: String = "checkpoint") throws {
+        let epochsText = dict.metadata["trainer.epochs_done"] ?? ""
+        guard let done = Int(epochsText), (0...recipe.epochs).contains(done) else {
+            throw PractiseError("\(file): metadata trainer.epochs_done must be an integer in 0...\(recipe.epochs) (the --epochs of this run); found '\(epochsText.prefix(40))'")
+        }
+        let historyText = dict.metadata["trainer.history"] ?? ""
+        let past = historyText.split(separator: ",").map { Double($0) }
+        guard past.count == done, past.allSatisfy({ $0?.isFinite ?? false }) else {
+            throw PractiseError("\(file): metadata trainer.history must be \(done) finite accuracies, one per completed epoch; found '\(historyText.prefix(80))'")
+        }
         var model: [String: Tensor] = [:]
         var momentum: [String: Tensor] = [:]
         for (k, r) in dict.tensors {
             let t = Tensor(r.values, shape: r.shape)
             if k.hasPrefix("optimizer.") { momentum[String(k.dropFirst("optimizer.".count))] = t } else { model[k] = t }
         }
+        try WeightsIO.checkValues(model.merging(momentum.map { ("optimizer." + $0.key, $0.value) }) { a, _ in a }, file: file)
         try self.model.load(stateDict: model)
         optimizer.restore(keys.map { momentum[$0] })
-        completedEpochs = Int(dict.metadata["trainer.epochs_done"] ?? "0") ?? 0
-        history = (dict.metadata["trainer.history"] ?? "").split(separator: ",").compactMap { Double($0) }
+        completedEpochs = done
+        history = past.map { $0! }
     }
 }

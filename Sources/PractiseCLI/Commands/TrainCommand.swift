@@ -59,7 +59,7 @@ struct TrainCommand: ParsableCommand {
         let ckptPath = out + ".checkpoint.safetensors"
         if resume {
             guard FileManager.default.fileExists(atPath: ckptPath) else { throw PractiseError("--resume: no checkpoint at \(ckptPath)") }
-            try trainer.restore(try Checkpoint.load(URL(fileURLWithPath: ckptPath)))
+            try trainer.restore(try Checkpoint.load(URL(fileURLWithPath: ckptPath)), file: ckptPath)
             FileHandle.standardError.write("resuming after epoch \(trainer.completedEpochs)\n".data(using: .utf8)!)
         } else if FileManager.default.fileExists(atPath: ckptPath) {
             throw PractiseError("\(ckptPath) exists from an earlier run; pass --resume to continue it or delete it")
