@@ -44,4 +44,29 @@ final class ImageFolderSplitTests: CLITestCase {
         try assertRefused(["compress", "--weights", w, "--data", "imagefolder:" + dir, "--blocks", "layer1.1", "--mean", "0.5", "--std", "0.25",
                            "--out", work + "/o"], message)
     }
+
+    /// One geometry for every command: what `train` trains a small-image network on is what it
+    /// evaluates, records and what `eval` and `compress` (tiny set and evaluation) later feed it (here RGB 32×32 from
+    /// photographs of other sizes), never Resize(256) + CenterCrop(224) for one of them.
+    func testTrainEvalAndCompressFeedTheModelOneGeometry() throws {
+        let dir = try folder("geometry")
+        let out = work + "/t32.safetensors"
+        let (status, _, err) = try runSplit(["train", "--model", "resnet20", "--in-channels", "3", "--num-classes", "2", "--data", "imagefolder:" + dir,
+                                             "--epochs", "1", "--batch-size", "2", "--image-size", "32", "--out", out])
+        XCTAssertEqual(status, 0, err)
+        let note = "note: imagefolder:\(dir)'s images are converted to the model's input: RGB 32x32"
+        XCTAssert(err.contains(note), err)
+        let (s2, inspect) = try run(["inspect", out])
+        XCTAssertEqual(s2, 0, inspect)
+        XCTAssert(inspect.contains("practise.image_size: 32"), inspect)
+        let (s3, _, e3) = try runSplit(["eval", "--weights", out, "--data", "imagefolder:" + dir])
+        XCTAssertEqual(s3, 0, e3)
+        XCTAssert(e3.contains(note), e3)
+        let (s4, _, e4) = try runSplit(["compress", "--weights", out, "--data", "imagefolder:" + dir, "--blocks", "layer1.1", "--finetune-iterations", "1",
+                                        "--num-samples", "4", "--latency-batch", "1", "--no-onnx", "--out", work + "/o"])
+        XCTAssertEqual(s4, 0, e4)
+        let report = try String(contentsOfFile: work + "/o/report.json", encoding: .utf8)
+        XCTAssert(report.contains("\"input_conversion\" : \"RGB 32x32\""), report)       // the tiny set
+        XCTAssert(report.contains("\"eval_input_conversion\" : \"RGB 32x32\""), report)  // top-1
+    }
 }
