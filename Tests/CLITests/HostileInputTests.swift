@@ -110,11 +110,11 @@ final class HostileInputTests: CLITestCase {
     func testAnalyzeNeverWritesIntoOrRemovesAFolderOfOtherFiles() throws {
         let w = try weights()
         try FileManager.default.createDirectory(atPath: work + "/mine", withIntermediateDirectories: true)
-        try "precious".write(toFile: work + "/mine/latency.json", atomically: false, encoding: .utf8)
-        let message = "--out \(work)/mine is a folder holding other files, not an analysis folder (it has no analysis-settings.json or analysis.json or synthetic); give a new or empty folder"
+        try "precious".write(toFile: work + "/mine/scores.json", atomically: false, encoding: .utf8)
+        let message = "--out \(work)/mine is a folder holding other files, not an analysis folder (it has no analysis-settings.json or analysis.json or latency.json or synthetic); give a new or empty folder"
         try assertRefused(["analyze", "--weights", w, "--data", "bundled", "--out", work + "/mine"], message)
         try assertRefused(["analyze", "--weights", w, "--data", "bundled", "--out", work + "/mine", "--force"], message)
-        XCTAssertEqual(try String(contentsOfFile: work + "/mine/latency.json", encoding: .utf8), "precious")
+        XCTAssertEqual(try String(contentsOfFile: work + "/mine/scores.json", encoding: .utf8), "precious")
     }
 
     /// Output folders and files are checked before any work: the parent must exist, be a folder

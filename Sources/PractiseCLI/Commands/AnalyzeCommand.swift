@@ -40,10 +40,12 @@ struct AnalyzeCommand: ParsableCommand {
         }
         if shardIndex != nil && force { throw ValidationError("--force cannot be used with --shard-index: the folder is shared by every shard") }
         try Check.range("--shard-count", shardCount, 1...100_000)
-        if status == nil && merge == nil {
-            try Check.outputFolder("--out", out)
-            // Resuming (or --force discarding) an analysis never writes into, or removes, a folder of other files.
-            try Check.ownFolder("--out", out, markers: [AnalysisRun.settingsFile, AnalysisFolder.manifestFile, "synthetic"], what: "an analysis folder")
+        if status == nil && merge == nil { try Check.outputFolder("--out", out) }
+        if status == nil && merge == nil && shardIndex == nil {
+            // Resuming (or --force discarding) an analysis never writes into, or removes, a folder
+            // of other files. (Shards share a folder prepared for them: logs, a latency.json.)
+            try Check.ownFolder("--out", out, markers: [AnalysisRun.settingsFile, AnalysisFolder.manifestFile, "latency.json", "synthetic"],
+                                what: "an analysis folder")
         }
     }
 
