@@ -79,4 +79,23 @@ final class TrainerTests: XCTestCase {
         }
         XCTAssertNoThrow(try trainer().restore(good, file: "c.safetensors"))
     }
+
+    /// The last update of an epoch is checked before its evaluation and checkpoint: a step that
+    /// leaves NaN or infinity in the weights is a divergence, never an accuracy or a saved file.
+    func testAnUpdateThatLeavesNonFiniteWeightsStopsBeforeEvaluationAndCheckpoint() {
+        var recipe = TrainRecipe(epochs: 1)
+        recipe.batchSize = 24          // one step: its loss is finite, the update is not
+        recipe.learningRate = .infinity   // (the CLI refuses it; the trainer must still catch the result)
+        let t = Trainer(model: Architecture.resnet20.make(numClasses: 3, seed: 4), recipe: recipe, seed: 9)
+        var evaluated = false, saved = false
+        XCTAssertThrowsError(try t.run(train: RandomImages(), transform: TransformPipeline([], normalization: nil),
+                                       evaluate: { _ in evaluated = true; return 100 }, checkpoint: { _ in saved = true },
+                                       progress: { _, _, _, _ in })) {
+            XCTAssert("\($0)".hasPrefix("training diverged: "), "\($0)")
+            XCTAssert("\($0)".contains("holds NaN or infinity after epoch 1; try a lower --lr"), "\($0)")
+        }
+        XCTAssertFalse(evaluated)
+        XCTAssertFalse(saved)
+        XCTAssertEqual(t.history, [])
+    }
 }
