@@ -4,9 +4,10 @@ subset by default), normalised as the model's metadata records: what `practise e
 for the same file and images.
 
 Usage: eval-onnx.py MODEL.onnx [IDX_DIR] [--threads 2]
-Prints {"top1": ..., "count": ...} (percent). The normalisation is read from the metadata_props
-practise.normalization.mean / .std that `practise compress` writes; a model without them is
-refused (its normalisation is not known). Needs numpy, onnx and onnxruntime
+Prints {"top1": ..., "count": ...} (percent). The grey images are repeated over the model's
+input channels (practise's grey -> RGB rule) and must have the graph's H x W. The normalisation
+is read from the metadata_props practise.normalization.mean / .std that `practise compress`
+writes; a model without them is refused (its normalisation is not known). Needs numpy, onnx and onnxruntime
 (Scripts/requirements-check-onnx.txt).
 """
 import argparse
@@ -20,6 +21,21 @@ import onnxruntime as ort
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from idx_io import read_idx  # noqa: E402
+
+
+def model_input(images, input_shape, mean, std, model, idx_dir):
+    """Grey images `[N, H, W]` in [0, 1] as the model's normalised input `[N, C, H, W]`: the
+    grey value repeated over C channels, as practise's input rule converts grey to RGB. Images
+    of another size than the graph's fixed H, W are refused (practise would resize them; this
+    script does not)."""
+    channels, height, width = input_shape[1:]
+    if (height, width) != images.shape[1:] and all(isinstance(d, int) for d in (height, width)):
+        sys.exit(f"{idx_dir}: images are {images.shape[1]}x{images.shape[2]}, {model} takes {height}x{width}; "
+                 "give images of the model's size (this script does not resize)")
+    if len(mean) not in (1, channels):
+        sys.exit(f"{model}: its normalisation has {len(mean)} values, its input {channels} channels")
+    x = np.repeat(images[:, None, :, :], channels, axis=1)
+    return (x - mean.reshape(1, -1, 1, 1)) / std.reshape(1, -1, 1, 1)
 
 
 def main():
@@ -36,12 +52,12 @@ def main():
         sys.exit(f"{a.model}: no practise.normalization.mean/std in its metadata; its normalisation is not known")
     images = read_idx(os.path.join(a.idx_dir, "t10k-images-idx3-ubyte.gz")).astype(np.float32) / 255
     labels = read_idx(os.path.join(a.idx_dir, "t10k-labels-idx1-ubyte.gz")).astype(np.int64)
-    x = (images[:, None, :, :] - mean.reshape(1, -1, 1, 1)) / std.reshape(1, -1, 1, 1)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = a.threads
     opts.inter_op_num_threads = 1
     session = ort.InferenceSession(a.model, opts, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
+    x = model_input(images, session.get_inputs()[0].shape, mean, std, a.model, a.idx_dir)
     pred = np.concatenate([session.run(None, {name: x[i:i + 250]})[0].argmax(1) for i in range(0, len(x), 250)])
     print(json.dumps({"top1": round(100 * float((pred == labels).mean()), 2), "count": int(len(labels))}))
 

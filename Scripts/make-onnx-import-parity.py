@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Exports CNNs with torch.onnx.export for the ONNX-import parity test (ONNXImportParityTests).
 
-    make-onnx-import-parity.py OUT_DIR
+    make-onnx-import-parity.py OUT_DIR [--image-size S] [--num-classes K]
 
 For each model, random weights and randomised BatchNorm statistics, eval mode:
   OUT_DIR/<name>.onnx                      torch.onnx.export, opset 13, dynamic batch,
@@ -14,8 +14,13 @@ For each model, random weights and randomised BatchNorm statistics, eval mode:
                                            residual block with an identity skip that is not the
                                            first block of its stage (parent Sequential)
 
-Small inputs keep the run short: torchvision models at 64x64, CIFAR ResNet-20 at 32x32.
+Small inputs keep the run short: torchvision models at 64x64, CIFAR ResNet-20 at 32x32, the
+custom CNN at 45x39. `--image-size S` exports every model at S x S instead and `--num-classes K`
+gives every model K outputs: models that take a labelled image set (square images, its classes),
+as the compress-through-ONNX check (Scripts/compress-onnx-parity.py) needs.
+PRACTISE_ONNX_PARITY_MODELS=a,b exports only those models.
 """
+import argparse
 import json
 import os
 import sys
@@ -57,7 +62,7 @@ class Residual(nn.Module):
 class CustomCNN(nn.Module):
     """Odd stem (5x5 stride-2 conv with bias, 3x3 max pool), stages of unequal depth."""
 
-    def __init__(self, num_classes=7):
+    def __init__(self, num_classes):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, 12, 5, stride=2, padding=2, bias=True), nn.BatchNorm2d(12), nn.ReLU(),
                                   nn.MaxPool2d(3, stride=2, padding=1))
@@ -105,32 +110,39 @@ def export(model, path, x, folded):
         torch.onnx.export(model, x, path, training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False, **kwargs)
 
 
-def main(out):
+def main(out, image_size, num_classes):
+    """Exports every model into `out`; `image_size` (S) and `num_classes` (K) override the defaults."""
     os.makedirs(out, exist_ok=True)
+
+    def shape(c, h, w):
+        return (c, image_size, image_size) if image_size else (c, h, w)
+
+    def classes(default):
+        return num_classes or default
+    torch.manual_seed(0)  # the weights' initialisation, then the inputs
     tv = torchvision.models
     from torchvision.models.resnet import Bottleneck
     from torchvision.models.regnet import ResBottleneckBlock
     from torchvision.models.efficientnet import MBConv
     from torchvision.models.mnasnet import _InvertedResidual
     models = {
-        "resnet20": (randomise(CifarResNet(20, in_channels=3, num_classes=10), 1), (3, 32, 32),
+        "resnet20": (randomise(CifarResNet(20, in_channels=3, num_classes=classes(10)), 1), shape(3, 32, 32),
                      candidates, (CifarBlock,), lambda b: b.downsample is None, True),
-        "custom": (randomise(CustomCNN(), 2), (3, 45, 39), candidates, (Residual,), lambda b: b.skip is None, True),
-        "resnext50_32x4d": (randomise(tv.resnext50_32x4d(), 3), (3, 64, 64), candidates, (Bottleneck,),
+        "custom": (randomise(CustomCNN(classes(7)), 2), shape(3, 45, 39), candidates, (Residual,), lambda b: b.skip is None, True),
+        "resnext50_32x4d": (randomise(tv.resnext50_32x4d(num_classes=classes(1000)), 3), shape(3, 64, 64), candidates, (Bottleneck,),
                             lambda b: b.downsample is None, False),
-        "wide_resnet50_2": (randomise(tv.wide_resnet50_2(), 4), (3, 64, 64), candidates, (Bottleneck,),
+        "wide_resnet50_2": (randomise(tv.wide_resnet50_2(num_classes=classes(1000)), 4), shape(3, 64, 64), candidates, (Bottleneck,),
                             lambda b: b.downsample is None, False),
-        "regnet_x_400mf": (randomise(tv.regnet_x_400mf(), 5), (3, 64, 64), candidates, (ResBottleneckBlock,),
+        "regnet_x_400mf": (randomise(tv.regnet_x_400mf(num_classes=classes(1000)), 5), shape(3, 64, 64), candidates, (ResBottleneckBlock,),
                            lambda b: b.proj is None, False),
-        "regnet_y_400mf": (randomise(tv.regnet_y_400mf(), 6), (3, 64, 64), candidates, (ResBottleneckBlock,),
+        "regnet_y_400mf": (randomise(tv.regnet_y_400mf(num_classes=classes(1000)), 6), shape(3, 64, 64), candidates, (ResBottleneckBlock,),
                            lambda b: b.proj is None, True),
-        "efficientnet_b0": (randomise(tv.efficientnet_b0(), 7), (3, 64, 64), candidates, (MBConv,),
+        "efficientnet_b0": (randomise(tv.efficientnet_b0(num_classes=classes(1000)), 7), shape(3, 64, 64), candidates, (MBConv,),
                             lambda b: b.use_res_connect, False),
-        "mnasnet0_5": (randomise(tv.mnasnet0_5(), 8), (3, 64, 64), candidates, (_InvertedResidual,),
+        "mnasnet0_5": (randomise(tv.mnasnet0_5(num_classes=classes(1000)), 8), shape(3, 64, 64), candidates, (_InvertedResidual,),
                        lambda b: b.apply_residual, False),
     }
     only = os.environ.get("PRACTISE_ONNX_PARITY_MODELS")
-    torch.manual_seed(0)
     for name, (model, image, find, types, is_identity, also_folded) in models.items():
         if only and name not in only.split(","):
             continue
@@ -148,4 +160,13 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    p = argparse.ArgumentParser(description="Exports the ONNX-import parity models.")
+    p.add_argument("out")
+    p.add_argument("--image-size", type=int, help="export every model at S x S")
+    p.add_argument("--num-classes", type=int, help="give every model K outputs")
+    a = p.parse_args()
+    if a.image_size is not None and a.image_size < 32:
+        p.error(f"--image-size must be at least 32 (the torchvision models downsample by 32), got {a.image_size}")
+    if a.num_classes is not None and a.num_classes < 1:
+        p.error(f"--num-classes must be at least 1, got {a.num_classes}")
+    main(a.out, a.image_size, a.num_classes)
