@@ -60,4 +60,14 @@ final class ResumeTests: XCTestCase {
         }, evalBatches: { [] })
         XCTAssertThrowsError(try analysis.train(data: bad)) { XCTAssert("\($0)".contains("at iteration 3"), "\($0)") }
     }
+
+    /// A non-finite recoverability is an error naming the candidate, not a value to write or rank.
+    func testANonFiniteRecoverabilityIsRefusedNamingTheCandidate() throws {
+        XCTAssertEqual(try AnalysisRun.checkedRecoverability(0.25, of: "layer1.1"), 0.25)
+        for bad in [Double.infinity, .nan] {
+            XCTAssertThrowsError(try AnalysisRun.checkedRecoverability(bad, of: "layer1.1")) { e in
+                XCTAssert("\(e)".contains("the recoverability of layer1.1 is") && "\(e)".contains("try a lower --lr"), "\(e)")
+            }
+        }
+    }
 }

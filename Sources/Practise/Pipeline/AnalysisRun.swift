@@ -154,12 +154,21 @@ public final class AnalysisRun {
             let cache = try analysis.makeEvalCache(data: data)
             for (i, c) in candidates.enumerated() where done[c.path] == nil {
                 progress("analysis: measuring recoverability of \(c.path)")
-                done[c.path] = analysis.recoverability(of: i, cache: cache)
+                done[c.path] = try Self.checkedRecoverability(analysis.recoverability(of: i, cache: cache), of: c.path)
                 try OutputFile.writeJSON(done, to: path("recoverability.json"))
             }
             wallSeconds["analysis_evaluation", default: 0] += Date().timeIntervalSince(t1)
         }
         return done
+    }
+
+    /// `value` when finite; otherwise an error naming the candidate: its adapted student's
+    /// features overflowed or became NaN on the tiny set, which no score can rank.
+    public static func checkedRecoverability(_ value: Double, of block: String) throws -> Double {
+        guard value.isFinite else {
+            throw PractiseError("the recoverability of \(block) is \(value): its adapted student's features overflowed or became NaN on the tiny set (adaptor training diverged, or the teacher's features are too large for float32); try a lower --lr")
+        }
+        return value
     }
 
     func loadRecoverability() -> [String: Double] {
