@@ -132,7 +132,10 @@ final class HostileInputTests: CLITestCase {
         #if os(Linux)
         try assertRefused(["eval", "--weights", w, "--data", "bundled", "--json", "/proc/x"], "--json /proc/x: cannot create files in /proc")
         try assertRefused(["train", "--model", "resnet20", "--data", "bundled", "--out", "/proc/x.safetensors"], "--out /proc/x.safetensors: cannot create files in /proc")
+        try assertRefused(["synthesize", "--weights", w, "--num-samples", "4", "--out", "/proc/x"], "--out /proc/x: cannot create files in /proc")
+        try assertRefused(["latency-table", "--weights", w, "--out", "/proc/x.json"], "--out /proc/x.json: cannot create files in /proc")
         #endif
+        try assertRefused(["synthesize", "--weights", w, "--num-samples", "4", "--out", work + "/missing/s"], "the folder \(work)/missing does not exist")
     }
 
     func testExportRefusesAnExistingFileWithoutForce() throws {

@@ -27,6 +27,7 @@ struct LatencyTableCommand: ParsableCommand {
         if let t = latencyThreads, t < 1 { throw ValidationError("--latency-threads must be at least 1, got \(t)") }
         guard budget > 0 else { throw ValidationError("--budget must be positive, got \(budget)") }
         if let s = imageSize, s < 1 { throw ValidationError("--image-size must be at least 1, got \(s)") }
+        try Check.outputFile("--out", out)
     }
 
     func run() throws {

@@ -24,10 +24,14 @@ struct SynthesizeCommand: ParsableCommand {
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Replace --out if it holds something else.") var force = false
 
-    func run() throws {
-        common.apply()
+    func validate() throws {
         if synthesis.syntheticCache != nil { throw ValidationError("--synthetic-cache belongs to analyze and compress; here the images go to --out") }
         guard numSamples > 0 else { throw ValidationError("--num-samples must be positive, got \(numSamples)") }
+        try Check.outputFolder("--out", out)
+    }
+
+    func run() throws {
+        common.apply()
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true, imageSize: imageSize, hasImageSizeOption: true)
         let shape = m.network.imageShape(side: imageSize)
         guard shape[1] >= 8, shape[2] >= 8 else { throw ValidationError("--image-size must be at least 8, got \(shape[1])×\(shape[2])") }
