@@ -74,12 +74,8 @@ public final class ChannelCompressionRun {
         wall["selection"] = Date().timeIntervalSince(t0)
         let (student, studentSpec, kept) = pruned(ratio: chosen.ratio)
 
-        let t2 = Date()
-        progress("evaluating the teacher")
-        let teacherAcc = try CompressionSteps.accuracy(of: teacher, "the teacher", evaluate: evaluate)
-        progress("evaluating the pruned network before recovery")
-        let prunedAcc = try CompressionSteps.accuracy(of: student, "the pruned network", evaluate: evaluate)
-        wall["evaluation"] = Date().timeIntervalSince(t2)
+        let (teacherAcc, prunedAcc) = try CompressionSteps.evaluateBeforeRecovery(teacher: teacher, pruned: student, recovery: "recovery",
+                                                                                  evaluate: evaluate, wall: &wall, progress: progress)
 
         let t3 = Date()
         if let method = recovery.finetuneMethod {

@@ -161,12 +161,8 @@ public final class CompressionRun {
         teacher.setRequiresGrad(true)
 
         let (student, studentSpec) = prunedStudent(dropping: dropped)
-        let t2 = Date()
-        progress("evaluating the teacher")
-        let teacherAcc = try CompressionSteps.accuracy(of: teacher, "the teacher", evaluate: evaluate)
-        progress("evaluating the pruned network before finetuning")
-        let prunedAcc = try CompressionSteps.accuracy(of: student, "the pruned network", evaluate: evaluate)
-        wall["evaluation"] = Date().timeIntervalSince(t2)
+        let (teacherAcc, prunedAcc) = try CompressionSteps.evaluateBeforeRecovery(teacher: teacher, pruned: student, recovery: "finetuning",
+                                                                                  evaluate: evaluate, wall: &wall, progress: progress)
 
         let t3 = Date()
         try Finetuner.run(student: student, teacher: teacher, method: options.method, data: data,

@@ -21,6 +21,20 @@ enum CompressionSteps {
         return acc
     }
 
+    /// The teacher's and the pruned network's accuracy before recovery (`recovery` names the
+    /// step in the progress line); their wall seconds go to `wall["evaluation"]`.
+    static func evaluateBeforeRecovery(teacher: ClassifierModel, pruned: ClassifierModel, recovery: String,
+                                       evaluate: (ClassifierModel) throws -> Accuracy, wall: inout [String: Double],
+                                       progress: (String) -> Void) throws -> (teacher: Accuracy, pruned: Accuracy) {
+        let t0 = Date()
+        progress("evaluating the teacher")
+        let teacherAcc = try accuracy(of: teacher, "the teacher", evaluate: evaluate)
+        progress("evaluating the pruned network before \(recovery)")
+        let prunedAcc = try accuracy(of: pruned, "the pruned network", evaluate: evaluate)
+        wall["evaluation"] = Date().timeIntervalSince(t0)
+        return (teacherAcc, prunedAcc)
+    }
+
     /// The recovered student's accuracy, then teacher and student timed interleaved at `batch`;
     /// adds their wall seconds to `wall["evaluation"]` and `wall["latency"]` and sets
     /// `wall["total"]` from `start`.

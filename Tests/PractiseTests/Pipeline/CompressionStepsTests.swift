@@ -20,6 +20,22 @@ final class CompressionStepsTests: XCTestCase {
             XCTAssert("\(e)".contains("the recovered student produced non-finite logits") && "\(e)".hasSuffix("try a lower --lr"), "\(e)")
         }
         XCTAssertNil(wall["latency"], "no latency is measured for a student without an accuracy")
+        var seen: [String] = []
+        XCTAssertThrowsError(try CompressionSteps.evaluateBeforeRecovery(teacher: model, pruned: model, recovery: "finetuning", evaluate: nan,
+                                                                         wall: &wall, progress: { seen.append($0) })) { e in
+            XCTAssert("\(e)".contains("the teacher produced non-finite logits"), "\(e)")
+        }
+        XCTAssertEqual(seen, ["evaluating the teacher"])
+    }
+
+    func testBeforeRecoveryEvaluatesTeacherThenPrunedAndTimesBoth() throws {
+        var calls = 0, seen: [String] = [], wall: [String: Double] = [:]
+        let counting: (ClassifierModel) throws -> Accuracy = { _ in calls += 1; return Accuracy(top1: Double(calls), top5: 100, count: 8) }
+        let (t, p) = try CompressionSteps.evaluateBeforeRecovery(teacher: model, pruned: model, recovery: "recovery", evaluate: counting,
+                                                                 wall: &wall, progress: { seen.append($0) })
+        XCTAssertEqual([t.top1, p.top1], [1, 2])
+        XCTAssertEqual(seen, ["evaluating the teacher", "evaluating the pruned network before recovery"])
+        XCTAssertNotNil(wall["evaluation"])
     }
 
     func testFinishRecordsEvaluationLatencyAndTotal() throws {
