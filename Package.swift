@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "ParityTests", dependencies: ["Practise", "NN", "Engine", "ONNX"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint", "FuzzSupport"], resources: [.copy("Fixtures")]),
         // Runs the built `practise` executable with bad input.
-        .testTarget(name: "CLITests", dependencies: ["PractiseCLI", "SafeFiles"]),
+        .testTarget(name: "CLITests", dependencies: ["PractiseCLI", "SafeFiles", "ONNX"]),
         .testTarget(name: "ONNXTests", dependencies: ["ONNX", "SafeFiles", "FuzzSupport"]),
         .testTarget(name: "SafeFilesTests", dependencies: ["SafeFiles"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Checkpoint", "TestSupport"], resources: [.copy("Fixtures")]),

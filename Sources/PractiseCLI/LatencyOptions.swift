@@ -11,17 +11,23 @@ struct LatencyOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Threads of latency measurements (default: --threads).")
     var latencyThreads: Int?
 
+    @Option(parsing: .unconditional, help: "Wall-time budget of each latency measurement in seconds, 0.1 to 3600 (default 20); it stops earlier once every interval is within ±2%.")
+    var latencyBudget: Double = 20
+
     @Option(help: "Select by this latency table (from `practise latency-table` or Scripts/latency-table-onnxruntime.py on the deployment machine) instead of measuring candidates here.")
     var latencyTable: String?
 
     func validate() throws {
         try Check.range("--latency-batch", latencyBatch, 1...Limits.maxBatch)
         try Check.range("--latency-threads", latencyThreads, Limits.threads, unit: " (\(Limits.threadsPerCore) × \(Limits.cores) cores)")
+        guard latencyBudget.isFinite, (0.1...3600).contains(latencyBudget) else {
+            throw ValidationError("--latency-budget must be between 0.1 and 3600 seconds, got \(latencyBudget)")
+        }
     }
 
-    /// The meter with `--latency-threads`.
+    /// The meter with `--latency-threads` and `--latency-budget`.
     var meter: LatencyMeter {
-        var m = LatencyMeter()
+        var m = LatencyMeter(budgetSeconds: latencyBudget)
         m.threads = latencyThreads
         return m
     }

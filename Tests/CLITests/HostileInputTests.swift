@@ -39,6 +39,8 @@ final class HostileInputTests: CLITestCase {
             (compress + ["--drop", "1", "--lr", "0"], "--lr must be a finite number > 0, got 0.0"),
             (compress + ["--drop", "1", "--lr", "nan"], "--lr must be a finite number > 0, got nan"),
             (compress + ["--drop", "1", "--threads", "0"], "--threads must be in 1..."),
+            (compress + ["--drop", "1", "--latency-budget", "0"], "--latency-budget must be between 0.1 and 3600 seconds, got 0.0"),
+            (compress + ["--drop", "1", "--latency-budget", "nan"], "--latency-budget must be between 0.1 and 3600 seconds, got nan"),
             (compress + ["--drop", "1", "--threads", "-1"], "--threads must be in 1..."),
             (compress + ["--drop", "1", "--threads", "1000"], "--threads must be in 1..."),
             (compress + ["--drop", "1", "--per-class", "2", "--num-samples", "5"], "give only one of --num-samples, --per-class, --samples; got --num-samples and --per-class"),

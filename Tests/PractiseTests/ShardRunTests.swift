@@ -26,7 +26,8 @@ final class ShardRunTests: XCTestCase {
                       learningRate: 0.02, threads: threads, imageShape: shape)
     }
 
-    static func shard(_ dir: String, _ index: Int, _ count: Int, settings: ShardSettings = settings()) throws -> ShardRun {
+    static func shard(_ dir: String, _ index: Int, _ count: Int, settings: ShardSettings = settings(),
+                      teacher: () throws -> ClassifierModel = teacher) throws -> ShardRun {
         let s = try ShardRun(teacher: teacher(), imageShape: shape, settings: settings, samples: samples, folder: AnalysisFolder(dir),
                              index: index, count: count)
         s.checkpointEvery = 2
@@ -40,44 +41,66 @@ final class ShardRunTests: XCTestCase {
     override func tearDown() { try? FileManager.default.removeItem(atPath: base) }
 
     /// The single-process analysis (every candidate in one lockstep run).
-    func singleProcess() throws -> (AnalysisRun, [CandidateScore]) {
-        let t = Self.teacher()
+    func singleProcess(teacher: () throws -> ClassifierModel = teacher, model: String = "resnet20") throws -> (AnalysisRun, [CandidateScore]) {
+        let t = try teacher()
         let c = Candidates.find(in: t, imageShape: Self.shape)
         let run = try AnalysisRun(teacher: t, imageShape: Self.shape,
-                                  settings: AnalysisSettings(model: "resnet20", candidates: c.map(\.path), iterations: 6, batchSize: 4,
+                                  settings: AnalysisSettings(model: model, candidates: c.map(\.path), iterations: 6, batchSize: 4,
                                                              learningRate: 0.02, seed: 1, samples: Self.samples),
-                                  stateDir: base + "/single", latencyBatch: 2)
+                                  stateDir: base + "/single-\(model)", latencyBatch: 2)
         run.latencyMeter = Self.quickMeter
         return (run, try run.run(data: Self.tinyData()))
     }
 
-    func testShardsGiveTheSingleProcessResultBitForBit() throws {
-        let (_, single) = try singleProcess()
-        for count in [2, 3] {
-            let dir = base + "/sharded-\(count)"
+    /// Shards of 2 and 3 of `teacher` (fresh from `teacher()` in each process, as each job loads
+    /// its own copy) merge to the single process's scores bit for bit and the same choice.
+    func assertShardsGiveTheSingleProcessResult(teacher: () throws -> ClassifierModel = teacher, model: String = "resnet20",
+                                                counts: [Int] = [2, 3], file: StaticString = #filePath, line: UInt = #line) throws {
+        let (_, single) = try singleProcess(teacher: teacher, model: model)
+        XCTAssertGreaterThan(single.count, 1, "more than one candidate to split", file: file, line: line)
+        let settings = ShardSettings(model: model, teacherSHA256: "test-teacher", samples: Self.samples, seed: 1, iterations: 6, batchSize: 4,
+                                     learningRate: 0.02, threads: Threads.count, imageShape: Self.shape)
+        for count in counts {
+            let dir = base + "/sharded-\(model)-\(count)"
             var trained: [String] = []
-            for i in 0..<count { trained += try Self.shard(dir, i, count).run(data: Self.tinyData()).trained }
-            XCTAssertEqual(trained.sorted(), single.map(\.block).sorted())
+            for i in 0..<count { trained += try Self.shard(dir, i, count, settings: settings, teacher: teacher).run(data: Self.tinyData()).trained }
+            XCTAssertEqual(trained.sorted(), single.map(\.block).sorted(), file: file, line: line)
             // The same latency measurement for both, so the comparison is of the training alone.
-            try FileManager.default.copyItem(atPath: base + "/single/latency.json", toPath: dir + "/latency.json")
-            let teacher = Self.teacher()
-            let merged = try AnalysisFolder(dir).merge(expected: Self.settings(), teacher: teacher, imageShape: Self.shape,
-                                                       latency: MeasuredLatencySource(meter: Self.quickMeter, model: teacher,
+            try FileManager.default.copyItem(atPath: base + "/single-\(model)/latency.json", toPath: dir + "/latency.json")
+            let t = try teacher()
+            let merged = try AnalysisFolder(dir).merge(expected: settings, teacher: t, imageShape: Self.shape,
+                                                       latency: MeasuredLatencySource(meter: Self.quickMeter, model: t,
                                                                                       imageShape: Self.shape, batch: 2)).scores
-            XCTAssertEqual(merged.map(\.block), single.map(\.block))
-            XCTAssertEqual(merged.map(\.recoverability.bitPattern), single.map(\.recoverability.bitPattern), "\(count) shards")
-            XCTAssertEqual(merged.map(\.latencyReduction), single.map(\.latencyReduction))
-            XCTAssertEqual(try Selection.lowest(2, of: merged), try Selection.lowest(2, of: single))
-            XCTAssert(FileManager.default.fileExists(atPath: dir + "/scores.json"))
+            XCTAssertEqual(merged.map(\.block), single.map(\.block), file: file, line: line)
+            XCTAssertEqual(merged.map(\.recoverability.bitPattern), single.map(\.recoverability.bitPattern), "\(count) shards", file: file, line: line)
+            XCTAssertEqual(merged.map(\.latencyReduction), single.map(\.latencyReduction), file: file, line: line)
+            XCTAssertEqual(try Selection.lowest(2, of: merged), try Selection.lowest(2, of: single), file: file, line: line)
+            XCTAssert(FileManager.default.fileExists(atPath: dir + "/scores.json"), file: file, line: line)
             // Each result carries its student's measured seconds per iteration, its shard's
             // teacher pass and the plan's estimated cost.
             for block in single.map(\.block) {
-                let r = try XCTUnwrap(try AnalysisFolder(dir).result(of: block))
-                XCTAssertGreaterThan(try XCTUnwrap(r.secondsPerIteration), 0)
-                XCTAssertGreaterThan(try XCTUnwrap(r.teacherSecondsPerIteration), 0)
-                XCTAssertGreaterThan(try XCTUnwrap(r.estimatedCost), 0)
+                let r = try XCTUnwrap(try AnalysisFolder(dir).result(of: block), file: file, line: line)
+                XCTAssertGreaterThan(try XCTUnwrap(r.secondsPerIteration), 0, file: file, line: line)
+                XCTAssertGreaterThan(try XCTUnwrap(r.teacherSecondsPerIteration), 0, file: file, line: line)
+                XCTAssertGreaterThan(try XCTUnwrap(r.estimatedCost), 0, file: file, line: line)
             }
         }
+    }
+
+    func testShardsGiveTheSingleProcessResultBitForBit() throws {
+        try assertShardsGiveTheSingleProcessResult()
+    }
+
+    /// The same for a teacher imported from ONNX (the zoo's ResNet-20 written by our exporter,
+    /// read back by the importer: a graph network, its candidates named by the graph).
+    func testShardsOfAnONNXTeacherGiveTheSingleProcessResultBitForBit() throws {
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        let path = base + "/teacher.onnx"
+        try ONNXExport.write(Self.teacher(), spec: ModelSpec(architecture: .resnet20, numClasses: 4), imageShape: Self.shape, to: path)
+        let imported: () throws -> ClassifierModel = { try ONNXImporter.load(path: path) }
+        // Our writer records no module paths, so the graph's candidates are named by their Add nodes.
+        XCTAssertEqual(Candidates.find(in: try imported(), imageShape: Self.shape).map(\.path), ["Add_1", "Add_2", "Add_4", "Add_5", "Add_7", "Add_8"])
+        try assertShardsGiveTheSingleProcessResult(teacher: imported, model: "onnx:teacher", counts: [2])
     }
 
     func testInterruptedShardResumesToTheSameBitsAndFinishedShardsSkip() throws {

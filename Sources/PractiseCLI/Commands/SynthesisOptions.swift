@@ -68,6 +68,13 @@ struct SynthesisOptions: ParsableArguments {
     func make(count: Int, model: ResolvedModel, imageShape: [Int], normalization: Normalization, seed: UInt64,
               in dir: String, force: Bool = false) throws -> String {
         let s = try settings(seed: seed)
+        if model.network.zoo == nil, !model.model.namedModules().contains(where: { $0.module is BatchNorm2d }) {
+            throw PractiseError("""
+                \(model.weightsLabel) has no BatchNormalization, whose running statistics synthesis matches: its BatchNorms were \
+                folded into the convs when the file was written (torch.onnx.export's default in eval mode, and practise's own ONNX output); \
+                export with training=torch.onnx.TrainingMode.PRESERVE, do_constant_folding=False to keep them, or give real images with --data
+                """)
+        }
         let manifest = SyntheticSetManifest(teacher: model.weightsLabel, count: count, numClasses: model.network.numClasses,
                                             imageShape: imageShape, mean: normalization.mean, std: normalization.std, settings: s)
         let synth = try DeepInversion(teacher: model.model, imageShape: imageShape, numClasses: model.network.numClasses,
