@@ -99,4 +99,25 @@ final class SelectionTests: XCTestCase {
         let s = [score("layer1.1", 0.001, 0, 0, 0), score("layer2.1", 0.5, 5, 5, 5), score("layer3.1", 0.9, 5, 5, 5)]
         XCTAssertEqual(try Selection.lowest(2, of: s), ["layer2.1", "layer3.1"])
     }
+
+    /// Candidates a halving analysis eliminated early rank after every fully measured one
+    /// (latest-eliminated first) and are never selected, however low their partial scores.
+    func testEliminatedCandidatesRankLastAndAreNeverSelected() throws {
+        func stopped(_ b: String, _ r: Double, after n: Int) -> CandidateScore {
+            CandidateScore(block: b, recoverability: r, latency: LatencyInterval(exact: 10), eliminatedAfter: n)
+        }
+        let mixed = scores + [stopped("layer3.2", 0.001, after: 25), stopped("layer2.2", 0.002, after: 50)]
+        XCTAssertEqual(Selection.ranked(mixed).map(\.block), ["layer1.2", "layer3.1", "layer1.1", "layer2.1", "layer2.2", "layer3.2"])
+        XCTAssertEqual(try Selection.lowest(2, of: mixed), ["layer1.2", "layer3.1"])
+        XCTAssertThrowsError(try Selection.lowest(5, of: mixed)) {
+            XCTAssert("\($0)".contains("only 4 candidates (fully measured: the halving analysis eliminated 2 more early; raise --halving-margin"), "\($0)")
+        }
+        let r = try Selection.reaching(0.12, of: mixed) { LatencyInterval(exact: 0.05 * Double($0.count)) }
+        XCTAssertEqual(r.blocks, ["layer1.2", "layer3.1", "layer1.1"])
+        XCTAssertThrowsError(try Selection.reaching(0.5, of: mixed) { LatencyInterval(exact: 0.05 * Double($0.count)) }) {
+            XCTAssert("\($0)".contains("dropping all 4 candidates measured 20.0%") && "\($0)".contains("eliminated 2 more early"), "\($0)")
+        }
+        // Ties are reported among fully measured candidates only.
+        XCTAssert(Selection.ties(Selection.ranked(mixed)).allSatisfy { !$0.contains("layer2.2") && !$0.contains("layer3.2") })
+    }
 }

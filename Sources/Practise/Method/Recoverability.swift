@@ -13,20 +13,28 @@ public struct CandidateScore: Sendable, Codable, Equatable {
     public var latencyLow: Double, latencyHigh: Double
     /// `recoverability / latencyReduction` — lower is a better block to drop.
     public var score: Double { latencyReduction > 0 ? recoverability / latencyReduction : .infinity }
+    /// Set when a halving analysis (``SuccessiveHalving``) stopped training this candidate: the
+    /// iterations its adaptors got, at which `recoverability` was measured. Nil: trained the
+    /// analysis' full iterations.
+    public var eliminatedAfter: Int?
+    /// Whether `recoverability` is the full analysis' (false for a candidate eliminated early).
+    public var fullyMeasured: Bool { eliminatedAfter == nil }
 
     public var latency: LatencyInterval { LatencyInterval(value: latencyReduction, low: latencyLow, high: latencyHigh) }
 
     enum CodingKeys: String, CodingKey {
         case block, recoverability, latencyReduction = "latency_reduction", latencyInterval = "latency_reduction_ci", score
+        case eliminated, iterations
     }
 
     public init(block: String, recoverability: Double, latencyReduction: Double) {
         self.init(block: block, recoverability: recoverability, latency: LatencyInterval(exact: latencyReduction))
     }
 
-    public init(block: String, recoverability: Double, latency: LatencyInterval) {
+    public init(block: String, recoverability: Double, latency: LatencyInterval, eliminatedAfter: Int? = nil) {
         self.block = block; self.recoverability = recoverability
         latencyReduction = latency.value; latencyLow = latency.low; latencyHigh = latency.high
+        self.eliminatedAfter = eliminatedAfter
     }
 
     public init(from decoder: Decoder) throws {
@@ -37,6 +45,9 @@ public struct CandidateScore: Sendable, Codable, Equatable {
         let ci = try c.decodeIfPresent([Double].self, forKey: .latencyInterval)
         latencyLow = ci?.first ?? latencyReduction
         latencyHigh = ci?.last ?? latencyReduction
+        if try c.decodeIfPresent(Bool.self, forKey: .eliminated) == true {
+            eliminatedAfter = try c.decode(Int.self, forKey: .iterations)
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -46,6 +57,10 @@ public struct CandidateScore: Sendable, Codable, Equatable {
         try c.encode(latencyReduction, forKey: .latencyReduction)
         try c.encode([latencyLow, latencyHigh], forKey: .latencyInterval)
         try c.encode(score.isFinite ? score : 1e30, forKey: .score)
+        if let eliminatedAfter {  // absent for fully measured candidates: files of full analyses are unchanged
+            try c.encode(true, forKey: .eliminated)
+            try c.encode(eliminatedAfter, forKey: .iterations)
+        }
     }
 }
 
@@ -67,20 +82,29 @@ public final class RecoverabilityAnalysis {
     /// Where this process's training iterations went (a resumed run times only its own).
     public private(set) var time: TrainingTime
 
+    /// Whether candidate `i` (in the order of ``candidates``) is still trained; a halving
+    /// analysis stops the ones it eliminates (``stopTraining(_:)``).
+    public private(set) var training: [Bool]
+
     /// Wall seconds of the training iterations run by this process: the teacher's pass and,
     /// per candidate, its student's forward from the first changed block, backward and update.
     public struct TrainingTime: Sendable, Equatable {
         public var iterations = 0
         public var teacherSeconds = 0.0
-        /// Per candidate, in the order of ``RecoverabilityAnalysis/candidates``.
+        /// Per candidate, in the order of ``RecoverabilityAnalysis/candidates``: seconds, and
+        /// the iterations they cover (fewer than `iterations` for one stopped early).
         public var studentSeconds: [Double]
+        public var studentIterations: [Int]
 
-        public init(candidates: Int) { studentSeconds = Array(repeating: 0, count: candidates) }
+        public init(candidates: Int) {
+            studentSeconds = Array(repeating: 0, count: candidates)
+            studentIterations = Array(repeating: 0, count: candidates)
+        }
 
         /// Mean seconds per iteration of the teacher's pass (nil before any iteration).
         public var teacherPerIteration: Double? { iterations > 0 ? teacherSeconds / Double(iterations) : nil }
-        /// Mean seconds per iteration of candidate `i`'s student (nil before any iteration).
-        public func studentPerIteration(_ i: Int) -> Double? { iterations > 0 ? studentSeconds[i] / Double(iterations) : nil }
+        /// Mean seconds per iteration of candidate `i`'s student (nil before any of its iterations).
+        public func studentPerIteration(_ i: Int) -> Double? { studentIterations[i] > 0 ? studentSeconds[i] / Double(studentIterations[i]) : nil }
     }
 
     public init(teacher: ClassifierModel, candidates: [BlockCandidate], config: PhaseConfig) {
@@ -94,6 +118,14 @@ public final class RecoverabilityAnalysis {
             SGD(parameters: $0.adaptorParameters, learningRate: config.learningRate, momentum: config.momentum, weightDecay: config.weightDecay)
         }
         time = TrainingTime(candidates: candidates.count)
+        training = Array(repeating: true, count: candidates.count)
+    }
+
+    /// Stops training the candidates at `indices`: later iterations leave their adaptors as
+    /// they are. The others' training is unaffected (each has its own adaptors and optimiser,
+    /// and every iteration's batch and teacher pass are the same).
+    public func stopTraining(_ indices: [Int]) {
+        for i in indices { training[i] = false }
     }
 
     /// Seconds since an arbitrary origin, monotonic.
@@ -112,22 +144,26 @@ public final class RecoverabilityAnalysis {
         }
     }
 
-    private var entryBlocks: Set<Int> { Set(students.map { $0.placement.firstChangedBlock }) }
+    /// Blocks whose entry activation a candidate still being trained starts from.
+    private var entryBlocks: Set<Int> { Set(students.indices.filter { training[$0] }.map { students[$0].placement.firstChangedBlock }) }
 
-    /// Runs training iterations up to `config.iterations`, calling `afterIteration(i, losses)`
-    /// after each (for progress and checkpoints). Throws when a loss becomes NaN.
-    public func train(data: TinySet, afterIteration: (Int, [Float]) throws -> Void = { _, _ in }) throws {
+    /// Runs training iterations up to `until` (default `config.iterations`, the schedule's
+    /// length: the learning rate always follows `config.iterations`), calling
+    /// `afterIteration(i, losses)` after each with the losses of the candidates still trained
+    /// (for progress and checkpoints). Throws when a loss becomes NaN.
+    public func train(data: TinySet, until: Int? = nil, afterIteration: (Int, [Float]) throws -> Void = { _, _ in }) throws {
         let keep = entryBlocks
-        while completedIterations < config.iterations {
+        let end = min(until ?? config.iterations, config.iterations)
+        while completedIterations < end {
             let it = completedIterations
             let batch = try data.trainBatch(it)
             let t0 = Self.now()
             let (entries, target) = teacherPass(batch.images, keep: keep)
             time.teacherSeconds += Self.now() - t0
             var losses: [Float] = []
-            for (index, (s, opt)) in zip(students, optimizers).enumerated() {
+            for (index, (s, opt)) in zip(students, optimizers).enumerated() where training[index] {
                 let t1 = Self.now()
-                defer { time.studentSeconds[index] += Self.now() - t1 }
+                defer { time.studentSeconds[index] += Self.now() - t1; time.studentIterations[index] += 1 }
                 opt.learningRate = config.rate(at: it)
                 s.apply(to: teacher)
                 let out = teacher.features(fromBlock: s.placement.firstChangedBlock, input: entries[s.placement.firstChangedBlock]!)
@@ -145,8 +181,8 @@ public final class RecoverabilityAnalysis {
             time.iterations += 1
             try afterIteration(it, losses)
         }
-        for s in students where !Divergence.allFinite(s.adaptorParameters) {
-            throw PractiseError("adaptor training for \(s.placement.dropped) diverged: its adaptors hold NaN or infinity after the last update (iteration \(config.iterations)); try a lower --lr")
+        for (s, trained) in zip(students, training) where trained && !Divergence.allFinite(s.adaptorParameters) {
+            throw PractiseError("adaptor training for \(s.placement.dropped) diverged: its adaptors hold NaN or infinity after the last update (iteration \(completedIterations)); try a lower --lr")
         }
     }
 

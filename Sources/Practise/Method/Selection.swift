@@ -29,11 +29,20 @@ public enum Selection {
     /// Whether two candidates' scores are within noise of each other.
     public static func tied(_ a: CandidateScore, _ b: CandidateScore) -> Bool { scoreInterval(a).overlaps(scoreInterval(b)) }
 
+    /// Candidates ordered best-to-drop first: the fully measured ones (``rankedByScore(_:)``),
+    /// then those a halving analysis eliminated early, latest-eliminated first and each rung's by
+    /// score — their recoverabilities are of fewer iterations and never compete with full ones.
+    public static func ranked(_ scores: [CandidateScore]) -> [CandidateScore] {
+        let full = scores.filter(\.fullyMeasured)
+        let byRung = Dictionary(grouping: scores.filter { !$0.fullyMeasured }, by: { $0.eliminatedAfter! })
+        return rankedByScore(full) + byRung.keys.sorted(by: >).flatMap { rankedByScore(byRung[$0]!) }
+    }
+
     /// Candidates ordered best-to-drop first: ascending score where scores are clearly apart;
     /// tied candidates (``tied(_:_:)``) by recoverability, then name (``tieRule``). Sorted by
     /// score first, then every adjacent tied pair out of tie order is swapped until none is, so
     /// the order never rests on a difference smaller than the latency's uncertainty.
-    public static func ranked(_ scores: [CandidateScore]) -> [CandidateScore] {
+    public static func rankedByScore(_ scores: [CandidateScore]) -> [CandidateScore] {
         func tieKey(_ c: CandidateScore) -> (Double, String) { (c.recoverability, c.block) }
         var order = scores.sorted { ($0.score, $0.recoverability, $0.block) < ($1.score, $1.recoverability, $1.block) }
         var swapped = true
@@ -52,7 +61,7 @@ public enum Selection {
     public static func ties(_ ranked: [CandidateScore]) -> [[String]] {
         var runs: [[String]] = [], current: [String] = []
         for (i, c) in ranked.enumerated() {
-            if i > 0 && tied(ranked[i - 1], c) { current.append(c.block) } else {
+            if i > 0 && ranked[i - 1].eliminatedAfter == c.eliminatedAfter && tied(ranked[i - 1], c) { current.append(c.block) } else {
                 if current.count > 1 { runs.append(current) }
                 current = [c.block]
             }
@@ -61,13 +70,28 @@ public enum Selection {
         return runs
     }
 
-    /// The `k` best blocks to drop.
+    /// Length of the shortest prefix of `ranked` whose predicted latency reductions (sum of
+    /// per-block percentages) reach `target` (a fraction); at least 1, at most `ranked.count`.
+    public static func predictedPrefixLength(_ target: Double, of ranked: [CandidateScore]) -> Int {
+        var predicted = 0.0, k = 0
+        while k < ranked.count && predicted < target * 100 { predicted += ranked[k].latencyReduction; k += 1 }
+        return max(k, 1)
+    }
+
+    /// The advice when a selection needs more blocks than a halving analysis measured fully.
+    static func halvingAdvice(_ scores: [CandidateScore]) -> String {
+        let eliminated = scores.count - scores.filter(\.fullyMeasured).count
+        return eliminated == 0 ? "" : " (fully measured: the halving analysis eliminated \(eliminated) more early; raise --halving-margin or use --analysis-schedule full)"
+    }
+
+    /// The `k` best blocks to drop, among the fully measured candidates.
     public static func lowest(_ k: Int, of scores: [CandidateScore]) throws -> [String] {
         guard k >= 1 else { throw PractiseError("--drop must be at least 1") }
-        guard k <= scores.count else {
-            throw PractiseError("cannot drop \(k) blocks: the model has only \(scores.count) candidates")
+        let measured = scores.filter(\.fullyMeasured)
+        guard k <= measured.count else {
+            throw PractiseError("cannot drop \(k) blocks: the model has only \(measured.count) candidates" + halvingAdvice(scores))
         }
-        return ranked(scores).prefix(k).map(\.block)
+        return ranked(measured).prefix(k).map(\.block)
     }
 
     /// The fewest best-ranked blocks reaching `target` (a fraction, e.g. 0.22), checked with
@@ -80,10 +104,8 @@ public enum Selection {
     public static func reaching(_ target: Double, of scores: [CandidateScore],
                                 measure: ([String]) throws -> LatencyInterval) throws -> (blocks: [String], measured: LatencyInterval) {
         guard target > 0 && target < 1 else { throw PractiseError("--target-latency-reduction must be between 0 and 1, got \(target)") }
-        let order = ranked(scores)
-        var predicted = 0.0, k = 0
-        while k < order.count && predicted < target * 100 { predicted += order[k].latencyReduction; k += 1 }
-        k = max(k, 1)
+        let order = ranked(scores.filter(\.fullyMeasured))
+        var k = predictedPrefixLength(target, of: order)
         func prefix(_ n: Int) -> [String] { order.prefix(n).map(\.block) }
         let start = k
         var lastMeasured = LatencyInterval(exact: 0)
@@ -94,7 +116,7 @@ public enum Selection {
         }
         guard k <= order.count else {
             throw PractiseError(String(format: "no selection reaches a %.1f%% latency reduction: dropping all %d candidates measured %.1f%%",
-                                       target * 100, order.count, lastMeasured.value * 100))
+                                       target * 100, order.count, lastMeasured.value * 100) + halvingAdvice(scores))
         }
         var best = (blocks: prefix(k), measured: lastMeasured)
         // Only when the first measurement already reached the target (after adding blocks,

@@ -25,6 +25,8 @@ public struct CompressionOptions: Sendable {
     /// `shardSettings`) instead of running it.
     public var analysisFolder: String?
     public var shardSettings: ShardSettings?
+    /// Run the analysis as successive halving (its `selection` is set to `rule`); nil: the full analysis.
+    public var halving: SuccessiveHalving?
 
     public init(rule: DropRule, blocks: [String]? = nil, analysisIterations: Int, finetuneIterations: Int, latencyBatch: Int) {
         self.rule = rule; self.blocks = blocks
@@ -73,6 +75,8 @@ public final class CompressionRun {
     public let imageShape: [Int]
     public let options: CompressionOptions
     public var latencyMeter = LatencyMeter()
+    /// Called when a halving analysis decides a rung.
+    public var onRung: ((HalvingRung) -> Void)?
 
     public init(teacher: ClassifierModel, network: NetworkSpec, imageShape: [Int], options: CompressionOptions) {
         self.teacher = teacher; self.network = network; self.imageShape = imageShape; self.options = options
@@ -88,6 +92,13 @@ public final class CompressionRun {
         let student = s.build(seed: options.seed)
         teacher.copyWeights(into: student)
         return (student, s)
+    }
+
+    /// The halving schedule serving this run's selection rule (nil: the full analysis).
+    public var halving: SuccessiveHalving? {
+        guard var h = options.halving else { return nil }
+        h.selection = options.rule
+        return h
     }
 
     /// The meter with the run's latency threads.
@@ -134,9 +145,11 @@ public final class CompressionRun {
             } else {
                 let settings = AnalysisSettings(model: network.name, candidates: candidates.map(\.path),
                                                 iterations: options.analysisIterations, batchSize: options.batchSize,
-                                                learningRate: options.learningRate, seed: options.seed, samples: samples)
+                                                learningRate: options.learningRate, seed: options.seed, samples: samples,
+                                                halving: halving)
                 let analysis = try AnalysisRun(teacher: teacher, imageShape: imageShape, settings: settings,
                                                stateDir: analysisStateDir, latencyBatch: options.latencyBatch)
+                analysis.onRung = onRung
                 analysis.latencyMeter = meter
                 analysis.latencySource = options.latencyTable
                 analysis.checkpointEvery = options.checkpointEvery

@@ -27,6 +27,13 @@ public struct CompressionReport: Codable, Sendable {
     public var seed: UInt64
     public var method: String
     public var analysisIterations: Int
+    /// `full` (every candidate trained `analysisIterations`) or `halving` (successive halving:
+    /// ``SuccessiveHalving``, with the iterations of its rungs); nil with `--blocks` and the
+    /// channels scheme, which run no block analysis. Candidates it eliminated say so
+    /// (`"eliminated": true` with their `"iterations"`).
+    public var analysisSchedule: String?
+    public var analysisHalving: SuccessiveHalving?
+    public var analysisHalvingBudgets: [Int]?
     public var finetuneIterations: Int
     public var threads: Int
     public var latencyBatch: Int
@@ -75,6 +82,7 @@ public struct CompressionReport: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case tool, version, model, weights, data, evalData = "eval_data", inputConversion = "input_conversion", evalInputConversion = "eval_input_conversion", numSamples = "num_samples", seed, method
         case analysisIterations = "analysis_iterations", finetuneIterations = "finetune_iterations", threads
+        case analysisSchedule = "analysis_schedule", analysisHalving = "analysis_halving", analysisHalvingBudgets = "analysis_halving_budgets"
         case latencyBatch = "latency_batch", candidates, droppedBlocks = "dropped_blocks", latencyMs = "latency_ms"
         case latencySpreadMs = "latency_spread_ms", latencyReduction = "latency_reduction", top1, top5
         case latencyReductionCI = "latency_reduction_ci", latencySpread = "latency_spread", latencyNoisy = "latency_noisy"
@@ -103,6 +111,13 @@ public struct CompressionReport: Codable, Sendable {
             ratioTrials = o.ratioTrials
         }
         analysisIterations = options.blocks == nil ? options.analysisIterations : 0
+        if o.scheme == "blocks" && options.blocks == nil && options.analysisFolder == nil {
+            var halving = options.halving
+            halving?.selection = options.rule
+            analysisSchedule = halving == nil ? "full" : "halving"
+            analysisHalving = halving
+            analysisHalvingBudgets = halving?.budgets(iterations: options.analysisIterations)
+        }
         finetuneIterations = options.finetuneIterations
         threads = o.teacherLatency.threads
         latencyBatch = options.latencyBatch
@@ -173,6 +188,12 @@ public struct CompressionReport: Codable, Sendable {
         return String(format: "ratio %.3f of every block's inner channels: %d channels kept at %d sites", pruneRatio ?? 0, kept, full)
     }
 
+    /// `, successive halving (η 2, rungs at 25/50/100 iterations, margin 3)`, or nothing for the full analysis.
+    var scheduleText: String {
+        guard let h = analysisHalving, let budgets = analysisHalvingBudgets else { return "" }
+        return ", successive halving (factor \(h.factor), rungs at \(budgets.map(String.init).joined(separator: "/")) iterations, margin \(h.margin))"
+    }
+
     /// `23.4% (95% interval 22.1–24.6%)`, with a noise note when the spread is above the bound.
     var reductionText: String {
         String(format: "%.1f%% (95%% interval %.1f–%.1f%%)", latencyReduction * 100, latencyReductionCI[0] * 100, latencyReductionCI[1] * 100)
@@ -231,7 +252,7 @@ public struct CompressionReport: Codable, Sendable {
         for line in [
             ("Model", "`\(model)` from `\(weights)`"),
             ("Tiny set", "\(numSamples) images of `\(data)`, seed \(seed)" + (inputConversion.map { ", converted to \($0)" } ?? "")),
-            ("Method", "\(method): \(analysisIterations) analysis / \(finetuneIterations) finetuning iterations"),
+            ("Method", "\(method): \(analysisIterations) analysis / \(finetuneIterations) finetuning iterations" + scheduleText),
             scheme == "channels" ? ("Filter pruning (L1)", keptSummary)
                 : ("Dropped blocks", droppedBlocks.map { "`\($0)`" }.joined(separator: ", ")),
             ("Latency", String(format: "%.2f → %.2f ms (−%@), batch %d, threads %d", latencyMs.teacher, latencyMs.student, reductionText, latencyBatch, threads)),
@@ -249,10 +270,14 @@ public struct CompressionReport: Codable, Sendable {
         } else {
             md += "\n## Candidates (best to drop first)\n\n| block | recoverability | latency reduction (95% interval) | score | dropped |\n|---|---:|---:|---:|:---:|\n"
             for c in Selection.ranked(candidates) {
+                let mark = c.eliminatedAfter.map { "eliminated after \($0) iterations" } ?? (droppedBlocks.contains(c.block) ? "✔" : "")
                 md += String(format: "| `%@` | %.5f | %.2f%% (%.2f–%.2f) | %.5f | %@ |\n", c.block, c.recoverability, c.latencyReduction,
-                             c.latencyLow, c.latencyHigh, c.score, droppedBlocks.contains(c.block) ? "✔" : "")
+                             c.latencyLow, c.latencyHigh, c.score, mark)
             }
             md += "\nRanking: \(Selection.tieRule).\n"
+            if !candidates.allSatisfy(\.fullyMeasured) {
+                md += "Eliminated candidates were stopped early by the halving schedule: their recoverability is of the iterations shown, ranked after every fully measured one and never selected.\n"
+            }
             md += "\n![recoverability vs latency](candidates.svg)\n"
         }
         md += "\n## Wall time\n\n| phase | seconds |\n|---|---:|\n"

@@ -22,6 +22,9 @@ struct AnalyzeCommand: ParsableCommand {
     @OptionGroup var latency: LatencyOptions
     @OptionGroup var common: RunOptions
     @OptionGroup var synthesis: SynthesisOptions
+    @OptionGroup var schedule: AnalysisScheduleOptions
+    @Option(parsing: .unconditional, help: "With --analysis-schedule halving: the number of best-ranked candidates the later selection takes (e.g. compress --drop K); at least these plus --halving-margin are trained the full iterations.")
+    var halvingKeep: Int?
     @Option(help: "Folder for the resumable analysis state and results (with --shard-index: the shared folder of all shards).")
     var out: String = "practise-analysis"
     @Flag(help: "Discard a previous analysis in --out and start over (not with --shard-index).") var force = false
@@ -40,6 +43,17 @@ struct AnalyzeCommand: ParsableCommand {
         }
         if shardIndex != nil && force { throw ValidationError("--force cannot be used with --shard-index: the folder is shared by every shard") }
         try Check.range("--shard-count", shardCount, 1...100_000)
+        try schedule.refuseHalving(with: "--shard-index/--shard-count", given: shardIndex != nil,
+                                   because: "every shard trains its own candidates to the full iterations, while halving ranks all candidates in one process to stop the worst")
+        try schedule.refuseHalving(with: "--merge", given: merge != nil, because: "--merge scores the full analyses of sharded runs, which train no candidate")
+        try schedule.refuseHalving(with: "--status", given: status != nil, because: "--status only shows the progress of a sharded analysis")
+        switch (schedule.analysisSchedule, halvingKeep) {
+        case (.halving, nil): throw ValidationError("--analysis-schedule halving needs --halving-keep K on analyze: how many best-ranked candidates the later selection takes (analyze selects none itself)")
+        case (.full, .some): throw ValidationError("--halving-keep needs --analysis-schedule halving")
+        default: break
+        }
+        try Check.range("--halving-keep", halvingKeep, 1...Int.max)
+        _ = try schedule.halving(iterations: phase.analysisIterations, selection: .count(halvingKeep ?? 1))
         if status == nil && merge == nil { try Check.outputFolder("--out", out) }
         if status == nil && merge == nil && shardIndex == nil {
             // Resuming (or --force discarding) an analysis never writes into, or removes, a folder
@@ -57,6 +71,10 @@ struct AnalyzeCommand: ParsableCommand {
         let lock = (shardIndex == nil && merge == nil) ? try OutputLock.acquire(for: out) : nil
         defer { lock?.release() }
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true, imageSize: dataOptions.imageSize, hasImageSizeOption: true)
+        if let k = halvingKeep {
+            let known = Candidates.find(in: m.model, imageShape: m.network.imageShape()).count
+            if k > known { throw PractiseError("--halving-keep \(k) is more than the \(known) droppable blocks of \(m.network.name)") }
+        }
         if force && shardIndex == nil && merge == nil { try? FileManager.default.removeItem(atPath: out) }
         let cache = synthesis.syntheticCache ?? ((merge ?? out) as NSString).appendingPathComponent("synthetic")
         let data = try PreparedData.prepare(dataOptions, samples: sampleOptions, phase: phase, model: m, seed: common.seed) { n, shape, norm in
@@ -84,25 +102,36 @@ struct AnalyzeCommand: ParsableCommand {
             return
         } else {
             let candidates = Candidates.find(in: m.model, imageShape: data.imageShape)
+            let halving = try schedule.halving(iterations: phase.analysisIterations, selection: .count(halvingKeep ?? 1))
             let settings = AnalysisSettings(model: m.network.name, candidates: candidates.map(\.path),
                                             iterations: phase.analysisIterations, batchSize: data.batchSize,
-                                            learningRate: phase.lr, seed: common.seed, samples: data.sampleKeys)
+                                            learningRate: phase.lr, seed: common.seed, samples: data.sampleKeys, halving: halving)
             let analysis = try AnalysisRun(teacher: m.model, imageShape: data.imageShape, settings: settings, stateDir: out, latencyBatch: latency.latencyBatch)
             analysis.latencyMeter = latency.meter
             analysis.latencySource = table
             analysis.checkpointEvery = phase.checkpointEvery
             try SampleListWriter.write(data, to: (out as NSString).appendingPathComponent("samples.txt"))
             let progress = ProgressLine()
+            analysis.onRung = { rung in
+                progress.finish()
+                warn(rungNote(rung, iterations: phase.analysisIterations))
+            }
             scores = try analysis.run(data: data.tiny) { progress.update($0) }
             progress.finish()
             latencies = analysis.latencies
             try OutputFile.writeJSON(Selection.ranked(scores), to: (out as NSString).appendingPathComponent("scores.json"))
         }
         let ranked = Selection.ranked(scores)
-        say(Table.render(header: ["rank", "block", "recoverability", "latency reduction (95% interval)", "score"], rows: ranked.enumerated().map { i, s in
+        let halved = ranked.contains { !$0.fullyMeasured }
+        say(Table.render(header: ["rank", "block", "recoverability", "latency reduction (95% interval)", "score"] + (halved ? ["iterations"] : []),
+                         rows: ranked.enumerated().map { i, s in
             [String(i + 1), s.block, String(format: "%.6f", s.recoverability),
              String(format: "%.2f%% (%.2f–%.2f)", s.latencyReduction, s.latencyLow, s.latencyHigh), String(format: "%.6f", s.score)]
+                + (halved ? [s.eliminatedAfter.map { "\($0), eliminated" } ?? String(phase.analysisIterations)] : [])
         }))
+        if halved {
+            say("\neliminated: stopped early by --analysis-schedule halving; their recoverability is of the iterations shown, ranked after every fully measured candidate")
+        }
         if let l = latencies {
             say("\ncandidate latencies: \(l.origin.summary)")
             let ties = Selection.ties(ranked)

@@ -21,6 +21,7 @@ struct CompressCommand: ParsableCommand {
     @OptionGroup var latency: LatencyOptions
     @OptionGroup var common: RunOptions
     @OptionGroup var synthesis: SynthesisOptions
+    @OptionGroup var schedule: AnalysisScheduleOptions
     @Option(parsing: .unconditional, help: "Drop this many of the lowest-scoring blocks (1 to the number of candidates).") var drop: Int?
     @Option(parsing: .unconditional, help: "Drop the fewest blocks whose measured latency reduction reaches this fraction, between 0 and 1 (e.g. 0.22).") var targetLatencyReduction: Double?
     @Option(help: "Skip the analysis and drop these blocks (comma-separated paths).") var blocks: String?
@@ -34,6 +35,9 @@ struct CompressCommand: ParsableCommand {
     @Flag(help: "Do not write model.onnx.") var noOnnx = false
 
     func validate() throws {
+        try schedule.refuseHalving(with: "--scheme channels", given: scheme == "channels", because: "filter pruning runs no block analysis")
+        try schedule.refuseHalving(with: "--blocks", given: blocks != nil, because: "--blocks skips the analysis")
+        try schedule.refuseHalving(with: "--analysis", given: analysis != nil, because: "--analysis takes the full analysis of a sharded folder instead of analysing")
         if scheme == "channels" {
             guard (targetLatencyReduction != nil) != (pruneRatio != nil), drop == nil, blocks == nil, analysis == nil else {
                 throw ValidationError("--scheme channels takes exactly one of --target-latency-reduction R or --prune-ratio P (not --drop, --blocks or --analysis)")
@@ -53,9 +57,13 @@ struct CompressCommand: ParsableCommand {
         guard FinetuneMethod(caseInsensitive: method) != nil else { throw ValidationError("--method must be MiR, BP or KD, got '\(method)'") }
         try Check.range("--drop", drop, 1...Int.max)
         try Check.fraction("--target-latency-reduction", targetLatencyReduction)
+        _ = try schedule.halving(iterations: phase.analysisIterations, selection: rule)
         _ = try blockList()
         try Check.outputFolder("--out", out)
     }
+
+    /// What the selection takes: `--drop K` or `--target-latency-reduction R`.
+    var rule: DropRule { drop.map(DropRule.count) ?? .latencyTarget(targetLatencyReduction ?? 0) }
 
     /// `--blocks` as paths: at least one, none empty, no repeats.
     func blockList() throws -> [String]? {
@@ -106,7 +114,7 @@ struct CompressCommand: ParsableCommand {
         do { try fm.createDirectory(atPath: work, withIntermediateDirectories: true) } catch {
             throw PractiseError("cannot create the work folder \(work): \((error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription)")
         }
-        var options = CompressionOptions(rule: drop.map(DropRule.count) ?? .latencyTarget(targetLatencyReduction ?? 0),
+        var options = CompressionOptions(rule: rule,
                                          blocks: try blockList(),
                                          analysisIterations: phase.analysisIterations, finetuneIterations: phase.finetuneIterations,
                                          latencyBatch: latency.latencyBatch)
@@ -117,6 +125,9 @@ struct CompressCommand: ParsableCommand {
         options.checkpointEvery = phase.checkpointEvery
         options.latencyThreads = latency.latencyThreads
         options.latencyTable = table
+        if scheme == "blocks" && blocks == nil && analysis == nil {
+            options.halving = try schedule.halving(iterations: phase.analysisIterations, selection: rule)
+        }
         if let analysis {
             options.analysisFolder = analysis
             options.shardSettings = try ShardSetup.settings(m, data: data, phase: phase, seed: common.seed)
@@ -134,6 +145,10 @@ struct CompressCommand: ParsableCommand {
         } else {
             let runner = CompressionRun(teacher: m.model, network: m.network, imageShape: data.imageShape, options: options)
             runner.latencyMeter = latency.meter
+            runner.onRung = { rung in
+                progress.finish()
+                warn(rungNote(rung, iterations: options.analysisIterations))
+            }
             outcome = try runner.run(data: data.tiny, samples: data.sampleKeys, analysisStateDir: (work as NSString).appendingPathComponent("analysis"),
                                      evaluate: evaluate, progress: { progress.update($0) })
         }

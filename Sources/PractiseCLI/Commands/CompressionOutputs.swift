@@ -35,7 +35,7 @@ enum CompressionOutputs {
         try OutputFile.write(report.json(), to: path("report.json"))
         try OutputFile.write(report.markdown, to: path("report.md"))
         if o.scheme == "blocks" {
-            try OutputFile.write(CandidatePlot.svg(o.scores, dropped: o.dropped, title: "\(report.model): recoverability vs latency reduction"),
+            try OutputFile.write(CandidatePlot.svg(o.scores.filter(\.fullyMeasured), dropped: o.dropped, title: "\(report.model): recoverability vs latency reduction"),
                                  to: path("candidates.svg"))
         }
         try SampleListWriter.write(data, to: path("samples.txt"))

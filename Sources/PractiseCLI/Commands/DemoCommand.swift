@@ -22,12 +22,14 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Output folder.") var out: String = "practise-demo"
     @Flag(help: "Replace --out even if an earlier demo did not write it.") var force = false
     @OptionGroup var common: RunOptions
+    @OptionGroup var schedule: AnalysisScheduleOptions
 
     /// The file that marks a folder as written by `practise demo`.
     static let marker = ".practise-demo"
 
     func validate() throws {
         guard model == .resnet20 || model == .resnet56 else { throw ValidationError("--model must be resnet20 or resnet56 (the bundled teachers), got \(model.rawValue)") }
+        _ = try schedule.halving(iterations: analysisIterations, selection: .count(drop))
     }
 
     func run() throws {
@@ -41,7 +43,7 @@ struct DemoCommand: ParsableCommand {
         let tiny = dataFree ? "synthetic:\(numSamples)" : data
         var args = ["--model", model.rawValue, "--weights", "bundled", "--data", tiny, "--num-samples", String(numSamples),
                     "--analysis-iterations", String(analysisIterations), "--finetune-iterations", String(finetuneIterations),
-                    "--drop", String(drop), "--out", out, "--seed", String(common.seed)]
+                    "--drop", String(drop), "--out", out, "--seed", String(common.seed)] + schedule.arguments
         if replace { args.append("--force") }
         if let evalData { args += ["--eval-data", evalData] } else if dataFree { args += ["--eval-data", "bundled"] }
         if dataFree { args += ["--synthesis-iterations", String(synthesisIterations)] }
