@@ -6,6 +6,7 @@ final class AllocatorTests: XCTestCase {
     let large = 33 << 20
 
     func testLargeBlocksAreReusedForTheSameSize() {
+        pk_buffer_release_cached()
         let a = pk_buffer_alloc(large)!
         XCTAssertEqual(Int(bitPattern: a) % 64, 0, "64-byte aligned")
         a.storeBytes(of: 42, as: Int.self)
@@ -17,11 +18,43 @@ final class AllocatorTests: XCTestCase {
         pk_buffer_free(b, large)
         pk_buffer_free(c, large + 64)
         XCTAssertEqual(pk_buffer_cached_bytes(), 2 * large + 64)
-        // A request of another size releases what is cached rather than keep it alongside.
+        // A request of another size takes the nearest cached block (resized) and releases the
+        // other, which would exceed the most that was in use at once (2 · large + 64).
         let d = pk_buffer_alloc(large + 128)!
         XCTAssertEqual(pk_buffer_cached_bytes(), 0)
         pk_buffer_free(d, large + 128)
         XCTAssertEqual(pk_buffer_cached_bytes(), large + 128)
+    }
+
+    func testAnotherSizeReusesTheNearestBlocksPagesOnLinux() {
+        pk_buffer_release_cached()
+        let a = pk_buffer_alloc(large)!
+        a.storeBytes(of: 42, as: Int.self)
+        pk_buffer_free(a, large)
+        let b = pk_buffer_alloc(2 * large)!
+        XCTAssertEqual(pk_buffer_cached_bytes(), 0)
+        let f = b.bindMemory(to: UInt8.self, capacity: 2 * large)
+        f[2 * large - 1] = 7   // the grown part is usable
+        #if os(Linux)
+        XCTAssertEqual(b.load(as: Int.self), 42, "resized with mremap: the cached block's pages are kept")
+        #endif
+        XCTAssertEqual(Int(bitPattern: b) % 64, 0)
+        pk_buffer_free(b, 2 * large)
+        pk_buffer_release_cached()
+        XCTAssertEqual(pk_buffer_cached_bytes(), 0)
+    }
+
+    func testCachedBlocksStayWithinThePeakInUse() {
+        pk_buffer_release_cached()
+        let a = pk_buffer_alloc(large)!, b = pk_buffer_alloc(large + 64)!, c = pk_buffer_alloc(large + 128)!
+        pk_buffer_free(a, large)
+        pk_buffer_free(b, large + 64)
+        // Nearest to large − 4096 is a's block; c plus the new block plus b's cached block stay
+        // within the peak of a, b and c in use together, so b's block stays cached.
+        let d = pk_buffer_alloc(large - 4096)!
+        XCTAssertEqual(pk_buffer_cached_bytes(), large + 64)
+        for (p, s) in [(c, large + 128), (d, large - 4096)] { pk_buffer_free(p, s) }
+        pk_buffer_release_cached()
     }
 
     func testSmallBlocksAndEvictionUnderLoad() {

@@ -154,19 +154,28 @@ void pk_sum_and_dot_dev(const float *g, const float *x, const float *act_out, lo
 void pk_bn_input_grad(const float *g, const float *x, const float *act_out, long n, float mu, float inv, float scale,
                       float a, float b, float upper, float *dx);
 
+/// y[r * ldy + o] = Σ_j x[r * ldx + j] · w[o * ldw + j] for rows r < m of x and rows o in [o0, o1) of
+/// w (CKernels/gemv.c): `x · wᵀ` for a few rows of x, reading each row of w once, unpacked.
+void pk_rows_times_rows(const float *x, long ldx, long m, const float *w, long ldw, long k, long o0, long o1,
+                        float *y, long ldy);
+
 /// On glibc, serves large blocks from the heap instead of fresh mmaps so that freed tensor
 /// buffers are reused rather than unmapped and page-faulted again; a no-op elsewhere.
 void pk_keep_freed_blocks_in_heap(void);
 
 /// Tensor buffers: 64-byte aligned blocks of `bytes` (NULL when memory ran out). Blocks of at
 /// least 32 MiB, which the C library maps fresh from the kernel every time (page faults and
-/// zeroing on first touch), are kept on free in a cache of two blocks (at most 1 GiB) until the
-/// next large request, which takes one of exactly its size or else releases them all first;
-/// fresh large blocks are advised to use transparent huge pages on Linux. Smaller blocks go to
-/// malloc's heap. Thread-safe.
+/// zeroing on first touch), are kept on free in a cache of four blocks (at most 1 GiB); the next
+/// large request takes one of exactly its size or else, on Linux, resizes the nearest one
+/// (mremap: its pages are kept). Cached blocks stay only while the large blocks in use plus those
+/// cached stay within the most the blocks in use have held at once, so the cache never raises
+/// that peak. Fresh large blocks are advised to use transparent huge pages on Linux. Smaller
+/// blocks go to malloc's heap. Thread-safe.
 void *pk_buffer_alloc(size_t bytes);
 /// Releases a block from pk_buffer_alloc; `bytes` must be the size it was allocated with.
 void pk_buffer_free(void *block, size_t bytes);
+/// Releases every cached block and restarts the peak the cache stays within from the blocks in use now.
+void pk_buffer_release_cached(void);
 /// Bytes held by the cache now (for tests and diagnostics).
 size_t pk_buffer_cached_bytes(void);
 
