@@ -40,7 +40,7 @@ __attribute__((constructor, used)) static void pk_tune_heap_at_load(void) { pk_k
 //
 // Blocks of glibc's largest mmap threshold (32 MiB) and more are always fresh mappings: an eval pass of
 // MobileNetV2 at batch 64 (activations up to 308 MB) spent about 40% of its time in the kernel
-// faulting and zeroing pages. So freed large blocks wait here (four slots, at most 1 GiB) for the
+// faulting and zeroing pages. So freed large blocks wait here (eight slots, at most 1 GiB) for the
 // next large request. One of exactly its size is taken as it is. Otherwise, on Linux, the cached
 // block closest in size is resized to the request with mremap, which keeps its pages (already
 // faulted in, never zeroed again): shrinking returns the tail to the kernel, growing faults in
@@ -52,7 +52,7 @@ __attribute__((constructor, used)) static void pk_tune_heap_at_load(void) { pk_k
 // activation size; keeping blocks up to a fixed cap instead raised its peak RSS from 1.0 to 1.2 GB
 // with 3 slots and to 1.8 GB with 16.)
 
-enum { CACHE_SLOTS = 4 };
+enum { CACHE_SLOTS = 8 };
 static const size_t CACHE_MIN_BYTES = (size_t)32 << 20, CACHE_MAX_BYTES = (size_t)1 << 30;
 
 static struct {

@@ -165,7 +165,7 @@ void pk_keep_freed_blocks_in_heap(void);
 
 /// Tensor buffers: 64-byte aligned blocks of `bytes` (NULL when memory ran out). Blocks of at
 /// least 32 MiB, which the C library maps fresh from the kernel every time (page faults and
-/// zeroing on first touch), are kept on free in a cache of four blocks (at most 1 GiB); the next
+/// zeroing on first touch), are kept on free in a cache of eight blocks (at most 1 GiB); the next
 /// large request takes one of exactly its size or else, on Linux, resizes the nearest one
 /// (mremap: its pages are kept). Cached blocks stay only while the large blocks in use plus those
 /// cached stay within the most the blocks in use have held at once, so the cache never raises
