@@ -12,7 +12,7 @@ to S x S; practise converts them to the models' 3 channels by its input rule (gr
 eval-onnx.py does the same. Random-weight models on Fashion-MNIST: the check is agreement of the
 two engines, not accuracy. Each compress drops one block chosen by its analysis (2 iterations)
 under a latency table written here (figures by hand, distinct per block), so no latency is measured
-per candidate. Run it with a Python that has numpy, onnx and onnxruntime.
+per candidate, and the final measurement of teacher and student gets a budget of 1 s. Run it with a Python that has numpy, onnx and onnxruntime.
 """
 import argparse
 import json
@@ -25,21 +25,18 @@ import numpy as np
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
-from idx_io import read_idx, write_idx  # noqa: E402
+import padded_fashion  # noqa: E402
+from idx_io import write_idx  # noqa: E402
 
-BUNDLED = os.path.join(here, "..", "Assets", "fashion-mnist-subset")
-MEAN, STD = "0.2860,0.2860,0.2860", "0.3530,0.3530,0.3530"  # Fashion-MNIST's, per channel
+MEAN, STD = ",".join([f"{padded_fashion.MEAN:.4f}"] * 3), ",".join([f"{padded_fashion.STD:.4f}"] * 3)  # per channel
 
 
 def padded_set(out, size, train, test):
-    """The first `train`/`test` bundled images `[N, 28, 28]` zero-padded to `[N, size, size]`, as IDX files in `out`."""
+    """The first `train`/`test` bundled images zero-padded to `[N, size, size]`, as IDX files in `out`."""
     os.makedirs(out, exist_ok=True)
     for split, count in (("train", train), ("t10k", test)):
-        images = read_idx(os.path.join(BUNDLED, f"{split}-images-idx3-ubyte.gz"))[:count]
-        labels = read_idx(os.path.join(BUNDLED, f"{split}-labels-idx1-ubyte.gz"))[:count]
-        before = (size - images.shape[1]) // 2
-        after = size - images.shape[1] - before
-        write_idx(os.path.join(out, f"{split}-images-idx3-ubyte.gz"), np.pad(images, ((0, 0), (before, after), (before, after))))
+        images, labels = padded_fashion.padded(split, count, size)
+        write_idx(os.path.join(out, f"{split}-images-idx3-ubyte.gz"), images)
         write_idx(os.path.join(out, f"{split}-labels-idx1-ubyte.gz"), labels)
     return out
 
@@ -65,7 +62,7 @@ def check(name, a, data):
     latency_table(table, name, image, described["candidates"])
     run([a.practise, "compress", "--weights", os.path.join(a.models, f"{name}.onnx"), "--mean", MEAN, "--std", STD,
          "--data", f"idx:{data}", "--num-samples", "8", "--analysis-iterations", "2", "--finetune-iterations", "2",
-         "--batch-size", "8", "--drop", "1", "--latency-table", table, "--latency-batch", "1", "--seed", "7",
+         "--batch-size", "8", "--drop", "1", "--latency-table", table, "--latency-batch", "1", "--latency-budget", "1", "--seed", "7",
          "--out", out, "--force"], out + ".compress.log")
     run([a.practise, "eval", "--weights", os.path.join(out, "model.onnx"), "--data", f"idx:{data}",
          "--json", out + ".eval.json"], out + ".eval.log")
