@@ -42,8 +42,35 @@ public final class ChannelCompressionRun {
         return (student, s, kept)
     }
 
+    /// The meter that times the slim network of a trial ratio against the teacher in the ratio
+    /// search (nil: the run's meter). Tests give the meter of a simulated machine whose costs
+    /// follow the student it is given.
+    public var trialMeter: ((_ student: ClassifierModel) -> LatencyMeter)?
+
     /// The meter with the run's latency threads.
     var meter: LatencyMeter { CompressionSteps.meter(latencyMeter, threads: options.latencyThreads) }
+
+    /// The ratio the search chose, its measured reduction and every trial (ratio, median reduction).
+    public struct RatioChoice {
+        public var ratio: Double
+        public var measured: LatencyInterval
+        public var trials: [ChannelPruning.Trial]
+    }
+
+    /// The smallest pruning ratio (bisection over `[0, 0.9]` to 0.01) whose slim network's
+    /// measured latency reduction against the teacher (median of the paired rounds) reaches `target`.
+    public func searchRatio(target: Double, progress: (String) -> Void = { _ in }) throws -> RatioChoice {
+        var intervals: [Double: LatencyInterval] = [:]
+        let found = try ChannelPruning.searchRatio(target: target) { r in
+            let (student, _, _) = pruned(ratio: r)
+            let m = trialMeter.map { CompressionSteps.meter($0(student), threads: options.latencyThreads) } ?? meter
+            let reduction = m.pairedReduction(teacher: teacher, student: student, imageShape: imageShape, batch: options.latencyBatch).reduction
+            intervals[r] = reduction
+            progress(String(format: "ratio search: %.3f of inner channels pruned → %.1f%% measured latency reduction", r, reduction.value * 100))
+            return reduction.value
+        }
+        return RatioChoice(ratio: found.ratio, measured: intervals[found.ratio]!, trials: found.trials)
+    }
 
     public func run(data: TinySet, evaluate: (ClassifierModel) throws -> Accuracy,
                     progress: @escaping (String) -> Void) throws -> CompressionOutcome {
@@ -61,15 +88,8 @@ public final class ChannelCompressionRun {
             guard case .latencyTarget(let target) = options.rule else {
                 throw PractiseError("the channels scheme needs a latency target or a fixed pruning ratio")
             }
-            var intervals: [Double: LatencyInterval] = [:]
-            let found = try ChannelPruning.searchRatio(target: target) { r in
-                let (student, _, _) = pruned(ratio: r)
-                let reduction = meter.pairedReduction(teacher: teacher, student: student, imageShape: imageShape, batch: options.latencyBatch).reduction
-                intervals[r] = reduction
-                progress(String(format: "ratio search: %.3f of inner channels pruned → %.1f%% measured latency reduction", r, reduction.value * 100))
-                return reduction.value
-            }
-            chosen = (found.ratio, intervals[found.ratio], found.trials)
+            let found = try searchRatio(target: target, progress: progress)
+            chosen = (found.ratio, found.measured, found.trials)
         }
         wall["selection"] = Date().timeIntervalSince(t0)
         let (student, studentSpec, kept) = pruned(ratio: chosen.ratio)
