@@ -12,13 +12,18 @@ struct ConvPlan: Sendable {
     /// Output rows per unit: `outHeight` unless one image is cut into row blocks (then
     /// `imagesPerChunk == 1`).
     let rowsPerBlock: Int
+    /// Fewest output pixels per image for ``usesPointwisePerImage``.
+    let pointwiseMinimumColumns: Int
 
     /// - Parameters:
     ///   - columnBudget: floats of column matrix per image above which the image is cut into row
     ///     blocks (default 192 Ki floats, 768 KB: under this machine's 1 MB L2).
     ///   - minBlockColumns: fewest columns of a row block, so its GEMM stays wide.
+    ///   - pointwiseMinimumColumns: fewest output pixels per image for which a 1×1 stride-1 conv
+    ///     multiplies image by image in place (``usesPointwisePerImage``; 14×14 = 196 does). At 7×7
+    ///     (49 columns: a 32- and a 17-wide tile) images stay batched side by side.
     init(x: [Int], weight: [Int], bias: [Int]?, stride: Int, padding: Int, groups: Int,
-         columnBudget: Int = 196_608, minBlockColumns: Int = 256) {
+         columnBudget: Int = 196_608, minBlockColumns: Int = 256, pointwiseMinimumColumns: Int = 128) {
         checkShape(x.count == 4, "conv2d: input must be [N, C, H, W], got \(x)")
         checkShape(weight.count == 4, "conv2d: weight must be [O, C/groups, kH, kW], got \(weight)")
         checkShape(groups >= 1 && x[1] % groups == 0 && weight[0] % groups == 0,
@@ -28,6 +33,7 @@ struct ConvPlan: Sendable {
         if let bias { checkShape(bias == [weight[0]], "conv2d: bias \(bias) does not match \(weight[0]) output channels") }
         checkShape(stride >= 1 && padding >= 0, "conv2d: stride \(stride) / padding \(padding) invalid")
         batch = x[0]; inChannels = x[1]; outChannels = weight[0]; self.groups = groups
+        self.pointwiseMinimumColumns = pointwiseMinimumColumns
         geometry = ConvGeometry(channels: x[1] / groups, height: x[2], width: x[3],
                                 kernelH: weight[2], kernelW: weight[3], stride: stride, padding: padding)
         checkShape(geometry.outHeight > 0 && geometry.outWidth > 0,
@@ -100,10 +106,22 @@ struct ConvPlan: Sendable {
         return UnsafePointer(scratch)
     }
 
+    /// Whether the forward product of a 1×1 stride-1 conv runs image by image on the input itself
+    /// (``pointwiseForward(_:_:_:packed:)``) although ``imagesPerChunk`` batches images: when each
+    /// image has at least ``pointwiseMinimumColumns`` output pixels, so its GEMM stays wide.
+    var usesPointwisePerImage: Bool {
+        geometry.isPointwise && imagesPerChunk > 1 && outPlane >= pointwiseMinimumColumns
+    }
+
     /// - Parameter prepacked: each group's weight matrix already packed (``ConvWeightPack``).
     func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                  prepacked: [PackedMatrix]? = nil) {
         let k = geometry.columnRows, og = groupOut
+        if usesPointwisePerImage {
+            let packed = prepacked ?? (0..<groups).map { g in PackedMatrix(m: og, k: k, a: w + g * og * k, lda: k) }
+            pointwiseForward(x, w, y, packed: packed)
+            return
+        }
         let perUnit = parallel(over: unitCount)
         let colSize = k * unitColumns
         let tmpSize = imagesPerChunk > 1 ? og * unitColumns : 0
@@ -138,6 +156,25 @@ struct ConvPlan: Sendable {
             }
         }
         if perUnit { Parallel.chunks(unitCount, work) } else { work(0..<unitCount) }
+    }
+
+    /// `y` `[N, O, H, W]` = each group's packed weight `[O/groups, C/groups]` times each image's
+    /// `[C/groups, H·W]`, read in place: one GEMM per image and group, straight into the output,
+    /// with no column matrix and no copies (images split across threads).
+    private func pointwiseForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
+                                  packed: [PackedMatrix]) {
+        let og = groupOut, cg = geometry.channels
+        let perImage = parallel(over: batch)
+        let work = { (images: Range<Int>) in
+            for n in images {
+                for g in 0..<groups {
+                    gemm(perImage, PackedOrPlain(packed[g], m: og, k: cg, a: w + g * og * cg, lda: cg), n: outPlane,
+                         b: x + (n * inChannels + g * cg) * inPlane, ldb: inPlane,
+                         c: y + (n * outChannels + g * og) * outPlane, ldc: outPlane)
+                }
+            }
+        }
+        if perImage { Parallel.chunks(batch, work) } else { work(0..<batch) }
     }
 
     /// Writes `dx` (zeroing it chunk by chunk on the threads that fill it, so it may come

@@ -54,6 +54,41 @@ final class ConvPlanTests: XCTestCase {
         }
     }
 
+    /// 1×1 stride-1 convs on images of at least `pointwiseMinimumColumns` pixels multiply image by
+    /// image in place; against the batched path (images side by side in a copied column matrix,
+    /// products copied out), with prepacked and unpacked weights, groups and 1 and 2 threads.
+    func testPointwisePerImageMatchesTheBatchedPath() {
+        // (x, weight, groups)
+        let cases: [([Int], [Int], Int)] = [
+            ([5, 24, 14, 14], [40, 24, 1, 1], 1),   // MobileNetV2-like 14×14
+            ([3, 8, 9, 15], [13, 8, 1, 1], 1),      // odd plane (135), 13 outputs
+            ([4, 6, 12, 12], [10, 3, 1, 1], 2),     // groups
+        ]
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        for threads in [1, 2] {
+            Threads.count = threads
+            for (xs, ws, g) in cases {
+                let perImage = ConvPlan(x: xs, weight: ws, bias: nil, stride: 1, padding: 0, groups: g)
+                let batched = ConvPlan(x: xs, weight: ws, bias: nil, stride: 1, padding: 0, groups: g,
+                                       pointwiseMinimumColumns: .max)
+                XCTAssertGreaterThan(batched.imagesPerChunk, 1, "the reference batches images")
+                XCTAssertTrue(perImage.usesPointwisePerImage)
+                XCTAssertFalse(batched.usesPointwisePerImage)
+                let x = randomTensor(xs, seed: 4), w = randomTensor(ws, seed: 5)
+                let want = Tensor(zeros: batched.outputShape)
+                batched.forward(x.pointer, w.pointer, want.pointer)
+                let og = ws[0] / g, k = ws[1]
+                let packed = (0..<g).map { PackedMatrix(m: og, k: k, a: w.pointer + $0 * og * k, lda: k) }
+                for prepacked in [nil, packed] {
+                    let y = Tensor(repeating: .nan, shape: perImage.outputShape)
+                    perImage.forward(x.pointer, w.pointer, y.pointer, prepacked: prepacked)
+                    assertClose(y, want, rtol: 1e-6, atol: 1e-6, "\(xs) \(ws) groups \(g), \(threads) threads, packed \(prepacked != nil)")
+                }
+            }
+        }
+    }
+
     /// The default split only cuts images whose column matrix is well beyond L2, into blocks of
     /// at least 256 columns: ResNet-34's first stage at 224, not ResNet-56's 28×28 images.
     func testDefaultSplitCutsOnlyLargeColumnMatrices() {
@@ -65,5 +100,8 @@ final class ConvPlanTests: XCTestCase {
         XCTAssertEqual(cifar.rowsPerBlock, 28)
         let pointwise = ConvPlan(x: [1, 256, 56, 56], weight: [64, 256, 1, 1], bias: nil, stride: 1, padding: 0, groups: 1)
         XCTAssertEqual(pointwise.rowsPerBlock, 56)
+        // MobileNetV2 at batch 64: 14×14 1×1 convs run image by image, 7×7 ones stay batched.
+        XCTAssertTrue(ConvPlan(x: [64, 576, 14, 14], weight: [96, 576, 1, 1], bias: nil, stride: 1, padding: 0, groups: 1).usesPointwisePerImage)
+        XCTAssertFalse(ConvPlan(x: [64, 960, 7, 7], weight: [160, 960, 1, 1], bias: nil, stride: 1, padding: 0, groups: 1).usesPointwisePerImage)
     }
 }
