@@ -5,7 +5,9 @@
 // at the scratch's row pitch, every tap reads one contiguous run for the whole plane. The sum
 // over taps is branch-free and vectorises over blocks of 64 outputs held in registers, written
 // once; the few outputs in the pitch's spare columns are computed and dropped. (The Swift loop it
-// replaces made one read-modify-write pass over the output plane per tap.)
+// replaces made one read-modify-write pass over the output plane per tap.) The caller zeroes the
+// scratch once for all planes of a shape: each plane writes only the interior, so the padding and
+// the slack stay zero (zeroing it per plane took 1.4% of a MobileNetV2 inference).
 #include "CKernels.h"
 #include "internal.h"
 
@@ -36,7 +38,8 @@ PK_BODY void depthwise_plane_body(const float *restrict x, const float *restrict
     phases(g, &hq, &wq);
     const long phase_size = hq * wq;
     float *restrict grid = scratch + s * s * phase_size + DW_SLACK;  // outputs at pitch wq
-    memset(scratch, 0, (size_t)(s * s * phase_size + DW_SLACK) * sizeof(float));
+    // The padding is zero from the caller's zeroing of the scratch: every plane of this shape
+    // writes the same interior positions only, so it stays zero from plane to plane.
     for (long r = 0; r < H; ++r) {
         const long pr = r + p;
         float *dst = scratch + (pr % s) * s * phase_size + (pr / s) * wq;

@@ -16,6 +16,7 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y:
     Parallel.chunks(plan.batch * c, minChunk: 4) { planes in
         var s = shape
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize)
+        scratch.initialize(repeating: 0, count: scratchSize)   // once for all this chunk's planes
         defer { scratch.deallocate() }
         for nc in planes {
             pk_depthwise_forward_plane(x + nc * inPlane, w + (nc % c) * taps, &s, y + nc * outPlane, scratch)

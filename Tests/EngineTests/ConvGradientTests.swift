@@ -1,3 +1,4 @@
+import CKernels
 import Engine
 import TestSupport
 import XCTest
@@ -54,12 +55,27 @@ final class ConvGradientTests: XCTestCase {
 
     /// The depthwise kernel (zero-bordered scratch split by column phase, 64-output blocks)
     /// against a direct loop: strides 1–3, paddings 0–3, square and oblong kernels, rows shorter
-    /// and longer than a block.
+    /// and longer than a block; at every SIMD level and on 1 and 2 threads.
     func testDepthwiseForwardMatchesDirectLoop() {
+        let saved = pk_simd_level(), savedThreads = Threads.count
+        defer { _ = pk_set_simd_level(saved); Threads.count = savedThreads }
+        let top = pk_set_simd_level(2)
+        for level in (0...top).reversed() {
+            _ = pk_set_simd_level(level)
+            for threads in [1, 2] {
+                Threads.count = threads
+                checkDepthwiseForward("level \(level), \(threads) threads")
+            }
+        }
+    }
+
+    func checkDepthwiseForward(_ setting: String) {
         // (x [N, C, H, W], kernel (kH, kW), stride, padding)
         let cases: [([Int], (Int, Int), Int, Int)] = [
             ([2, 3, 7, 9], (3, 3), 1, 1), ([1, 2, 9, 70], (3, 3), 2, 1), ([2, 2, 8, 131], (3, 3), 1, 1),
             ([1, 3, 11, 10], (5, 5), 2, 2), ([1, 2, 6, 7], (3, 5), 3, 0), ([1, 1, 5, 5], (3, 3), 1, 3),
+            // Many planes per thread through one scratch (zeroed once): its padding must stay zero.
+            ([4, 6, 9, 9], (3, 3), 2, 1), ([3, 7, 6, 5], (3, 3), 1, 1),
         ]
         for (xs, (kh, kw), s, p) in cases {
             let c = xs[1], h = xs[2], w = xs[3]
@@ -78,7 +94,7 @@ final class ConvGradientTests: XCTestCase {
                 } }
                 ref.pointer[(plane * oh + r) * ow + q] = acc
             } } }
-            assertClose(y, ref, rtol: 1e-5, atol: 1e-5, "depthwise \(xs) kernel \(kh)×\(kw) stride \(s) padding \(p)")
+            assertClose(y, ref, rtol: 1e-5, atol: 1e-5, "depthwise \(xs) kernel \(kh)×\(kw) stride \(s) padding \(p), \(setting)")
         }
     }
 }
