@@ -31,7 +31,7 @@ size_t pk_depthwise_scratch_size(const pk_conv_shape *g) {
 }
 
 PK_BODY void depthwise_plane_body(const float *restrict x, const float *restrict w, const pk_conv_shape *g,
-                                  float *restrict y, float *restrict scratch) {
+                                  const pk_plane_affine *a, float *restrict y, float *restrict scratch) {
     const long H = g->height, W = g->width, p = g->padding, s = g->stride, oh = g->out_h, ow = g->out_w;
     const int kh = (int)g->kernel_h, kw = (int)g->kernel_w, taps = kh * kw;
     long hq, wq;
@@ -73,13 +73,33 @@ PK_BODY void depthwise_plane_body(const float *restrict x, const float *restrict
         }
         for (int j = 0; j < DW_BLOCK; ++j) grid[t0 + j] = acc[j];
     }
-    for (long oy = 0; oy < oh; ++oy) memcpy(y + oy * ow, grid + oy * wq, (size_t)ow * sizeof(float));
+    if (!a) {
+        for (long oy = 0; oy < oh; ++oy) memcpy(y + oy * ow, grid + oy * wq, (size_t)ow * sizeof(float));
+        return;
+    }
+    // The affine map and clamp (a folded eval-mode batch norm and its ReLU/ReLU6) in the pass that
+    // copies the outputs out anyway; the clamp as batchnorm.c's, so NaN passes through.
+    const float scale = a->scale, shift = a->shift, lower = a->lower, upper = a->upper;
+    for (long oy = 0; oy < oh; ++oy) {
+        const float *restrict src = grid + oy * wq;
+        float *restrict dst = y + oy * ow;
+        for (long ox = 0; ox < ow; ++ox) {
+            const float v = src[ox] * scale + shift;
+            dst[ox] = v < lower ? lower : v > upper ? upper : v;
+        }
+    }
 }
 
 PK_LEVEL_VARIANTS(void, depthwise_plane,
-                  (const float *x, const float *w, const pk_conv_shape *g, float *y, float *scratch),
-                  (x, w, g, y, scratch))
+                  (const float *x, const float *w, const pk_conv_shape *g, const pk_plane_affine *a, float *y,
+                   float *scratch),
+                  (x, w, g, a, y, scratch))
 
 void pk_depthwise_forward_plane(const float *x, const float *w, const pk_conv_shape *g, float *y, float *scratch) {
-    PK_DISPATCH(depthwise_plane, (x, w, g, y, scratch))
+    PK_DISPATCH(depthwise_plane, (x, w, g, NULL, y, scratch))
+}
+
+void pk_depthwise_forward_plane_affine(const float *x, const float *w, const pk_conv_shape *g, const pk_plane_affine *a,
+                                       float *y, float *scratch) {
+    PK_DISPATCH(depthwise_plane, (x, w, g, a, y, scratch))
 }

@@ -6,7 +6,16 @@ import CKernels
 /// pass is CKernels' `pk_depthwise_forward_plane`; the backward loops run over an output row with
 /// the in-bounds column range computed once per kernel tap.
 
-func depthwiseForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ plan: ConvPlan) {
+/// Per-channel map applied to a depthwise conv's outputs as they are written:
+/// `min(max(v·scale[c] + shift[c], lower), upper)` (a folded eval-mode batch norm and its activation).
+struct ChannelAffine {
+    let scale: UnsafePointer<Float>, shift: UnsafePointer<Float>
+    let lower: Float, upper: Float
+}
+
+/// `y` = depthwise conv of `x` (`plan.isDepthwise`), with `affine` applied to each output if given.
+func depthwiseForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ plan: ConvPlan,
+                      affine: ChannelAffine? = nil) {
     let g = plan.geometry
     let c = plan.inChannels, taps = g.kernelH * g.kernelW
     var shape = g.kernelShape
@@ -19,7 +28,13 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y:
         scratch.initialize(repeating: 0, count: scratchSize)   // once for all this chunk's planes
         defer { scratch.deallocate() }
         for nc in planes {
-            pk_depthwise_forward_plane(x + nc * inPlane, w + (nc % c) * taps, &s, y + nc * outPlane, scratch)
+            if let affine {
+                var a = pk_plane_affine(scale: affine.scale[nc % c], shift: affine.shift[nc % c],
+                                        lower: affine.lower, upper: affine.upper)
+                pk_depthwise_forward_plane_affine(x + nc * inPlane, w + (nc % c) * taps, &s, &a, y + nc * outPlane, scratch)
+            } else {
+                pk_depthwise_forward_plane(x + nc * inPlane, w + (nc % c) * taps, &s, y + nc * outPlane, scratch)
+            }
         }
     }
 }

@@ -129,6 +129,14 @@ void pk_col2im_rows(float *col, long ldc, const pk_conv_shape *g, long y0, long 
 /// before the first plane; the function keeps its padding zero, so it serves every plane of `g`.
 size_t pk_depthwise_scratch_size(const pk_conv_shape *g);
 void pk_depthwise_forward_plane(const float *x, const float *w, const pk_conv_shape *g, float *y, float *scratch);
+/// The outputs' map `v -> min(max(v * scale + shift, lower), upper)` (NaN passes through).
+typedef struct {
+    float scale, shift, lower, upper;
+} pk_plane_affine;
+/// pk_depthwise_forward_plane with `a` applied to every output as it is written: an eval-mode batch
+/// norm folded to scale and shift, and a ReLU (lower 0) or ReLU6 (upper 6), in the same pass.
+void pk_depthwise_forward_plane_affine(const float *x, const float *w, const pk_conv_shape *g, const pk_plane_affine *a,
+                                       float *y, float *scratch);
 
 /// Max pooling of `planes` planes `[height, width]` → `[out_h, out_w]` (kernel, stride and
 /// padding from `g`; padding <= kernel/2; `channels` unused), with F.max_pool2d's choice of
