@@ -4,8 +4,9 @@ import Engine
 ///
 /// Names compose with dots exactly as PyTorch's `state_dict` keys do (`layer1.0.conv1.weight`),
 /// in PyTorch's order: a module's own parameters, then its buffers, then its children.
-/// Subclasses register what they own in `init` and look children up by name in `forward`, so a
-/// child replaced by path (``replace(at:with:)``) takes effect immediately.
+/// Layers register what they own in `init`; networks (``GraphNetwork``) run steps that name
+/// their layers by path, so a child replaced by path (``replace(at:with:)``) takes effect on the
+/// next forward pass.
 open class Module: @unchecked Sendable {
     public private(set) var children: [(name: String, module: Module)] = []
     public private(set) var parameters: [(name: String, parameter: Parameter)] = []
@@ -57,6 +58,16 @@ open class Module: @unchecked Sendable {
         if path.isEmpty { return self }
         var current: Module = self
         for part in path.split(separator: ".") {
+            guard let next = current.children.first(where: { $0.name == part })?.module else { return nil }
+            current = next
+        }
+        return current
+    }
+
+    /// The module at the path given as its parts (`["layer3", "2"]`), without splitting a string.
+    public func module(atParts parts: [String]) -> Module? {
+        var current: Module = self
+        for part in parts {
             guard let next = current.children.first(where: { $0.name == part })?.module else { return nil }
             current = next
         }

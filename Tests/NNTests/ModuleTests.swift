@@ -6,7 +6,7 @@ import XCTest
 final class ModuleTests: XCTestCase {
     func testPathLookupAndReplacement() {
         let m = Architecture.resnet20.make(seed: 0)
-        XCTAssert(m.module(at: "layer2.1") is BasicBlock)
+        XCTAssertEqual((m.module(at: "layer2.1") as? GraphBlock)?.hasIdentitySkip, true)
         XCTAssertNil(m.module(at: "layer9.0"))
         m.replace(at: "layer2.1", with: Identity())
         XCTAssert(m.module(at: "layer2.1") is Identity)

@@ -37,17 +37,3 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
                            activation: activation)
     }
 }
-
-extension Module {
-    /// `relu(child(name)(x))`, fused into the batch norm when that child is a plain ``BatchNorm2d``.
-    func batchNormReLU(_ name: String, _ x: Tensor) -> Tensor {
-        if let bn = child(name) as? BatchNorm2d { return bn.forward(x, activation: .relu) }
-        return relu(child(name)(x))
-    }
-
-    /// `relu6(child(name)(x))`, fused into the batch norm when that child is a plain ``BatchNorm2d``.
-    func batchNormReLU6(_ name: String, _ x: Tensor) -> Tensor {
-        if let bn = child(name) as? BatchNorm2d { return bn.forward(x, activation: .relu6) }
-        return relu6(child(name)(x))
-    }
-}

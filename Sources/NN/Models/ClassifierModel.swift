@@ -2,7 +2,8 @@ import Engine
 
 /// A convolutional classifier laid out as stem → stages of blocks → tail → head, so the PRACTISE
 /// method can mimic the features taken before global average pooling, start a forward pass at
-/// any block, and find droppable blocks from the structure itself.
+/// any block, and find droppable blocks from the structure itself. ``GraphNetwork`` is the one
+/// implementation, for the zoo and for imported networks.
 open class ClassifierModel: Module, @unchecked Sendable {
     /// Block paths grouped by stage (runs of blocks with the same output shape), in order:
     /// `[["layer1.0", "layer1.1"], ["layer2.0", …]]`.

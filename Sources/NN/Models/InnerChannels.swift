@@ -3,7 +3,8 @@ import Engine
 /// One group of inner channels of a residual block that filter pruning may thin: the output
 /// channels of `conv`, which also index the BatchNorm (and, in MobileNetV2, the depthwise conv and
 /// its BatchNorm) in `outputFollowers`, and the input channels of `consumer`. The residual
-/// stream (block input and output width) is never touched.
+/// stream (block input and output width) is never touched. Sites are read off each block's
+/// steps (``BlockStructure``); for the zoo they are:
 ///
 /// - BasicBlock: `conv1` → `bn1` → `conv2` (one site).
 /// - Bottleneck: `conv1` → `bn1` → `conv2`, and `conv2` → `bn2` → `conv3` (two sites).
@@ -18,48 +19,38 @@ public struct InnerChannelSite: Sendable, Equatable {
     public var consumer: String
     /// Width of the unpruned network.
     public var channels: Int
+
+    public init(conv: String, outputFollowers: [String], consumer: String, channels: Int) {
+        self.conv = conv; self.outputFollowers = outputFollowers; self.consumer = consumer; self.channels = channels
+    }
 }
 
 /// The last conv and BatchNorm of a residual block's branch (where FSKD's 1×1 conv is merged).
 public struct BranchExit: Sendable, Equatable {
     public var conv: String
     public var batchNorm: String
+
+    public init(conv: String, batchNorm: String) { self.conv = conv; self.batchNorm = batchNorm }
 }
 
 extension ClassifierModel {
     /// Every inner-channel site of every block, in forward order, with the current module widths
     /// as `channels`.
     public var innerChannelSites: [InnerChannelSite] {
-        var out: [InnerChannelSite] = []
-        for block in blockPaths {
-            func site(_ conv: String, _ followers: [String], _ consumer: String) {
-                guard let c = module(at: "\(block).\(conv)") as? Conv2d else { return }
-                out.append(InnerChannelSite(conv: "\(block).\(conv)", outputFollowers: followers.map { "\(block).\($0)" },
-                                            consumer: "\(block).\(consumer)", channels: c.outChannels))
-            }
-            switch module(at: block) {
-            case is BasicBlock: site("conv1", ["bn1"], "conv2")
-            case is Bottleneck:
-                site("conv1", ["bn1"], "conv2")
-                site("conv2", ["bn2"], "conv3")
-            case let b as InvertedResidual where b.child("conv").children.count == 4:
-                site("conv.0.0", ["conv.0.1", "conv.1.0", "conv.1.1"], "conv.2")
-            default: break
+        blockPaths.flatMap { block -> [InnerChannelSite] in
+            guard let b = module(at: block) as? GraphBlock else { return [] }
+            return b.structure.innerSites.compactMap { s in
+                guard let c = module(at: "\(block).\(s.conv)") as? Conv2d else { return nil }
+                return InnerChannelSite(conv: "\(block).\(s.conv)", outputFollowers: s.outputFollowers.map { "\(block).\($0)" },
+                                        consumer: "\(block).\(s.consumer)", channels: c.outChannels)
             }
         }
-        return out
     }
 
     /// The branch's last conv + BatchNorm of the block at `path`, or nil for other modules.
     public func branchExit(ofBlock path: String) -> BranchExit? {
-        switch module(at: path) {
-        case is BasicBlock: return BranchExit(conv: "\(path).conv2", batchNorm: "\(path).bn2")
-        case is Bottleneck: return BranchExit(conv: "\(path).conv3", batchNorm: "\(path).bn3")
-        case let b as InvertedResidual:
-            let n = b.child("conv").children.count
-            return BranchExit(conv: "\(path).conv.\(n - 2)", batchNorm: "\(path).conv.\(n - 1)")
-        default: return nil
-        }
+        guard let e = (module(at: path) as? GraphBlock)?.structure.branchExit else { return nil }
+        return BranchExit(conv: "\(path).\(e.conv)", batchNorm: "\(path).\(e.batchNorm)")
     }
 
     /// Replaces the modules of each site named in `widths` (site conv path → kept channels) by

@@ -20,18 +20,21 @@ public enum Architecture: String, CaseIterable, Sendable, Codable {
     public var defaultImageSize: Int { isCifarStyle ? 28 : 224 }
 
     /// Builds the network with seeded initialisation.
-    public func make(inChannels: Int? = nil, numClasses: Int? = nil, seed: UInt64 = 0) -> ClassifierModel {
+    public func make(inChannels: Int? = nil, numClasses: Int? = nil, seed: UInt64 = 0) -> GraphNetwork {
         let inC = inChannels ?? defaultInChannels, classes = numClasses ?? defaultNumClasses
+        func resnet(_ stem: ResNet.Stem, _ block: ResNet.BlockKind, _ blocks: [Int]) -> GraphNetwork {
+            ResNet.make(stem: stem, block: block, blocksPerStage: blocks, inChannels: inC, numClasses: classes, seed: seed, name: rawValue)
+        }
         switch self {
-        case .resnet18: return ResNet(stem: .imageNet, block: .basic, blocksPerStage: [2, 2, 2, 2], inChannels: inC, numClasses: classes, seed: seed)
-        case .resnet34: return ResNet(stem: .imageNet, block: .basic, blocksPerStage: [3, 4, 6, 3], inChannels: inC, numClasses: classes, seed: seed)
-        case .resnet50: return ResNet(stem: .imageNet, block: .bottleneck, blocksPerStage: [3, 4, 6, 3], inChannels: inC, numClasses: classes, seed: seed)
-        case .resnet101: return ResNet(stem: .imageNet, block: .bottleneck, blocksPerStage: [3, 4, 23, 3], inChannels: inC, numClasses: classes, seed: seed)
-        case .mobilenet_v2: return MobileNetV2(inChannels: inC, numClasses: classes, seed: seed)
+        case .resnet18: return resnet(.imageNet, .basic, [2, 2, 2, 2])
+        case .resnet34: return resnet(.imageNet, .basic, [3, 4, 6, 3])
+        case .resnet50: return resnet(.imageNet, .bottleneck, [3, 4, 6, 3])
+        case .resnet101: return resnet(.imageNet, .bottleneck, [3, 4, 23, 3])
+        case .mobilenet_v2: return MobileNetV2.make(inChannels: inC, numClasses: classes, seed: seed, name: rawValue)
         case .resnet20, .resnet32, .resnet44, .resnet56, .resnet110:
             let depth = Int(rawValue.dropFirst("resnet".count))!
             let n = (depth - 2) / 6
-            return ResNet(stem: .cifar, block: .basic, blocksPerStage: [n, n, n], inChannels: inC, numClasses: classes, seed: seed)
+            return resnet(.cifar, .basic, [n, n, n])
         }
     }
 }

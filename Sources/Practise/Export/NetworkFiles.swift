@@ -3,9 +3,9 @@ import Foundation
 import NN
 
 /// Writes a network as ONNX or safetensors by what it is: a zoo architecture
-/// (``ONNXExport``, torchvision keys) or an imported ONNX graph (``ImportedONNXExport``, the
-/// source's node names and input/output names; safetensors under the state_dict keys of its
-/// PyTorch module tree, with ``MetadataKey/importedFrom``).
+/// (torchvision keys, the spec in the metadata) or an imported ONNX graph (the source's graph
+/// name; safetensors under the state_dict keys of its PyTorch module tree, with
+/// ``MetadataKey/importedFrom``). Both are written by ``ONNXExport`` from the network's steps.
 public enum NetworkFiles {
     /// `model` must be what `network` builds.
     public static func writeONNX(_ model: ClassifierModel, network: NetworkSpec, imageShape: [Int], to path: String,
@@ -15,7 +15,7 @@ public enum NetworkFiles {
             try ONNXExport.write(model, spec: spec, imageShape: imageShape, to: path, metadata: metadata)
         case .imported(let spec):
             let net = imported(model)
-            try ImportedONNXExport.write(net, name: spec.source.graph.name.isEmpty ? spec.name : spec.source.graph.name, to: path,
+            try ONNXExport.write(net, name: spec.source.graph.name.isEmpty ? spec.name : spec.source.graph.name, to: path,
                                          metadata: WeightsIO.metadata(for: spec, extra: metadata))
         }
     }
@@ -27,8 +27,8 @@ public enum NetworkFiles {
         }
     }
 
-    private static func imported(_ model: ClassifierModel) -> ImportedNetwork {
-        guard let net = model as? ImportedNetwork else { preconditionFailure("NetworkFiles: an imported spec with a \(type(of: model))") }
+    private static func imported(_ model: ClassifierModel) -> GraphNetwork {
+        guard let net = model as? GraphNetwork, net.fixedImageShape != nil else { preconditionFailure("NetworkFiles: an imported spec with a \(type(of: model))") }
         return net
     }
 }

@@ -1,10 +1,12 @@
 import Engine
 import NN
 
-extension ImportedNetwork {
+extension GraphNetwork {
     /// A human-readable account of what was imported: input, stages of blocks (marking the
-    /// candidates with their parameters and MACs), features and head.
+    /// candidates with their parameters and MACs), features and head. For an imported network.
     public func summary() -> String {
+        guard let imageShape = fixedImageShape, let opset = sourceOpset else { preconditionFailure("summary() describes an imported network") }
+        let inputShape = [1] + imageShape
         let candidates = Candidates.find(in: self, imageShape: imageShape)
         let byPath = Dictionary(uniqueKeysWithValues: candidates.map { ($0.path, $0) })
         let featureShape = Autograd.noGrad { () -> [Int] in

@@ -2,7 +2,7 @@ import Engine
 import NN
 import ONNX
 
-/// Turns an ONNX CNN into an ``ImportedNetwork``.
+/// Turns an ONNX CNN into a ``GraphNetwork``, the description the zoo's networks have too.
 ///
 /// 1. The nodes become engine steps with shapes checked (``GraphConversion``).
 /// 2. The **features** are the input of the last global pooling; what computes them is the body,
@@ -19,7 +19,7 @@ import ONNX
 /// 5. Stages are runs of blocks with the same output shape, as for the zoo.
 public enum ONNXImporter {
     /// Reads and imports the model at `path`; `imageSize` overrides the input's height and width.
-    public static func load(path: String, imageSize: (h: Int, w: Int)? = nil) throws -> ImportedNetwork {
+    public static func load(path: String, imageSize: (h: Int, w: Int)? = nil) throws -> GraphNetwork {
         let model = try ONNXReader.read(path: path)
         do { return try build(model, imageSize: imageSize) } catch let e as ONNXImportError {
             throw ONNXImportError("\(path): \(e.description)")
@@ -33,7 +33,7 @@ public enum ONNXImporter {
         var steps: Range<Int> { pieces.first!.lowerBound..<pieces.last!.upperBound }
     }
 
-    public static func build(_ model: ONNXModel, imageSize: (h: Int, w: Int)? = nil) throws -> ImportedNetwork {
+    public static func build(_ model: ONNXModel, imageSize: (h: Int, w: Int)? = nil) throws -> GraphNetwork {
         let conv = try GraphConversion(model, imageSize: imageSize)
         let steps = conv.steps
         guard let poolIndex = steps.lastIndex(where: { $0.op.isGlobalPool }) else {
@@ -124,7 +124,6 @@ public enum ONNXImporter {
         }
 
         // Layers: blocks own theirs (relative paths); stem, tail and head layers hang off the root.
-        var rootLayers: [(String, Module)] = []
         var rootPaths = Set<String>()
         func sanitized(_ s: String) -> String {
             let t = String(s.map { $0 == "." || $0 == "/" || $0 == ":" ? "_" : $0 }.drop { $0 == "_" })
@@ -144,23 +143,26 @@ public enum ONNXImporter {
             taken.insert(candidate)
             return candidate
         }
-        func rootProgram(_ range: Range<Int>, input: String, output: String, paths: inout Set<String>, prefix: String? = nil) -> StepProgram {
+        func rootPiece(_ range: Range<Int>, input: String, output: String, paths: inout Set<String>, prefix: String? = nil) -> NetworkPiece {
             var lp: [Int: String] = [:]
+            var layers: [(path: String, layer: Module)] = []
             for i in range where conv.layers[i] != nil {
                 let p = layerPath(i, under: nil, taken: &paths)
                 let full = prefix.map { "\($0).\(p)" } ?? p
                 lp[i - range.lowerBound] = full
-                rootLayers.append((full, conv.layers[i]!))
+                layers.append((full, conv.layers[i]!))
             }
-            return StepProgram(steps: Array(steps[range]), layerPaths: lp, input: input, output: output)
+            return NetworkPiece(program: StepProgram(steps: Array(steps[range]), layerPaths: lp, input: input, output: output), layers: layers)
         }
         let stemRange = 0..<units[first].steps.lowerBound
-        let stem = rootProgram(stemRange, input: conv.inputName, output: units[first].input, paths: &rootPaths)
+        let stem = rootPiece(stemRange, input: conv.inputName, output: units[first].input, paths: &rootPaths)
         let tailRange = units[last].steps.upperBound..<bodySteps.count
-        let tail = rootProgram(tailRange, input: units[last].output, output: features, paths: &rootPaths)
+        let tail = rootPiece(tailRange, input: units[last].output, output: features, paths: &rootPaths)
 
         // Blocks.
-        var blocks: [(path: String, block: GraphBlock, outputShape: [Int])] = []
+        var blocks: [(path: String, block: GraphBlock)] = []
+        var stages: [[String]] = []
+        var lastShape: [Int]?
         var blockPaths = Set<String>()
         for u in units[first...last] {
             let r = u.steps
@@ -177,28 +179,12 @@ public enum ONNXImporter {
                 layerOfStep[i] = p
             }
             let program = StepProgram(steps: Array(steps[r]), layerPaths: lp, input: u.input, output: u.output)
-            let adds = r.filter { steps[$0].op == .add }
-            let identity = adds.count == 1 && steps[adds[0]].inputs.contains(u.input)
-            // Entry convs read the block input; exit convs reach the output (or an Add) through
-            // steps without weights of their own other than BatchNorm.
-            func isPlainConv(_ i: Int) -> Bool { conv.layers[i] is Conv2d }
-            let entry = r.filter { isPlainConv($0) && steps[$0].inputs[0] == u.input }.map { layerOfStep[$0]! }
-            var exits: [String] = []
-            let producers = Dictionary(r.map { (steps[$0].output, $0) }, uniquingKeysWith: { a, _ in a })
-            var targets = adds.isEmpty ? [u.output] : steps[adds.last!].inputs
-            var seen = Set<String>()
-            while let v = targets.popLast() {
-                guard seen.insert(v).inserted, let i = producers[v] else { continue }
-                if isPlainConv(i) { exits.append(layerOfStep[i]!); continue }
-                switch steps[i].op {
-                case .batchNorm, .identity, .relu, .relu6, .clip, .hardSwish, .sigmoid, .hardSigmoid, .scale: targets.append(steps[i].inputs[0])
-                default: break
-                }
-            }
-            let block = GraphBlock(program: program, isResidual: !adds.isEmpty, hasIdentitySkip: identity,
-                                   entryConvPaths: entry, exitConvPaths: exits.sorted())
-            for i in r where conv.layers[i] != nil { try attach(conv.layers[i]!, at: layerOfStep[i]!, under: block) }
-            blocks.append((path, block, conv.shapes[u.output]!))
+            let block = try graphing { try GraphBlock(program: program, layers: r.filter { conv.layers[$0] != nil }.map { (layerOfStep[$0]!, conv.layers[$0]!) }) }
+            blocks.append((path, block))
+            // Stages: runs of blocks with the same output shape.
+            let shape = conv.shapes[u.output]!
+            if shape == lastShape { stages[stages.count - 1].append(path) } else { stages.append([path]) }
+            lastShape = shape
         }
 
         // Head: layers under one prefix (frozen as a whole during MiR).
@@ -208,12 +194,17 @@ public enum ONNXImporter {
             (steps[i].modulePath.flatMap { $0.isEmpty ? nil : $0 } ?? sanitized(steps[i].nodeName)).split(separator: ".").first.map(String.init) ?? ""
         }
         let shared = provisional.first.flatMap { f in !f.isEmpty && provisional.allSatisfy({ $0 == f }) && !headPaths.contains(f) ? f : nil }
-        let head = rootProgram(headRange, input: features, output: conv.outputName, paths: &headPaths, prefix: shared == nil ? "head" : nil)
+        let head = rootPiece(headRange, input: features, output: conv.outputName, paths: &headPaths, prefix: shared == nil ? "head" : nil)
         let headPrefix = shared ?? "head"
 
-        return try ImportedNetwork(stem: stem, blocks: blocks, tail: tail, head: head, rootLayers: rootLayers, headPrefix: headPrefix,
-                                   inputName: conv.inputName, outputName: conv.outputName, inputShape: conv.inputShape,
-                                   numClasses: outShape[1], opset: model.opsetVersion)
+        return try graphing { try GraphNetwork(name: model.graph.name, stem: stem, blocks: blocks, stages: stages, tail: tail, head: head,
+                                headPrefix: headPrefix, inputName: conv.inputName, outputName: conv.outputName,
+                                fixedImageShape: Array(conv.inputShape.dropFirst()), numClasses: outShape[1], sourceOpset: model.opsetVersion) }
+    }
+
+    /// A failure to assemble the network, as an import error.
+    private static func graphing<T>(_ make: () throws -> T) throws -> T {
+        do { return try make() } catch let e as GraphError { throw ONNXImportError(e.description) }
     }
 
     private static func parent(_ path: String) -> String {

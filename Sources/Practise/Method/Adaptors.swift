@@ -4,16 +4,18 @@ import NN
 /// A convolution with optional identity-initialised 1×1 adaptors around it:
 /// `post(conv(pre(x)))`. Children: `conv` (the wrapped, frozen conv), `pre`, `post`.
 public final class AdaptedConv: Module, @unchecked Sendable {
+    /// The wrapped conv and the adaptors, registered as the children `conv`, `pre`, `post`.
+    public let conv: Conv2d, pre: Conv2d?, post: Conv2d?
+
     public init(_ conv: Conv2d, pre: Bool, post: Bool) {
+        self.conv = conv
+        self.pre = pre ? AdaptedConv.identityAdaptor(conv.inChannels) : nil
+        self.post = post ? AdaptedConv.identityAdaptor(conv.outChannels) : nil
         super.init()
         register("conv", conv)
-        if pre { register("pre", AdaptedConv.identityAdaptor(conv.inChannels)) }
-        if post { register("post", AdaptedConv.identityAdaptor(conv.outChannels)) }
+        if let p = self.pre { register("pre", p) }
+        if let p = self.post { register("post", p) }
     }
-
-    public var conv: Conv2d { child("conv") as! Conv2d }
-    public var pre: Conv2d? { hasChild("pre") ? (child("pre") as! Conv2d) : nil }
-    public var post: Conv2d? { hasChild("post") ? (child("post") as! Conv2d) : nil }
 
     /// A C→C 1×1 conv without bias whose weight is the identity matrix.
     static func identityAdaptor(_ channels: Int) -> Conv2d {

@@ -53,44 +53,9 @@ public enum Candidates {
         }
     }
 
-    /// Multiply-accumulates of the convs and linears in `module` for one input `[C, H, W]`,
-    /// counted by running it once and reading each conv's output size.
+    /// Multiply-accumulates of the convs and linears of a block for one input `[C, H, W]`, read
+    /// off its steps (``GraphBlock/macs(input:)``); 0 for a dropped block.
     public static func countMACs(_ module: Module, input: [Int]) -> Int {
-        let counter = MACCounter()
-        counter.attach(to: module)
-        defer { counter.detach() }
-        let wasTraining = module.isTraining
-        module.eval()
-        defer { module.train(wasTraining) }
-        _ = Autograd.noGrad { module(Tensor(zeros: [1] + input)) }
-        return counter.total
+        (module as? GraphBlock)?.macs(input: input) ?? 0
     }
-}
-
-/// Wraps every Conv2d of a module tree to count MACs, then restores the tree.
-final class MACCounter {
-    private(set) var total = 0
-    private var replaced: [(Module, String, Module)] = []
-
-    func attach(to root: Module) {
-        for (path, m) in root.namedModules() where m is Conv2d && !path.isEmpty {
-            let conv = m as! Conv2d
-            root.replace(at: path, with: CountingConv(conv) { [unowned self] out in
-                self.total += out.count / out.shape[0] * conv.inChannels / conv.groups * conv.kernelSize * conv.kernelSize
-            })
-            replaced.append((root, path, conv))
-        }
-    }
-
-    func detach() {
-        for (root, path, conv) in replaced { root.replace(at: path, with: conv) }
-        replaced = []
-    }
-}
-
-private final class CountingConv: Module, @unchecked Sendable {
-    let conv: Conv2d
-    let onOutput: (Tensor) -> Void
-    init(_ conv: Conv2d, _ onOutput: @escaping (Tensor) -> Void) { self.conv = conv; self.onOutput = onOutput; super.init() }
-    override func forward(_ x: Tensor) -> Tensor { let y = conv(x); onOutput(y); return y }
 }

@@ -53,21 +53,11 @@ public enum FSKD {
         student.eval()
     }
 
-    /// The block's branch output and skip (nil when the block has no skip), before the final activation.
+    /// The block's branch output and skip (nil when the block has no skip), before the final
+    /// activation, read off the block's steps (``GraphBlock/residualParts(_:)``).
     public static func residualParts(_ block: Module, _ x: Tensor) -> (branch: Tensor, skip: Tensor?) {
-        switch block {
-        case let b as BasicBlock:
-            let h = relu(b.child("bn1")(b.child("conv1")(x)))
-            return (b.child("bn2")(b.child("conv2")(h)), b.hasChild("downsample") ? b.child("downsample")(x) : x)
-        case let b as Bottleneck:
-            var h = relu(b.child("bn1")(b.child("conv1")(x)))
-            h = relu(b.child("bn2")(b.child("conv2")(h)))
-            return (b.child("bn3")(b.child("conv3")(h)), b.hasChild("downsample") ? b.child("downsample")(x) : x)
-        case let b as InvertedResidual:
-            return (b.child("conv")(x), b.hasIdentitySkip ? x : nil)
-        default:
-            preconditionFailure("FSKD: unsupported block \(type(of: block))")
-        }
+        guard let b = block as? GraphBlock else { preconditionFailure("FSKD: \(type(of: block)) is not a graph block") }
+        return b.residualParts(x)
     }
 
     /// Merges the fitted `x` (`[C + 1, C]`: rows are input channels then the bias) into the

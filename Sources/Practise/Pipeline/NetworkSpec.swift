@@ -97,7 +97,7 @@ public struct ImportedNetworkSpec: Sendable {
     /// fixed at another size is refused); without it, a graph that leaves them open is refused
     /// with `openSizeAdvice`. Returns the spec and the network it describes.
     public static func load(path: String, imageSize: (h: Int, w: Int)? = nil,
-                            openSizeAdvice: String = "give the image size") throws -> (ImportedNetworkSpec, ImportedNetwork) {
+                            openSizeAdvice: String = "give the image size") throws -> (ImportedNetworkSpec, GraphNetwork) {
         let model = try ONNXReader.read(path: path)
         if imageSize == nil, let input = model.graph.runtimeInputs.first, let s = input.shape, s.count == 4, s[2] == nil || s[3] == nil {
             throw ONNXImportError("\(path): the graph input '\(input.name)' leaves its height and width open; \(openSizeAdvice)")
@@ -106,15 +106,15 @@ public struct ImportedNetworkSpec: Sendable {
            let h = s[2], let w = s[3], (h, w) != (size.h, size.w) {
             throw ONNXImportError("\(path): the graph input '\(input.name)' is fixed at \(h)×\(w); an image size of \(size.h)×\(size.w) does not fit it")
         }
-        let net: ImportedNetwork
+        let net: GraphNetwork
         do { net = try ONNXImporter.build(model, imageSize: imageSize) } catch let e as ONNXImportError {
             throw ONNXImportError("\(path): \(e.description)")
         }
-        return (ImportedNetworkSpec(source: model, path: path, imageShape: net.imageShape, numClasses: net.numClasses), net)
+        return (ImportedNetworkSpec(source: model, path: path, imageShape: net.fixedImageShape!, numClasses: net.numClasses), net)
     }
 
     /// The network imported again from the source graph, with the dropped blocks replaced by ``Identity``.
-    public func build() throws -> ImportedNetwork {
+    public func build() throws -> GraphNetwork {
         let net = try ONNXImporter.build(source, imageSize: (imageShape[1], imageShape[2]))
         let known = Set(net.blockPaths)
         for path in droppedBlocks {

@@ -51,7 +51,7 @@ final class ONNXImporterTests: XCTestCase {
         let x = randomTensor([4, 3, 12, 12], seed: 40)
         let expected = Autograd.noGrad { reference(w, x) }
         assertClose(Autograd.noGrad { net(x) }, expected, rtol: 1e-5, atol: 1e-5 * expected.maxAbs)
-        XCTAssertEqual(net.inputShape, [1, 3, 12, 12])
+        XCTAssertEqual(net.fixedImageShape, [3, 12, 12])
         XCTAssertEqual(net.numClasses, 5)
         // Without module paths each Add and each ReLU between them is a block (the last ReLU is the
         // tail); one stage (equal shapes from the first block on).
@@ -83,7 +83,7 @@ final class ONNXImporterTests: XCTestCase {
         let teacher = try ONNXImporter.build(ONNXReader.decode(model(w)))
         let data = TinySet(count: 8, trainBatch: { i in LabelledBatch(images: randomTensor([8, 3, 12, 12], seed: UInt64(50 + i)), labels: Array(0..<8).map { $0 % 5 }) },
                            evalBatches: { [LabelledBatch(images: randomTensor([8, 3, 12, 12], seed: 99), labels: Array(0..<8).map { $0 % 5 })] })
-        let candidates = Candidates.find(in: teacher, imageShape: teacher.imageShape)
+        let candidates = Candidates.find(in: teacher, imageShape: teacher.fixedImageShape!)
         let analysis = RecoverabilityAnalysis(teacher: teacher, candidates: candidates, config: PhaseConfig(iterations: 3, batchSize: 8))
         try analysis.train(data: data)
         let cache = try analysis.makeEvalCache(data: data)

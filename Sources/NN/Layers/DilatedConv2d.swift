@@ -1,5 +1,5 @@
 import Engine
-import NN
+
 
 /// A convolution with dilation > 1 (`torch.nn.Conv2d(dilation=d)`): the weight `[O, I/groups, k, k]`
 /// is spread to `(k−1)d+1` taps with zeros between (``dilateKernel(_:dilation:)``) and run as a

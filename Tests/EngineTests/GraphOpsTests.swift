@@ -1,5 +1,4 @@
 import Engine
-import Practise
 import TestSupport
 import XCTest
 

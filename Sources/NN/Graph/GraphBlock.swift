@@ -1,0 +1,96 @@
+import Engine
+
+/// A failure to assemble a network from its description: two layers at one path, a path that
+/// runs through a layer.
+public struct GraphError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// One block of a network: the steps between two points where the whole network's state is one
+/// value (a ResNet block from its input to its output), as a module that owns its layers under
+/// their PyTorch names (`conv1`, `downsample.0`). What the method needs to know about it
+/// (``BlockStructure``) is read off its steps when it is made.
+public final class GraphBlock: Module, ResidualBlock, @unchecked Sendable {
+    public let program: StepProgram
+    public let structure: BlockStructure
+
+    /// A block running `program` with `layers` at their paths (relative to the block).
+    public init(program: StepProgram, layers: [(path: String, layer: Module)]) throws {
+        self.program = program
+        let holder = Module()
+        for (p, l) in layers { try attach(l, at: p, under: holder) }
+        structure = BlockStructure(program: program) { holder.module(at: $0) }
+        super.init()
+        for (p, l) in layers { try attach(l, at: p, under: self) }
+    }
+
+    public var hasIdentitySkip: Bool { structure.hasIdentitySkip }
+    public var entryConvPaths: [String] { structure.entryConvs }
+    public var exitConvPaths: [String] { structure.exitConvs }
+    /// Whether the block ends in an Add of two computed values (a residual block).
+    public var isResidual: Bool { structure.isResidual }
+
+    /// `[N, C, H, W]` → the block's output.
+    public override func forward(_ x: Tensor) -> Tensor { program.run(x, on: self) }
+
+    /// The branch output and the skip (nil when the block has none) before the last Add, or the
+    /// block's output as the branch when it has no Add.
+    public func residualParts(_ x: Tensor) -> (branch: Tensor, skip: Tensor?) {
+        guard let b = structure.branchValue else { preconditionFailure("GraphBlock: the branch of this block is ambiguous") }
+        let values = program.values(x, on: self, keeping: Set([b] + (structure.skipValue.map { [$0] } ?? [])))
+        return (values[b]!, structure.skipValue.map { values[$0]! })
+    }
+
+    /// Multiply-accumulates of the block's convs and linears for one input `[C, H, W]`, counted
+    /// from one run on a zero image.
+    public func macs(input: [Int]) -> Int { program.macs(input: input, on: self) }
+}
+
+extension StepProgram {
+    /// Multiply-accumulates of the convs and linears for one input `[C, H, W]` run by `owner`:
+    /// each conv's output elements × its input channels per group × kernel taps.
+    public func macs(input: [Int], on owner: Module) -> Int {
+        let wasTraining = owner.isTraining
+        owner.eval()
+        defer { owner.train(wasTraining) }
+        var total = 0
+        _ = Autograd.noGrad {
+            run(Tensor(zeros: [1] + input), on: owner) { i, y in
+                guard let path = steps[i].op.layerPath, let m = owner.module(at: path) else { return }
+                switch m {
+                case let c as Conv2d: total += y.count / y.shape[0] * c.inChannels / c.groups * c.kernelSize * c.kernelSize
+                case let c as DilatedConv2d: total += y.count / y.shape[0] * (c.weight.shape[1] * c.weight.shape[2] * c.weight.shape[3])
+                case let l as Linear: total += l.inFeatures * l.outFeatures
+                default: break
+                }
+            }
+        }
+        return total
+    }
+}
+
+/// A plain node of the module tree that only groups children (`layer1` above `layer1.0`).
+public final class ModuleContainer: Module, @unchecked Sendable {
+    public override init() { super.init() }
+    public override func forward(_ x: Tensor) -> Tensor { preconditionFailure("a container module is not run") }
+}
+
+/// Registers `module` at dotted `path` below `root`, creating containers on the way.
+func attach(_ module: Module, at path: String, under root: Module) throws {
+    let parts = path.split(separator: ".").map(String.init)
+    guard !parts.isEmpty else { throw GraphError("a layer has an empty module path") }
+    var node = root
+    for part in parts.dropLast() {
+        if let next = node.children.first(where: { $0.name == part })?.module {
+            guard next is ModuleContainer else { throw GraphError("module path '\(path)' runs through the layer '\(part)'") }
+            node = next
+        } else {
+            let c = ModuleContainer()
+            node.register(part, c)
+            node = c
+        }
+    }
+    guard !node.hasChild(parts.last!) else { throw GraphError("two layers or blocks share the module path '\(path)'") }
+    node.register(parts.last!, module)
+}

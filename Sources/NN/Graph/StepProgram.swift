@@ -1,0 +1,124 @@
+import Engine
+
+/// A run of graph steps with one input value and one output value — the computation of a stem,
+/// a block, a tail or a head — executed by the module that owns the steps' layers. Layers are
+/// looked up by path at every run, so a layer replaced by path (an adaptor wrapper, a dropped
+/// block's ``Identity``, a resized conv) takes effect on the next run.
+///
+/// The steps are what the network *is* (exported, analysed, counted); running them goes through
+/// a plan made once: values in numbered slots freed after their last reader, and a BatchNorm
+/// followed by its ReLU/ReLU6, or an Add followed by its ReLU, fused into one kernel when nothing
+/// else reads the intermediate value.
+public struct StepProgram: Sendable {
+    public let steps: [GraphStep]
+    public let input: String, output: String
+    private let plan: [PlannedStep]
+    private let slotCount: Int, outputSlot: Int
+
+    /// `steps` in execution order, reading `input` (and values computed before them) and ending
+    /// at `output`; each value is written by one step.
+    public init(steps: [GraphStep], input: String, output: String) {
+        self.steps = steps
+        self.input = input
+        self.output = output
+        (plan, slotCount, outputSlot) = Self.makePlan(steps, input: input, output: output)
+    }
+
+    /// `steps` with the layer of step `i` at `layerPaths[i]` (relative to the executing module).
+    public init(steps: [GraphStep], layerPaths: [Int: String], input: String, output: String) {
+        var s = steps
+        for (i, p) in layerPaths { s[i].op = s[i].op.withLayer(p) }
+        self.init(steps: s, input: input, output: output)
+    }
+
+    /// Runs the program on `x` with the layers of `owner`; `observe(stepIndex, output)` sees the
+    /// output of every step that is computed on its own (a fused BatchNorm or Add is seen only
+    /// through the activation that follows it).
+    public func run(_ x: Tensor, on owner: Module, observe: ((Int, Tensor) -> Void)? = nil) -> Tensor {
+        var slots = [Tensor?](repeating: nil, count: slotCount)
+        slots[0] = x
+        for p in plan {
+            let xs = p.inputs.map { slots[$0]! }
+            func layer(_ path: String) -> Module {
+                guard let m = owner.module(atParts: p.layerParts) else { preconditionFailure("\(type(of: owner)) has no layer '\(path)'") }
+                return m
+            }
+            let y: Tensor
+            switch p.kind {
+            case .single:
+                y = steps[p.step].run(xs, layer: layer)
+            case .batchNormThen(let activation):
+                let m = layer(steps[p.step].op.layerPath!)
+                if let bn = m as? BatchNorm2d {
+                    y = bn.forward(xs[0], activation: activation)
+                } else {
+                    y = activation == .relu6 ? relu6(m(xs[0])) : relu(m(xs[0]))
+                }
+            case .addThenReLU:
+                y = addReLU(xs[0], xs[1])
+            }
+            observe?(p.lastStep, y)
+            slots[p.output] = y
+            for r in p.releases { slots[r] = nil }
+        }
+        return slots[outputSlot]!
+    }
+
+    /// Runs the steps one by one (nothing fused) and returns the values named in `keeping`
+    /// (with the output), for methods that need intermediate values such as a block's branch.
+    public func values(_ x: Tensor, on owner: Module, keeping: Set<String>) -> [String: Tensor] {
+        var values: [String: Tensor] = [input: x]
+        for s in steps {
+            values[s.output] = s.run(s.inputs.map { values[$0]! }) { owner.module(at: $0)! }
+        }
+        return values.filter { keeping.contains($0.key) || $0.key == output }
+    }
+
+    // MARK: Plan
+
+    private struct PlannedStep: Sendable {
+        enum Kind: Sendable, Equatable { case single, batchNormThen(BatchNormActivation), addThenReLU }
+        var kind: Kind
+        /// The path of the (first) step's layer, split once.
+        var layerParts: [String]
+        /// The (first) step computed, and the last one (differs for a fused pair).
+        var step: Int, lastStep: Int
+        var inputs: [Int]
+        var output: Int
+        /// Slots no later step reads.
+        var releases: [Int]
+    }
+
+    private static func makePlan(_ steps: [GraphStep], input: String, output: String) -> ([PlannedStep], Int, Int) {
+        var readers: [String: Int] = [:]
+        for s in steps { for v in s.inputs { readers[v, default: 0] += 1 } }
+        var slot: [String: Int] = [input: 0]
+        var plan: [PlannedStep] = []
+        var i = 0
+        while i < steps.count {
+            let s = steps[i]
+            var kind = PlannedStep.Kind.single
+            var last = i
+            if i + 1 < steps.count, s.output != output, readers[s.output] == 1, steps[i + 1].inputs == [s.output] {
+                switch (s.op, steps[i + 1].op) {
+                case (.batchNorm, .relu): kind = .batchNormThen(.relu)
+                case (.batchNorm, .relu6): kind = .batchNormThen(.relu6)
+                case (.add, .relu): kind = .addThenReLU
+                default: break
+                }
+                if kind != .single { last = i + 1 }
+            }
+            let out = slot.count
+            slot[steps[last].output] = out
+            let parts = s.op.layerPath.map { $0.split(separator: ".").map(String.init) } ?? []
+            plan.append(PlannedStep(kind: kind, layerParts: parts, step: i, lastStep: last, inputs: s.inputs.map { slot[$0]! }, output: out, releases: []))
+            i = last + 1
+        }
+        // Free each slot after its last reader (never the program's output).
+        var lastReader: [Int: Int] = [:]
+        for (k, p) in plan.enumerated() { for v in p.inputs { lastReader[v] = k } }
+        let outputSlot = slot[output] ?? 0
+        for (v, k) in lastReader where v != outputSlot { plan[k].releases.append(v) }
+        return (plan, slot.count, outputSlot)
+    }
+}
