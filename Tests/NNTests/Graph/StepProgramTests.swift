@@ -1,0 +1,50 @@
+import Engine
+import NN
+import TestSupport
+import XCTest
+
+/// Running a program through its plan (fused BatchNorm+ReLU and Add+ReLU, slots freed after
+/// their last reader) computes what its steps say, one by one.
+final class StepProgramTests: XCTestCase {
+    func testThePlanComputesTheStepsOneByOne() throws {
+        let net = Architecture.resnet20.make(inChannels: 3, seed: 2)
+        let block = try XCTUnwrap(net.graphBlock(at: "layer2.0"))   // BN+ReLU, a projection read after the branch, Add+ReLU
+        let x = randomTensor([3, 16, 8, 8], seed: 5)
+        for training in [false, true] {
+            block.train(training)
+            let planned = Autograd.noGrad { block.program.run(x, on: block) }
+            let stepByStep = Autograd.noGrad { block.program.values(x, on: block, keeping: [])[block.program.output]! }
+            assertClose(planned, stepByStep, rtol: 1e-6, atol: 1e-6, "training \(training)")
+        }
+    }
+
+    func testTheInputGradientFlowsThroughTheFusedSteps() throws {
+        let net = Architecture.resnet20.make(inChannels: 1, seed: 4)
+        let block = try XCTUnwrap(net.graphBlock(at: "layer1.1"))
+        block.eval()
+        let x = randomTensor([1, 16, 4, 4], seed: 6)
+        gradCheck([x]) { block.program.run($0[0], on: block) }
+    }
+
+    func testObserverAndMACs() throws {
+        let net = Architecture.resnet20.make(seed: 0)
+        let block = try XCTUnwrap(net.graphBlock(at: "layer1.1"))
+        var seen: [Int: [Int]] = [:]
+        _ = Autograd.noGrad { block.program.run(Tensor(zeros: [1, 16, 28, 28]), on: block) { seen[$0] = $1.shape } }
+        // conv1, bn1+relu (seen as the relu), conv2, bn2, add+relu (seen as the relu).
+        XCTAssertEqual(seen.keys.sorted(), [0, 2, 3, 4, 6])
+        XCTAssertEqual(seen[0], [1, 16, 28, 28])
+        XCTAssertEqual(block.macs(input: [16, 28, 28]), 2 * 28 * 28 * 16 * 16 * 9)
+        XCTAssertEqual(try XCTUnwrap(net.graphBlock(at: "layer2.0")).macs(input: [16, 28, 28]),
+                       14 * 14 * 32 * (16 * 9 + 32 * 9 + 16), "conv1 (stride 2), conv2 and the 1×1 projection")
+    }
+
+    func testALayerReplacedByPathTakesEffect() throws {
+        let net = Architecture.resnet20.make(seed: 0)
+        net.eval()
+        let x = randomTensor([1, 1, 12, 12], seed: 9)
+        let before = Autograd.noGrad { net(x) }
+        net.replace(at: "layer3.2", with: Identity())
+        XCTAssertNotEqual(Autograd.noGrad { net(x) }.array, before.array)
+    }
+}
