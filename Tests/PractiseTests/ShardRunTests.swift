@@ -92,14 +92,14 @@ final class ShardRunTests: XCTestCase {
     }
 
     /// The same for a teacher imported from ONNX (the zoo's ResNet-20 written by our exporter,
-    /// read back by the importer: a graph network, its candidates named by the graph).
+    /// read back by the importer: a graph network whose candidates keep their module paths).
     func testShardsOfAnONNXTeacherGiveTheSingleProcessResultBitForBit() throws {
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         let path = base + "/teacher.onnx"
         try ONNXExport.write(Self.teacher(), spec: ModelSpec(architecture: .resnet20, numClasses: 4), imageShape: Self.shape, to: path)
         let imported: () throws -> ClassifierModel = { try ONNXImporter.load(path: path) }
-        // Our writer records no module paths, so the graph's candidates are named by their Add nodes.
-        XCTAssertEqual(Candidates.find(in: try imported(), imageShape: Self.shape).map(\.path), ["Add_1", "Add_2", "Add_4", "Add_5", "Add_7", "Add_8"])
+        // Our writer records the module paths, so the graph's candidates keep the zoo's names.
+        XCTAssertEqual(Candidates.find(in: try imported(), imageShape: Self.shape).map(\.path), ["layer1.1", "layer1.2", "layer2.1", "layer2.2", "layer3.1", "layer3.2"])
         try assertShardsGiveTheSingleProcessResult(teacher: imported, model: "onnx:teacher", counts: [2])
     }
 

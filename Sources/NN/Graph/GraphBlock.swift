@@ -48,25 +48,54 @@ public final class GraphBlock: Module, ResidualBlock, @unchecked Sendable {
 }
 
 extension StepProgram {
-    /// Multiply-accumulates of the convs and linears for one input `[C, H, W]` run by `owner`:
-    /// each conv's output elements × its input channels per group × kernel taps.
+    /// Multiply-accumulates of the convs and linears for one input `[C, H, W]` run by `owner`.
     public func macs(input: [Int], on owner: Module) -> Int {
-        let wasTraining = owner.isTraining
-        owner.eval()
-        defer { owner.train(wasTraining) }
-        var total = 0
-        _ = Autograd.noGrad {
-            run(Tensor(zeros: [1] + input), on: owner) { i, y in
-                guard let path = steps[i].op.layerPath, let m = owner.module(at: path) else { return }
-                switch m {
-                case let c as Conv2d: total += y.count / y.shape[0] * c.inChannels / c.groups * c.kernelSize * c.kernelSize
-                case let c as DilatedConv2d: total += y.count / y.shape[0] * (c.weight.shape[1] * c.weight.shape[2] * c.weight.shape[3])
-                case let l as Linear: total += l.inFeatures * l.outFeatures
-                default: break
-                }
+        let tally = MACTally()
+        countingMACs(owner) { _ = run(Tensor(zeros: [1] + input), on: owner, observe: tally.observer(steps, owner)) }
+        return tally.total
+    }
+}
+
+extension GraphNetwork {
+    /// Multiply-accumulates of one forward pass for one image `[C, H, W]`: stem, blocks (a
+    /// dropped block counts nothing), tail and head.
+    public func macs(imageShape: [Int]) -> Int {
+        let tally = MACTally()
+        countingMACs(self) {
+            var h = stemProgram.run(Tensor(zeros: [1] + imageShape), on: self, observe: tally.observer(stemProgram.steps, self))
+            for path in blockPaths {
+                if let b = graphBlock(at: path) { h = b.program.run(h, on: b, observe: tally.observer(b.program.steps, b)) }
+            }
+            h = tailProgram.run(h, on: self, observe: tally.observer(tailProgram.steps, self))
+            _ = headProgram.run(h, on: self, observe: tally.observer(headProgram.steps, self))
+        }
+        return tally.total
+    }
+}
+
+/// Runs `body` on `owner` in evaluation mode without recording gradients, then restores the mode.
+private func countingMACs(_ owner: Module, _ body: () -> Void) {
+    let wasTraining = owner.isTraining
+    owner.eval()
+    defer { owner.train(wasTraining) }
+    Autograd.noGrad { body() }
+}
+
+/// Sums each conv's output elements × input channels per group × kernel taps, and each linear's
+/// inputs × outputs, from the outputs a program run shows its observer.
+private final class MACTally {
+    var total = 0
+
+    func observer(_ steps: [GraphStep], _ owner: Module) -> (Int, Tensor) -> Void {
+        { [self] i, y in
+            guard let path = steps[i].op.layerPath, let m = owner.module(at: path) else { return }
+            switch m {
+            case let c as Conv2d: total += y.count / y.shape[0] * c.inChannels / c.groups * c.kernelSize * c.kernelSize
+            case let c as DilatedConv2d: total += y.count / y.shape[0] * (c.weight.shape[1] * c.weight.shape[2] * c.weight.shape[3])
+            case let l as Linear: total += l.inFeatures * l.outFeatures
+            default: break
             }
         }
-        return total
     }
 }
 

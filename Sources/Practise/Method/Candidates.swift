@@ -53,9 +53,14 @@ public enum Candidates {
         }
     }
 
-    /// Multiply-accumulates of the convs and linears of a block for one input `[C, H, W]`, read
-    /// off its steps (``GraphBlock/macs(input:)``); 0 for a dropped block.
+    /// Multiply-accumulates of the convs and linears of a block, or of a whole network, for one
+    /// input `[C, H, W]`, read off its steps (``GraphBlock/macs(input:)``,
+    /// ``GraphNetwork/macs(imageShape:)``); 0 for a dropped block.
     public static func countMACs(_ module: Module, input: [Int]) -> Int {
-        (module as? GraphBlock)?.macs(input: input) ?? 0
+        switch module {
+        case let b as GraphBlock: return b.macs(input: input)
+        case let n as GraphNetwork: return n.macs(imageShape: input)
+        default: return 0
+        }
     }
 }

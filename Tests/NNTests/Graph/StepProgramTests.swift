@@ -48,3 +48,17 @@ final class StepProgramTests: XCTestCase {
         XCTAssertNotEqual(Autograd.noGrad { net(x) }.array, before.array)
     }
 }
+
+extension StepProgramTests {
+    /// A whole network's MACs are its stem's, blocks', tail's and head's; a dropped block counts nothing.
+    func testNetworkMACs() throws {
+        let net = Architecture.resnet20.make(seed: 0)
+        let shapes = [[16, 28, 28], [16, 28, 28], [16, 28, 28], [16, 28, 28], [32, 14, 14], [32, 14, 14], [32, 14, 14], [64, 7, 7], [64, 7, 7]]
+        let blocks = zip(net.blockPaths, shapes).map { net.graphBlock(at: $0)!.macs(input: $1) }.reduce(0, +)
+        let stem = 28 * 28 * 16 * 9, head = 64 * 10
+        XCTAssertEqual(net.macs(imageShape: [1, 28, 28]), stem + blocks + head)
+        let layer31 = net.graphBlock(at: "layer3.1")!.macs(input: [64, 7, 7])
+        net.replace(at: "layer3.1", with: Identity())
+        XCTAssertEqual(net.macs(imageShape: [1, 28, 28]), stem + blocks + head - layer31)
+    }
+}
