@@ -56,6 +56,23 @@ public struct StepProgram: Sendable {
                 }
             case .addThenReLU:
                 y = addReLU(xs[0], xs[1])
+            case .convThenBatchNorm(let activation):
+                let conv = layer(steps[p.step].op.layerPath!)
+                let norm = owner.module(atParts: p.secondLayerParts)
+                if observe == nil, !Autograd.isRecording, case .conv(_, nil) = steps[p.step].op,
+                   let c = conv as? Conv2d, c.groups > 1, c.groups == c.inChannels, c.groups == c.outChannels, c.bias == nil,
+                   let bn = norm as? BatchNorm2d, !bn.isTraining, bn.inputObserver == nil {
+                    // Inference: the depthwise kernel applies the folded BatchNorm (and the clamp) as it writes.
+                    y = depthwiseConv2dBatchNorm(xs[0], weight: c.weight.tensor, stride: c.stride, padding: c.padding,
+                                                 bnWeight: bn.weight.tensor, bnBias: bn.bias.tensor, runningMean: bn.runningMean,
+                                                 runningVar: bn.runningVar, eps: bn.eps, activation: activation)
+                } else {
+                    let h = steps[p.step].run(xs, layer: layer)
+                    observe?(p.step, h)
+                    guard let norm else { preconditionFailure("\(type(of: owner)) has no layer '\(p.secondLayerParts.joined(separator: "."))'") }
+                    if let bn = norm as? BatchNorm2d { y = bn.forward(h, activation: activation) }
+                    else { y = activation == .relu6 ? relu6(norm(h)) : activation == .relu ? relu(norm(h)) : norm(h) }
+                }
             }
             observe?(p.lastStep, y)
             slots[p.output] = y
@@ -77,10 +94,15 @@ public struct StepProgram: Sendable {
     // MARK: Plan
 
     private struct PlannedStep: Sendable {
-        enum Kind: Sendable, Equatable { case single, batchNormThen(BatchNormActivation), addThenReLU }
+        enum Kind: Sendable, Equatable {
+            case single, batchNormThen(BatchNormActivation), addThenReLU
+            /// A conv, the BatchNorm reading it and its optional ReLU/ReLU6: one kernel in
+            /// inference when the conv is depthwise, the conv and a fused BatchNorm otherwise.
+            case convThenBatchNorm(BatchNormActivation)
+        }
         var kind: Kind
-        /// The path of the (first) step's layer, split once.
-        var layerParts: [String]
+        /// The paths of the (first) step's layer and of a fused second step's, split once.
+        var layerParts: [String], secondLayerParts: [String] = []
         /// The (first) step computed, and the last one (differs for a fused pair).
         var step: Int, lastStep: Int
         var inputs: [Int]
@@ -99,19 +121,29 @@ public struct StepProgram: Sendable {
             let s = steps[i]
             var kind = PlannedStep.Kind.single
             var last = i
-            if i + 1 < steps.count, s.output != output, readers[s.output] == 1, steps[i + 1].inputs == [s.output] {
+            /// Whether step `j` reads only step `j - 1`'s output, which nothing else reads.
+            func readsOnlyThePrevious(_ j: Int) -> Bool {
+                j < steps.count && steps[j - 1].output != output && readers[steps[j - 1].output] == 1 && steps[j].inputs == [steps[j - 1].output]
+            }
+            if readsOnlyThePrevious(i + 1) {
                 switch (s.op, steps[i + 1].op) {
                 case (.batchNorm, .relu): kind = .batchNormThen(.relu)
                 case (.batchNorm, .relu6): kind = .batchNormThen(.relu6)
                 case (.add, .relu): kind = .addThenReLU
+                case (.conv, .batchNorm):
+                    kind = .convThenBatchNorm(.none)
+                    if readsOnlyThePrevious(i + 2), steps[i + 2].op == .relu || steps[i + 2].op == .relu6 {
+                        kind = .convThenBatchNorm(steps[i + 2].op == .relu ? .relu : .relu6)
+                        last = i + 1
+                    }
                 default: break
                 }
-                if kind != .single { last = i + 1 }
+                if kind != .single { last += 1 }
             }
             let out = slot.count
             slot[steps[last].output] = out
-            let parts = s.op.layerPath.map { $0.split(separator: ".").map(String.init) } ?? []
-            plan.append(PlannedStep(kind: kind, layerParts: parts, step: i, lastStep: last, inputs: s.inputs.map { slot[$0]! }, output: out, releases: []))
+            func parts(_ j: Int) -> [String] { steps[j].op.layerPath.map { $0.split(separator: ".").map(String.init) } ?? [] }
+            plan.append(PlannedStep(kind: kind, layerParts: parts(i), secondLayerParts: i + 1 < steps.count ? parts(i + 1) : [], step: i, lastStep: last, inputs: s.inputs.map { slot[$0]! }, output: out, releases: []))
             i = last + 1
         }
         // Free each slot after its last reader (never the program's output).

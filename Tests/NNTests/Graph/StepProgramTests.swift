@@ -62,3 +62,24 @@ extension StepProgramTests {
         XCTAssertEqual(net.macs(imageShape: [1, 28, 28]), stem + blocks + head - layer31)
     }
 }
+
+extension StepProgramTests {
+    /// In inference a depthwise conv, its BatchNorm and ReLU6 run as one kernel; the result equals
+    /// the steps one by one (to float rounding), and MAC counting still sees the conv.
+    func testDepthwiseConvAndBatchNormFuseInInference() throws {
+        let net = Architecture.mobilenet_v2.make(inChannels: 3, seed: 6)
+        let block = try XCTUnwrap(net.graphBlock(at: "features.3"))
+        for (_, m) in block.namedModules() {
+            if let bn = m as? BatchNorm2d {   // non-trivial statistics, so a wrong fold shows
+                bn.setBuffer("running_mean", randomTensor([bn.channels], seed: 11, scale: 0.3))
+                bn.setBuffer("running_var", Tensor((0..<bn.channels).map { Float(0.5 + Double($0 % 7) * 0.2) }, shape: [bn.channels]))
+            }
+        }
+        block.eval()
+        let x = randomTensor([2, 24, 9, 9], seed: 12)
+        let fused = Autograd.noGrad { block.program.run(x, on: block) }
+        let stepByStep = Autograd.noGrad { block.program.values(x, on: block, keeping: [])[block.program.output]! }
+        assertClose(fused, stepByStep, rtol: 1e-5, atol: 1e-5)
+        XCTAssertEqual(block.macs(input: [24, 9, 9]), 81 * (24 * 144 + 144 * 9 + 144 * 24), "expansion, depthwise and projection")
+    }
+}
