@@ -76,7 +76,9 @@ enum Context {
         if let meta = loaded?.architecture, meta != arch {
             throw PractiseError("\(loaded!.path) holds a \(meta.rawValue), not a \(arch.rawValue)")
         }
-        let inferred: (inChannels: Int?, numClasses: Int?) = loaded.map { ArchitectureMatcher.shapes(of: $0.tensors) } ?? (nil, nil)
+        let needsShapes = (o.inChannels ?? loaded?.inChannels) == nil || (o.numClasses ?? loaded?.numClasses) == nil
+        let inferred: (inChannels: Int?, numClasses: Int?) = needsShapes
+            ? loaded.map { ArchitectureMatcher.shapes(of: $0.tensors, architecture: arch) } ?? (nil, nil) : (nil, nil)
         let spec = ModelSpec(architecture: arch,
                              inChannels: o.inChannels ?? loaded?.inChannels ?? inferred.inChannels,
                              numClasses: o.numClasses ?? loaded?.numClasses ?? inferred.numClasses,

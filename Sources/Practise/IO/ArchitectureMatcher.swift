@@ -32,10 +32,13 @@ public enum ArchitectureMatcher {
         return nil
     }
 
-    /// Input channels and class count read off the first conv and the classifier.
-    public static func shapes(of tensors: [String: Tensor]) -> (inChannels: Int?, numClasses: Int?) {
-        let first = tensors["conv1.weight"] ?? tensors["features.0.0.weight"]
-        let head = tensors["fc.weight"] ?? tensors["classifier.1.weight"]
-        return (first.map { $0.shape[1] }, head.map { $0.shape[0] })
+    /// Input channels and class count read off the weights of `architecture`'s first conv and
+    /// its classifier, whose keys come from the architecture's description.
+    public static func shapes(of tensors: [String: Tensor], architecture: Architecture) -> (inChannels: Int?, numClasses: Int?) {
+        let net = architecture.make(inChannels: 1, numClasses: 2, seed: 0)
+        let firstConv = net.stemProgram.steps.first { if case .conv = $0.op { return true } else { return false } }?.op.layerPath
+        let classifier = net.headProgram.steps.last { if case .linear = $0.op { return true } else { return false } }?.op.layerPath
+        let first = firstConv.flatMap { tensors[$0 + ".weight"] }, head = classifier.flatMap { tensors[$0 + ".weight"] }
+        return (first.flatMap { $0.rank == 4 ? $0.shape[1] : nil }, head.flatMap { $0.rank == 2 ? $0.shape[0] : nil })
     }
 }
