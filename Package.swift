@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "ONNX", dependencies: ["SafeFiles"]),
         // Writing output files (atomic replacement) and locking output folders; no other dependency.
         .target(name: "SafeFiles"),
-        .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Engine", "CKernels"], path: "Tests/TestSupport"),
         // The seeded mutation fuzzer of the checkpoint and data fuzz tests.
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),

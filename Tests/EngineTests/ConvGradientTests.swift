@@ -57,15 +57,8 @@ final class ConvGradientTests: XCTestCase {
     /// against a direct loop: strides 1–3, paddings 0–3, square and oblong kernels, rows shorter
     /// and longer than a block; at every SIMD level and on 1 and 2 threads.
     func testDepthwiseForwardMatchesDirectLoop() {
-        let saved = pk_simd_level(), savedThreads = Threads.count
-        defer { _ = pk_set_simd_level(saved); Threads.count = savedThreads }
-        let top = pk_set_simd_level(2)
-        for level in (0...top).reversed() {
-            _ = pk_set_simd_level(level)
-            for threads in [1, 2] {
-                Threads.count = threads
-                checkDepthwiseForward("level \(level), \(threads) threads")
-            }
+        forEachSIMDLevelAndThreadCount { label in
+            checkDepthwiseForward(label)
         }
     }
 

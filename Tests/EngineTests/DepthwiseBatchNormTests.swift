@@ -24,26 +24,19 @@ final class DepthwiseBatchNormTests: XCTestCase {
     }
 
     func testFusedMatchesConvThenBatchNorm() {
-        let saved = pk_simd_level(), savedThreads = Threads.count
-        defer { _ = pk_set_simd_level(saved); Threads.count = savedThreads }
-        let top = pk_set_simd_level(2)
-        for level in (0...top).reversed() {
-            _ = pk_set_simd_level(level)
-            for threads in [1, 2] {
-                Threads.count = threads
-                for (i, (xs, k, s, p)) in cases.enumerated() {
-                    let c = xs[1]
-                    // Scaled so that ReLU6 clamps at both ends.
-                    let x = randomTensor(xs, seed: UInt64(40 + i), scale: 3), w = randomTensor([c, 1, k, k], seed: UInt64(50 + i))
-                    let bn = batchNorm(c, seed: UInt64(60 + i))
-                    for act in [BatchNormActivation.none, .relu, .relu6] {
-                        let (want, got) = Autograd.noGrad {
-                            (unfused(x, w, s, p, bn, act),
-                             depthwiseConv2dBatchNorm(x, weight: w, stride: s, padding: p, bnWeight: bn[0], bnBias: bn[1],
-                                                      runningMean: bn[2], runningVar: bn[3], activation: act))
-                        }
-                        assertClose(got, want, rtol: 1e-6, atol: 1e-6, "level \(level), \(threads) threads, \(xs) \(k)×\(k) stride \(s), \(act)")
+        forEachSIMDLevelAndThreadCount { label in
+            for (i, (xs, k, s, p)) in cases.enumerated() {
+                let c = xs[1]
+                // Scaled so that ReLU6 clamps at both ends.
+                let x = randomTensor(xs, seed: UInt64(40 + i), scale: 3), w = randomTensor([c, 1, k, k], seed: UInt64(50 + i))
+                let bn = batchNorm(c, seed: UInt64(60 + i))
+                for act in [BatchNormActivation.none, .relu, .relu6] {
+                    let (want, got) = Autograd.noGrad {
+                        (unfused(x, w, s, p, bn, act),
+                         depthwiseConv2dBatchNorm(x, weight: w, stride: s, padding: p, bnWeight: bn[0], bnBias: bn[1],
+                                                  runningMean: bn[2], runningVar: bn[3], activation: act))
                     }
+                    assertClose(got, want, rtol: 1e-6, atol: 1e-6, "\(label), \(xs) \(k)×\(k) stride \(s), \(act)")
                 }
             }
         }

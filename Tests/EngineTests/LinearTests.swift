@@ -12,24 +12,17 @@ final class LinearTests: XCTestCase {
     let cases: [(Int, Int, Int)] = [(1, 37, 53), (3, 10, 16), (4, 9, 7), (2, 600, 500), (4, 1000, 300), (5, 21, 40)]
 
     func testFewRowsMatchTheGemm() {
-        let saved = pk_simd_level(), savedThreads = Threads.count
-        defer { _ = pk_set_simd_level(saved); Threads.count = savedThreads }
-        let top = pk_set_simd_level(2)
-        for level in (0...top).reversed() {
-            _ = pk_set_simd_level(level)
-            for threads in [1, 2] {
-                Threads.count = threads
-                for (i, (rows, outputs, inputs)) in cases.enumerated() {
-                    let x = randomTensor([rows, inputs], seed: UInt64(10 + i))
-                    let w = randomTensor([outputs, inputs], seed: UInt64(20 + i))
-                    let b = randomTensor([outputs], seed: UInt64(30 + i))
-                    let y = linear(x, weight: w, bias: b)
-                    let want = Tensor(uninitialized: [rows, outputs])
-                    Gemm.single(transB: true, m: rows, n: outputs, k: inputs, a: x.pointer, lda: inputs, b: w.pointer,
-                                ldb: inputs, c: want.pointer, ldc: outputs)
-                    for r in 0..<rows { Vector.add(want.pointer + r * outputs, b.pointer, count: outputs) }
-                    assertClose(y, want, rtol: 1e-5, atol: 5e-5, "level \(level), \(threads) threads, \(rows)×\(inputs) · \(outputs)×\(inputs)ᵀ")
-                }
+        forEachSIMDLevelAndThreadCount { label in
+            for (i, (rows, outputs, inputs)) in cases.enumerated() {
+                let x = randomTensor([rows, inputs], seed: UInt64(10 + i))
+                let w = randomTensor([outputs, inputs], seed: UInt64(20 + i))
+                let b = randomTensor([outputs], seed: UInt64(30 + i))
+                let y = linear(x, weight: w, bias: b)
+                let want = Tensor(uninitialized: [rows, outputs])
+                Gemm.single(transB: true, m: rows, n: outputs, k: inputs, a: x.pointer, lda: inputs, b: w.pointer,
+                            ldb: inputs, c: want.pointer, ldc: outputs)
+                for r in 0..<rows { Vector.add(want.pointer + r * outputs, b.pointer, count: outputs) }
+                assertClose(y, want, rtol: 1e-5, atol: 5e-5, "\(label), \(rows)×\(inputs) · \(outputs)×\(inputs)ᵀ")
             }
         }
     }
