@@ -60,11 +60,7 @@ public enum ResNet {
         h = b.relu(b.batchNorm(h, BatchNorm2d(planes), at: "bn1"), module: "relu")
         h = b.conv(h, Conv2d(planes, planes, kernelSize: 3, padding: 1, generator: &g), at: "conv2")
         h = b.batchNorm(h, BatchNorm2d(planes), at: "bn2")
-        var skip = b.input
-        if stride != 1 || inPlanes != planes {
-            skip = b.conv(b.input, Conv2d(inPlanes, planes, kernelSize: 1, stride: stride, generator: &g), at: "downsample.0")
-            skip = b.batchNorm(skip, BatchNorm2d(planes), at: "downsample.1")
-        }
+        let skip = projectionSkip(&b, inPlanes: inPlanes, outPlanes: planes, stride: stride, generator: &g)
         let output = b.relu(b.add(h, skip), module: "relu")
         return try! b.block(output: output)
     }
@@ -79,12 +75,16 @@ public enum ResNet {
         h = b.relu(b.batchNorm(h, BatchNorm2d(planes), at: "bn2"), module: "relu")
         h = b.conv(h, Conv2d(planes, out, kernelSize: 1, generator: &g), at: "conv3")
         h = b.batchNorm(h, BatchNorm2d(out), at: "bn3")
-        var skip = b.input
-        if stride != 1 || inPlanes != out {
-            skip = b.conv(b.input, Conv2d(inPlanes, out, kernelSize: 1, stride: stride, generator: &g), at: "downsample.0")
-            skip = b.batchNorm(skip, BatchNorm2d(out), at: "downsample.1")
-        }
+        let skip = projectionSkip(&b, inPlanes: inPlanes, outPlanes: out, stride: stride, generator: &g)
         let output = b.relu(b.add(h, skip), module: "relu")
         return try! b.block(output: output)
+    }
+
+    /// The block input, or `downsample.0/1` (1×1 conv + BN) where the block changes the shape.
+    static func projectionSkip(_ b: inout ProgramBuilder, inPlanes: Int, outPlanes: Int, stride: Int,
+                               generator g: inout SeededGenerator) -> String {
+        guard stride != 1 || inPlanes != outPlanes else { return b.input }
+        let h = b.conv(b.input, Conv2d(inPlanes, outPlanes, kernelSize: 1, stride: stride, generator: &g), at: "downsample.0")
+        return b.batchNorm(h, BatchNorm2d(outPlanes), at: "downsample.1")
     }
 }
