@@ -14,6 +14,13 @@ extension Split: ExpressibleByArgument {}
 extension FinetuneMethod: ExpressibleByArgument {
     public init?(argument: String) { self.init(caseInsensitive: argument) }
 }
+extension ChannelRecovery: ExpressibleByArgument {
+    public init?(argument: String) { self.init(caseInsensitive: argument) }
+}
+extension CompressionScheme: ExpressibleByArgument {}
+extension SynthesisSettings.Variant: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.lowercased()) }
+}
 
 /// What `--weights` names.
 enum WeightsSource: Equatable {

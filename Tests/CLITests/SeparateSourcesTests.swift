@@ -69,6 +69,22 @@ final class SyntheticDataTests: CLITestCase {
         XCTAssertEqual(samples.first, "0/00000.png")
         let (s2, t2) = try run(["synthesize", "--weights", w, "--num-samples", "2", "--mean", "0.3", "--std", "0.3", "--synthesis-method", "nope", "--out", work + "/x"])
         XCTAssertNotEqual(s2, 0)
-        XCTAssert(t2.contains("--synthesis-method must be deepinversion or zeroq"), t2)
+        XCTAssert(t2.contains("'nope' is invalid for '--synthesis-method"), t2)
+        XCTAssert(t2.contains("deepinversion") && t2.contains("zeroq"), t2)
+    }
+
+    /// Impossible synthesis settings are refused by the parser, before any work: nothing written.
+    func testImpossibleSynthesisSettingsAreRefusedBeforeAnyWork() throws {
+        for (option, value, message) in [("--synthesis-iterations", "0", "synthesis iterations must be positive, got 0"),
+                                         ("--synthesis-batch-size", "1", "synthesis batch size must be at least 2"),
+                                         ("--synthesis-tv", "-1", "synthesis TV weight must be ≥ 0, got -1.0")] {
+            let out = work + "/refused"
+            let (status, text) = try run(["compress", "--weights", try weights(), "--data", "synthetic:4",
+                                          "--blocks", "layer1.1", option, value, "--out", out])
+            XCTAssertNotEqual(status, 0, option)
+            XCTAssert(text.contains(message), "\(option): \(text)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), option)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out + ".partial"), option)
+        }
     }
 }

@@ -119,7 +119,7 @@ public final class ChannelCompressionRun {
             outcome.latencyTarget = target
             outcome.selectionMeasuredReduction = chosen.measured
         }
-        outcome.scheme = "channels"
+        outcome.scheme = .channels
         outcome.methodLabel = recovery.rawValue
         outcome.pruneRatio = chosen.ratio
         outcome.keptChannels = kept

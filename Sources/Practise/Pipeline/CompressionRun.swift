@@ -57,8 +57,7 @@ public struct CompressionOutcome {
     /// the sum of the table's per-block figures (the deployment machine's prediction).
     public var latencyTarget: Double? = nil
     public var selectionMeasuredReduction: LatencyInterval? = nil
-    /// `blocks` (block dropping) or `channels` (filter pruning, ``ChannelCompressionRun``).
-    public var scheme: String = "blocks"
+    public var scheme: CompressionScheme = .blocks
     /// Channels scheme: the method's name when it is not a ``FinetuneMethod`` (FSKD).
     public var methodLabel: String? = nil
     /// Channels scheme: the pruning ratio, kept filter indices per site, and the ratio search's trials.

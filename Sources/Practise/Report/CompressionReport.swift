@@ -73,7 +73,7 @@ public struct CompressionReport: Codable, Sendable {
     public var wallSeconds: [String: Double]
     /// `blocks` or `channels`; for channels also the pruning ratio, the kept width and kept filter
     /// indices of every inner-channel site (its conv's path), and the ratio search's trials.
-    public var scheme: String
+    public var scheme: CompressionScheme
     public var pruneRatio: Double?
     public var keptWidths: [String: Int]?
     public var keptChannels: [String: [Int]]?
@@ -104,14 +104,14 @@ public struct CompressionReport: Codable, Sendable {
         seed = options.seed
         method = o.methodLabel ?? options.method.rawValue
         scheme = o.scheme
-        if o.scheme == "channels" {
+        if o.scheme == .channels {
             pruneRatio = o.pruneRatio
             keptWidths = o.keptChannels.mapValues(\.count)
             keptChannels = o.keptChannels
             ratioTrials = o.ratioTrials
         }
         analysisIterations = options.blocks == nil ? options.analysisIterations : 0
-        if o.scheme == "blocks" && options.blocks == nil && options.analysisFolder == nil {
+        if o.scheme == .blocks && options.blocks == nil && options.analysisFolder == nil {
             var halving = options.halving
             halving?.selection = options.rule
             analysisSchedule = halving == nil ? "full" : "halving"
@@ -167,7 +167,7 @@ public struct CompressionReport: Codable, Sendable {
     public var summaryTable: String {
         let rows: [(String, String)] = [
             ("model", model),
-            scheme == "channels" ? ("inner channels pruned", keptSummary) : ("blocks dropped", droppedBlocks.joined(separator: ", ")),
+            scheme == .channels ? ("inner channels pruned", keptSummary) : ("blocks dropped", droppedBlocks.joined(separator: ", ")),
             ("latency teacher", String(format: "%.2f ms (batch %d, threads %d)", latencyMs.teacher, latencyBatch, threads)),
             ("latency student", String(format: "%.2f ms", latencyMs.student)),
             ("latency reduction", reductionText),
@@ -253,7 +253,7 @@ public struct CompressionReport: Codable, Sendable {
             ("Model", "`\(model)` from `\(weights)`"),
             ("Tiny set", "\(numSamples) images of `\(data)`, seed \(seed)" + (inputConversion.map { ", converted to \($0)" } ?? "")),
             ("Method", "\(method): \(analysisIterations) analysis / \(finetuneIterations) finetuning iterations" + scheduleText),
-            scheme == "channels" ? ("Filter pruning (L1)", keptSummary)
+            scheme == .channels ? ("Filter pruning (L1)", keptSummary)
                 : ("Dropped blocks", droppedBlocks.map { "`\($0)`" }.joined(separator: ", ")),
             ("Latency", String(format: "%.2f → %.2f ms (−%@), batch %d, threads %d", latencyMs.teacher, latencyMs.student, reductionText, latencyBatch, threads)),
         ] + sourceRows.map { ($0.0.prefix(1).uppercased() + $0.0.dropFirst(), $0.1) } + targetRows.map { ("Latency target", $0.1) } + [
@@ -261,7 +261,7 @@ public struct CompressionReport: Codable, Sendable {
             ("Top-5", String(format: "teacher %.2f%%, student %.2f%%", top5.teacher, top5.student)),
             ("Evaluated on", "\(evalCount) images of `\(evalData)`" + (evalInputConversion.map { ", converted to \($0)" } ?? "")),
         ] { md += "| \(line.0) | \(line.1) |\n" }
-        if scheme == "channels" {
+        if scheme == .channels {
             md += "\n## Kept inner channels\n\n| site | kept |\n|---|---:|\n"
             let widths = keptWidths ?? [:]
             for k in sortedBlockPaths(Array(widths.keys)) { md += "| `\(k)` | \(widths[k]!) |\n" }

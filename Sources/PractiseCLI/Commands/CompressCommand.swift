@@ -25,8 +25,8 @@ struct CompressCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Drop this many of the lowest-scoring blocks (1 to the number of candidates).") var drop: Int?
     @Option(parsing: .unconditional, help: "Drop the fewest blocks whose measured latency reduction reaches this fraction, between 0 and 1 (e.g. 0.22).") var targetLatencyReduction: Double?
     @Option(help: "Skip the analysis and drop these blocks (comma-separated paths).") var blocks: String?
-    @Option(help: "Finetuning: MiR (feature mimicking, default), BP (cross-entropy) or KD (distillation); with --scheme channels also FSKD (closed-form 1×1 conv per block).") var method: String = "MiR"
-    @Option(help: "blocks (drop residual blocks, default) or channels (L1 filter pruning of every block's inner channels).") var scheme: String = "blocks"
+    @Option(help: "Finetuning: MiR (feature mimicking, default), BP (cross-entropy) or KD (distillation); with --scheme channels also FSKD (closed-form 1×1 conv per block).") var method: ChannelRecovery = .mir
+    @Option(help: "blocks (drop residual blocks, default) or channels (L1 filter pruning of every block's inner channels).") var scheme: CompressionScheme = .blocks
     @Option(help: "With --scheme channels: prune this fraction of every block's inner channels instead of searching for --target-latency-reduction.") var pruneRatio: Double?
     @Option(help: "Use the analysis of this shared folder (the shards of `analyze --shard-index`), checked to match these options, instead of analysing.")
     var analysis: String?
@@ -35,26 +35,23 @@ struct CompressCommand: ParsableCommand {
     @Flag(help: "Do not write model.onnx.") var noOnnx = false
 
     func validate() throws {
-        try schedule.refuseHalving(with: "--scheme channels", given: scheme == "channels", because: "filter pruning runs no block analysis")
+        try schedule.refuseHalving(with: "--scheme channels", given: scheme == .channels, because: "filter pruning runs no block analysis")
         try schedule.refuseHalving(with: "--blocks", given: blocks != nil, because: "--blocks skips the analysis")
         try schedule.refuseHalving(with: "--analysis", given: analysis != nil, because: "--analysis takes the full analysis of a sharded folder instead of analysing")
-        if scheme == "channels" {
+        if scheme == .channels {
             guard (targetLatencyReduction != nil) != (pruneRatio != nil), drop == nil, blocks == nil, analysis == nil else {
                 throw ValidationError("--scheme channels takes exactly one of --target-latency-reduction R or --prune-ratio P (not --drop, --blocks or --analysis)")
             }
             if let r = targetLatencyReduction, !(r > 0 && r < 1) { throw ValidationError("--target-latency-reduction must be in (0, 1), got \(r)") }
             if let p = pruneRatio, !(p >= 0 && p < 1) { throw ValidationError("--prune-ratio must be in [0, 1), got \(p)") }
-            guard ChannelRecovery(caseInsensitive: method) != nil else { throw ValidationError("--method must be MiR, BP, KD or FSKD with --scheme channels, got '\(method)'") }
             try Check.outputFolder("--out", out)
             return
         }
-        guard scheme == "blocks" else { throw ValidationError("--scheme must be blocks or channels, got '\(scheme)'") }
         if pruneRatio != nil { throw ValidationError("--prune-ratio needs --scheme channels") }
-        if method.lowercased() == "fskd" { throw ValidationError("--method FSKD needs --scheme channels (it fits a 1×1 conv after each filter-pruned block)") }
+        if method == .fskd { throw ValidationError("--method FSKD needs --scheme channels (it fits a 1×1 conv after each filter-pruned block)") }
         let rules = [drop != nil, targetLatencyReduction != nil, blocks != nil].filter { $0 }.count
         guard rules == 1 else { throw ValidationError("give exactly one of --drop K, --target-latency-reduction R or --blocks a,b") }
         if analysis != nil && blocks != nil { throw ValidationError("--analysis and --blocks exclude each other: --blocks skips the analysis") }
-        guard FinetuneMethod(caseInsensitive: method) != nil else { throw ValidationError("--method must be MiR, BP or KD, got '\(method)'") }
         try Check.range("--drop", drop, 1...Int.max)
         try Check.fraction("--target-latency-reduction", targetLatencyReduction)
         _ = try schedule.halving(iterations: phase.analysisIterations, selection: rule)
@@ -97,9 +94,9 @@ struct CompressCommand: ParsableCommand {
             throw PractiseError("\(out) already exists; use --force to replace it")
         }
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true, imageSize: dataOptions.imageSize, hasImageSizeOption: true)
-        if scheme == "channels" { _ = try m.zooSpec(for: "--scheme channels") }
+        if scheme == .channels { _ = try m.zooSpec(for: "--scheme channels") }
         if m.network.zoo != nil, !m.network.droppedBlocks.isEmpty { throw PractiseError("\(m.weightsLabel) is already compressed (dropped \(m.network.droppedBlocks.joined(separator: ", "))); compress its teacher instead") }
-        if scheme == "blocks" && !(m.network.zoo?.innerWidths.isEmpty ?? true) { throw PractiseError("\(m.weightsLabel) is filter-pruned; compress its teacher instead") }
+        if scheme == .blocks && !(m.network.zoo?.innerWidths.isEmpty ?? true) { throw PractiseError("\(m.weightsLabel) is filter-pruned; compress its teacher instead") }
         try checkAgainstCandidates(m)
         try Context.checkHeldOut(dataOptions, advice: "or give the evaluation data with --eval-data")
         let cache = synthesis.syntheticCache ?? ((out + ".partial") as NSString).appendingPathComponent("synthetic")
@@ -107,7 +104,7 @@ struct CompressCommand: ParsableCommand {
             try synthesis.make(count: n, model: m, imageShape: shape, normalization: norm, seed: common.seed, in: cache)
         }
         data.syntheticFolder = synthesis.syntheticCache ?? (out as NSString).appendingPathComponent("synthetic")
-        try data.check(method: FinetuneMethod(caseInsensitive: method) ?? .mir, numClasses: m.network.numClasses)
+        try data.check(method: method.finetuneMethod ?? .mir, numClasses: m.network.numClasses)
         try CompressionRun.requireFiniteOutputs(m.model, on: data.tiny)
         let table = try latency.tableSource(model: m.network.name, imageShape: data.imageShape)
         let work = out + ".partial"
@@ -118,14 +115,14 @@ struct CompressCommand: ParsableCommand {
                                          blocks: try blockList(),
                                          analysisIterations: phase.analysisIterations, finetuneIterations: phase.finetuneIterations,
                                          latencyBatch: latency.latencyBatch)
-        options.method = FinetuneMethod(caseInsensitive: method) ?? .mir
+        options.method = method.finetuneMethod ?? .mir
         options.batchSize = data.batchSize
         options.learningRate = phase.lr
         options.seed = common.seed
         options.checkpointEvery = phase.checkpointEvery
         options.latencyThreads = latency.latencyThreads
         options.latencyTable = table
-        if scheme == "blocks" && blocks == nil && analysis == nil {
+        if scheme == .blocks && blocks == nil && analysis == nil {
             options.halving = try schedule.halving(iterations: phase.analysisIterations, selection: rule)
         }
         if let analysis {
@@ -135,11 +132,11 @@ struct CompressCommand: ParsableCommand {
         let progress = ProgressLine()
         let evaluate = { (model: ClassifierModel) throws -> Accuracy in try data.evaluate(model, progress: progress, label: "eval") }
         let outcome: CompressionOutcome
-        if scheme == "channels" {
+        if scheme == .channels {
             let spec = try m.zooSpec(for: "--scheme channels")
             if !spec.innerWidths.isEmpty { throw PractiseError("\(m.weightsLabel) is already filter-pruned; compress its teacher instead") }
             let runner = ChannelCompressionRun(teacher: m.model, spec: spec, imageShape: data.imageShape, options: options,
-                                               recovery: ChannelRecovery(caseInsensitive: method)!, ratio: pruneRatio)
+                                               recovery: method, ratio: pruneRatio)
             runner.latencyMeter = latency.meter
             outcome = try runner.run(data: data.tiny, evaluate: evaluate, progress: { progress.update($0) })
         } else {
@@ -159,7 +156,7 @@ struct CompressCommand: ParsableCommand {
         for warning in [report.noiseWarning, report.targetWarning].compactMap({ $0 }) {
             warn(warning)
         }
-        say("\nwrote \(out)/model.safetensors\(noOnnx ? "" : ", model.onnx"), report.json, report.md, \(scheme == "channels" ? "" : "candidates.svg, ")samples.txt")
+        say("\nwrote \(out)/model.safetensors\(noOnnx ? "" : ", model.onnx"), report.json, report.md, \(scheme == .channels ? "" : "candidates.svg, ")samples.txt")
         try Context.writeJSON(report, to: common.json)
     }
 }

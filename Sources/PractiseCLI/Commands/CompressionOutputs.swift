@@ -23,7 +23,7 @@ enum CompressionOutputs {
                                  : "\(options.method.rawValue) on given blocks: ") + "\(options.finetuneIterations) finetune iterations, \(data.indices.count) samples",
             MetadataKey.top1: String(format: "%.2f", o.studentAccuracy.top1),
         ]
-        if o.scheme == "channels" {
+        if o.scheme == .channels {
             extra[MetadataKey.keptChannels] = WeightsIO.jsonObject(o.keptChannels)
             extra[MetadataKey.recipe] = String(format: "L1 filter pruning, ratio %.3f, then %@: ", o.pruneRatio ?? 0, report.method)
                 + (report.method == "FSKD" ? "closed form" : "\(options.finetuneIterations) finetune iterations") + ", \(data.indices.count) samples"
@@ -34,7 +34,7 @@ enum CompressionOutputs {
         }
         try OutputFile.write(report.json(), to: path("report.json"))
         try OutputFile.write(report.markdown, to: path("report.md"))
-        if o.scheme == "blocks" {
+        if o.scheme == .blocks {
             try OutputFile.write(CandidatePlot.svg(o.scores.filter(\.fullyMeasured), dropped: o.dropped, title: "\(report.model): recoverability vs latency reduction"),
                                  to: path("candidates.svg"))
         }

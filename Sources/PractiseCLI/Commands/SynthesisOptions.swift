@@ -8,33 +8,33 @@ import Practise
 /// Settings of data-free synthesis (`practise synthesize`, and `--data synthetic:N` elsewhere).
 struct SynthesisOptions: ParsableArguments {
     @Option(help: "Synthesis: deepinversion (BN statistics + cross-entropy to balanced labels + image priors) or zeroq (BN statistics only, no labels).")
-    var synthesisMethod: String = "deepinversion"
+    var synthesisMethod: SynthesisSettings.Variant = .deepInversion
 
-    @Option(help: "Adam iterations per batch (default 500 for both methods).")
+    @Option(parsing: .unconditional, help: "Adam iterations per batch (default 500 for both methods).")
     var synthesisIterations: Int?
 
-    @Option(help: "Images optimised together (default 64).")
+    @Option(parsing: .unconditional, help: "Images optimised together (default 64).")
     var synthesisBatchSize: Int?
 
-    @Option(help: "Adam learning rate (default 0.25 DeepInversion, 0.5 ZeroQ); linear warm-up, then cosine decay.")
+    @Option(parsing: .unconditional, help: "Adam learning rate (default 0.25 DeepInversion, 0.5 ZeroQ); linear warm-up, then cosine decay.")
     var synthesisLr: Float?
 
-    @Option(help: "Warm-up iterations (default 50 DeepInversion, at most a tenth of the iterations; 0 ZeroQ).")
+    @Option(parsing: .unconditional, help: "Warm-up iterations (default 50 DeepInversion, at most a tenth of the iterations; 0 ZeroQ).")
     var synthesisWarmup: Int?
 
-    @Option(help: "Weight of the BN-statistics term (default 0.05 DeepInversion, 1 ZeroQ).")
+    @Option(parsing: .unconditional, help: "Weight of the BN-statistics term (default 0.05 DeepInversion, 1 ZeroQ).")
     var synthesisBnWeight: Float?
 
-    @Option(help: "Multiplier of the first batch norm's term (default 10 DeepInversion, 1 ZeroQ).")
+    @Option(parsing: .unconditional, help: "Multiplier of the first batch norm's term (default 10 DeepInversion, 1 ZeroQ).")
     var synthesisFirstBnMultiplier: Float?
 
-    @Option(help: "Weight of the total-variation (l2) prior (default 1e-4; ZeroQ 0).")
+    @Option(parsing: .unconditional, help: "Weight of the total-variation (l2) prior (default 1e-4; ZeroQ 0).")
     var synthesisTv: Float?
 
-    @Option(help: "Weight of the l2 image prior (default 1e-5; ZeroQ 0).")
+    @Option(parsing: .unconditional, help: "Weight of the l2 image prior (default 1e-5; ZeroQ 0).")
     var synthesisL2: Float?
 
-    @Option(help: "Random roll of up to this many pixels each step (default 2; ZeroQ 0).")
+    @Option(parsing: .unconditional, help: "Random roll of up to this many pixels each step (default 2; ZeroQ 0).")
     var synthesisJitter: Int?
 
     @Flag(help: "No random flips.")
@@ -43,12 +43,15 @@ struct SynthesisOptions: ParsableArguments {
     @Option(help: "With --data synthetic:N: folder of the synthesised images, reused when its settings match (default: OUT/synthetic).")
     var syntheticCache: String?
 
+    /// Refuses impossible settings (`--synthesis-iterations 0`, a negative weight, …) at parse
+    /// time, before any command loads a teacher or data.
+    func validate() throws {
+        do { _ = try settings(seed: 0) } catch let error as PractiseError { throw ValidationError(error.description) }
+    }
+
     /// The settings these options give, seeded with `seed`.
     func settings(seed: UInt64) throws -> SynthesisSettings {
-        guard let variant = SynthesisSettings.Variant(rawValue: synthesisMethod.lowercased()) else {
-            throw ValidationError("--synthesis-method must be deepinversion or zeroq, got '\(synthesisMethod)'")
-        }
-        var s = variant == .zeroQ ? SynthesisSettings.zeroQ : SynthesisSettings()
+        var s = synthesisMethod == .zeroQ ? SynthesisSettings.zeroQ : SynthesisSettings()
         if let v = synthesisIterations { s.iterations = v }
         if let v = synthesisBatchSize { s.batchSize = v }
         if let v = synthesisLr { s.learningRate = v }
