@@ -69,6 +69,13 @@ final class HostileInputTests: CLITestCase {
             (["eval", "--weights", w, "--data", "bundled", "--batch-size", "0"], "--batch-size must be in 1...4096, got 0"),
             (["eval", "--weights", w, "--data", "bundled", "--split", "val"], "The value 'val' is invalid for '--split <split>'"),
             (["latency", "--weights", w, "--batch", "0"], "--batch must be in 1...4096, got 0"),
+            // Negative numbers reach validation (not the parser's "Missing value").
+            (["latency-table", "--weights", w, "--budget", "-1", "--out", work + "/t.json"], "--budget must be positive, got -1.0"),
+            (["latency-table", "--weights", w, "--latency-threads", "-1", "--out", work + "/t.json"], "--latency-threads must be at least 1, got -1"),
+            (compress + ["--scheme", "channels", "--prune-ratio", "-0.1"], "--prune-ratio must be in [0, 1), got -0.1"),
+            (["synthesize", "--weights", w, "--num-samples", "-5", "--out", work + "/s"], "--num-samples must be positive, got -5"),
+            (["analyze", "--weights", w, "--data", "bundled", "--shard-index", "-1", "--shard-count", "2", "--out", work + "/a"], "--shard-index must be in 0...1 for --shard-count 2 (found -1)"),
+            (["analyze", "--weights", w, "--data", "bundled", "--shard-index", "0", "--shard-count", "-1", "--out", work + "/a"], "--shard-count must be in 1...100000, got -1"),
             (["latency", "--weights", w, "--image-size", "0"], "--image-size must be in 8...1024, got 0"),
             (["latency", "--weights", w, "--image-size", "100000"], "--image-size must be in 8...1024, got 100000"),
             (["latency", "--weights", w, "--image-size", "1024", "--batch", "64"], "more than the 16777216 (64 images of 512×512)"),

@@ -28,9 +28,9 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(help: "Folder for the resumable analysis state and results (with --shard-index: the shared folder of all shards).")
     var out: String = "practise-analysis"
     @Flag(help: "Discard a previous analysis in --out and start over (not with --shard-index).") var force = false
-    @Option(help: "Train only this shard's candidates (0-based; with --shard-count), writing one result per candidate into --out.")
+    @Option(parsing: .unconditional, help: "Train only this shard's candidates (0-based; with --shard-count), writing one result per candidate into --out.")
     var shardIndex: Int?
-    @Option(help: "Number of shards the candidates are split into (with --shard-index).") var shardCount: Int?
+    @Option(parsing: .unconditional, help: "Number of shards the candidates are split into (with --shard-index).") var shardCount: Int?
     @Option(help: "Check that every candidate in this shared folder has a result made with these options, take latency figures, print and save the scores.")
     var merge: String?
     @Option(help: "Show which candidates of this shared folder are done, running or missing (needs no other option).")

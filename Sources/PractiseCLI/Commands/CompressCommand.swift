@@ -27,7 +27,7 @@ struct CompressCommand: ParsableCommand {
     @Option(help: "Skip the analysis and drop these blocks (comma-separated paths).") var blocks: String?
     @Option(help: "Finetuning: MiR (feature mimicking, default), BP (cross-entropy) or KD (distillation); with --scheme channels also FSKD (closed-form 1×1 conv per block).") var method: ChannelRecovery = .mir
     @Option(help: "blocks (drop residual blocks, default) or channels (L1 filter pruning of every block's inner channels).") var scheme: CompressionScheme = .blocks
-    @Option(help: "With --scheme channels: prune this fraction of every block's inner channels instead of searching for --target-latency-reduction.") var pruneRatio: Double?
+    @Option(parsing: .unconditional, help: "With --scheme channels: prune this fraction of every block's inner channels instead of searching for --target-latency-reduction.") var pruneRatio: Double?
     @Option(help: "Use the analysis of this shared folder (the shards of `analyze --shard-index`), checked to match these options, instead of analysing.")
     var analysis: String?
     @Option(help: "Output folder.") var out: String

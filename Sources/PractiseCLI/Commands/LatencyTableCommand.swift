@@ -16,9 +16,9 @@ struct LatencyTableCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var common: RunOptions
     @Option(name: [.customLong("batch"), .customLong("latency-batch")], help: "Batch size (reference: 64).") var batch: Int = 64
-    @Option(help: "Threads of the measurement (default: --threads).") var latencyThreads: Int?
-    @Option(help: "Input side in pixels (default 28 for CIFAR-style models, 224 otherwise).") var imageSize: Int?
-    @Option(help: "Measurement budget in seconds (it stops earlier once every interval is within ±2%).") var budget: Double = 60
+    @Option(parsing: .unconditional, help: "Threads of the measurement (default: --threads).") var latencyThreads: Int?
+    @Option(parsing: .unconditional, help: "Input side in pixels (default 28 for CIFAR-style models, 224 otherwise).") var imageSize: Int?
+    @Option(parsing: .unconditional, help: "Measurement budget in seconds (it stops earlier once every interval is within ±2%).") var budget: Double = 60
     @Option(help: "Output file (JSON).") var out: String
     @Flag(help: "Replace --out if it exists.") var force = false
 

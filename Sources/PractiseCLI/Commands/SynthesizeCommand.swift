@@ -17,8 +17,8 @@ struct SynthesizeCommand: ParsableCommand {
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var synthesis: SynthesisOptions
     @OptionGroup var common: RunOptions
-    @Option(help: "Number of images.") var numSamples: Int = 100
-    @Option(help: "Side of the square input (default: 28 for CIFAR-style ResNets, 224 for torchvision models).") var imageSize: Int?
+    @Option(parsing: .unconditional, help: "Number of images.") var numSamples: Int = 100
+    @Option(parsing: .unconditional, help: "Side of the square input (default: 28 for CIFAR-style ResNets, 224 for torchvision models).") var imageSize: Int?
     @Option(help: "Normalisation mean, comma-separated (default: the weights' metadata).") var mean: String?
     @Option(help: "Normalisation std, comma-separated.") var std: String?
     @Option(help: "Output folder.") var out: String
