@@ -122,7 +122,7 @@ void pk_sgemm(int transA, int transB, long M, long N, long K, float alpha,
         return;
     }
     pk_gemm_blocked(pk_desc_for_level(pk_simd_level()), transA != 0, transB != 0, M, N, K,
-                    alpha, A, lda, NULL, 0, 0, B, ldb, beta, C, ldc);
+                    alpha, A, lda, NULL, 0, 0, B, ldb, beta, C, ldc, NULL);
 }
 
 size_t pk_sgemm_packed_a_size(int level, long M, long K) {
@@ -150,5 +150,18 @@ void pk_sgemm_packed_rows(int level, int transA, int transB, long M, long row0, 
         return;
     }
     pk_gemm_blocked(pk_desc_for_level(level), transA != 0, transB != 0, rows, N, K, alpha, NULL, lda, packed,
-                    row0, M, B, ldb, beta, C, ldc);
+                    row0, M, B, ldb, beta, C, ldc, NULL);
+}
+
+void pk_sgemm_packed_rows_epilogue(int level, int transA, int transB, long M, long row0, long rows, long N,
+                                   long K, const float *packed, const float *B, long ldb, float *C, long ldc,
+                                   const pk_epilogue *ep) {
+    if (rows <= 0 || N <= 0) return;
+    if (K <= 0) {
+        scale_c(rows, N, 0.0f, C, ldc);
+        if (ep) pk_apply_epilogue(ep, C, ldc, rows, N);
+        return;
+    }
+    pk_gemm_blocked(pk_desc_for_level(level), transA != 0, transB != 0, rows, N, K, 1.0f, NULL, 0, packed,
+                    row0, M, B, ldb, 0.0f, C, ldc, ep);
 }

@@ -152,7 +152,7 @@ void pk_pack_a_all(const pk_kernel_desc *d, int transA, const float *A, long lda
 void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, long N, long K,
                      float alpha, const float *A, long lda, const float *packed_a,
                      long packed_row0, long packed_rows, const float *B, long ldb,
-                     float beta, float *C, long ldc) {
+                     float beta, float *C, long ldc, const pk_epilogue *ep) {
     const int mr = d->mr, nr = d->nr;
     const long kcb = balanced_block(K, d->kc, 1);
     const long mcb = balanced_block(M, d->mc, mr);
@@ -173,6 +173,7 @@ void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, lo
         } else {
             gemm_naive(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         }
+        if (ep) pk_apply_epilogue(ep, C, ldc, M, N);
         return;
     }
     float *Ap = ws;
@@ -204,6 +205,7 @@ void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, lo
                             ap = dst;
                         }
                         d->kernel(kc, ap, bp, cj + ir * ldc, ldc, m, n, alpha, beta_k);
+                        if (ep && pc + kc == K) pk_epilogue_tile(ep, cj + ir * ldc, ldc, ic + ir, jc + jr, m, n);
                     }
                 }
             }

@@ -58,19 +58,21 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
 
 /// The forward product of a non-depthwise conv `plan`: Winograd where it qualifies, else the
 /// direct kernel where it applies, else the column-matrix product; with the weight's inference
-/// `pack` (already checked valid) if any.
-private func gemmForward(_ plan: ConvPlan, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
-                         _ y: UnsafeMutablePointer<Float>, pack: ConvWeightPack?) {
+/// `pack` (already checked valid) if any, and `epilogue` applied to every output (as the
+/// column-matrix product stores its tiles, as Winograd's output transform and the direct conv
+/// write each block).
+func gemmForward(_ plan: ConvPlan, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                 _ y: UnsafeMutablePointer<Float>, pack: ConvWeightPack?, epilogue: ConvEpilogue? = nil) {
     if let wino = WinogradPlan(plan) {
         let weights = pack?.winograd ?? WinogradWeights(w, outChannels: plan.outChannels, inChannels: plan.inChannels)
-        wino.forward(x, weights, y)
+        wino.forward(x, weights, y, epilogue: epilogue)
     } else if plan.usesDirectKernel {
         let weights = pack?.direct.flatMap { $0.groups == plan.groups ? $0 : nil }
             ?? DirectConvWeights(w, groups: plan.groups, groupOut: plan.groupOut, columnRows: plan.geometry.columnRows)
-        plan.directForward(x, weights, y)
+        plan.directForward(x, weights, y, epilogue: epilogue)
     } else {
         let prepacked = pack.flatMap { $0.matrices.count == plan.groups ? $0.matrices : nil }
-        plan.forward(x, w, y, prepacked: prepacked)
+        plan.forward(x, w, y, prepacked: prepacked, epilogue: epilogue)
     }
 }
 

@@ -113,21 +113,24 @@ struct ConvPlan: Sendable {
         geometry.isPointwise && imagesPerChunk > 1 && outPlane >= pointwiseMinimumColumns
     }
 
-    /// - Parameter prepacked: each group's weight matrix already packed (``ConvWeightPack``).
+    /// - Parameters:
+    ///   - prepacked: each group's weight matrix already packed (``ConvWeightPack``).
+    ///   - epilogue: applied to every output as its sum completes (a folded batch norm, a residual, a clamp).
     func forward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                 prepacked: [PackedMatrix]? = nil) {
+                 prepacked: [PackedMatrix]? = nil, epilogue: ConvEpilogue? = nil) {
         let k = geometry.columnRows, og = groupOut
         if usesPointwisePerImage {
             let packed = prepacked ?? (0..<groups).map { g in PackedMatrix(m: og, k: k, a: w + g * og * k, lda: k) }
-            pointwiseForward(x, w, y, packed: packed)
+            pointwiseForward(x, w, y, packed: packed, epilogue: epilogue)
             return
         }
         let perUnit = parallel(over: unitCount)
         let colSize = k * unitColumns
         let tmpSize = imagesPerChunk > 1 ? og * unitColumns : 0
         // Each group's weight matrix is packed once for all units instead of once per GEMM.
+        // (Always packed with an epilogue: the epilogue runs in the packed product.)
         let packed = prepacked
-            ?? (unitCount > 1 ? (0..<groups).map { g in PackedMatrix(m: og, k: k, a: w + g * og * k, lda: k) } : nil)
+            ?? (unitCount > 1 || epilogue != nil ? (0..<groups).map { g in PackedMatrix(m: og, k: k, a: w + g * og * k, lda: k) } : nil)
         let work = { (units: Range<Int>) in
             let col = UnsafeMutablePointer<Float>.allocate(capacity: max(colSize, 1))
             let tmp = UnsafeMutablePointer<Float>.allocate(capacity: max(tmpSize, 1))
@@ -143,12 +146,24 @@ struct ConvPlan: Sendable {
                     let direct = y + (first * outChannels + g * og) * outPlane + rows.lowerBound * geometry.outWidth
                     let (dst, ldc) = count == 1 ? (direct, outPlane) : (tmp, cols)
                     let b = columnMatrix(x, group: g, first: first, count: count, rows: rows, scratch: col)
-                    gemm(perUnit, wg, n: cols, b: b, ldb: cols, c: dst, ldc: ldc)
+                    if count == 1, let epilogue, let p = wg.packed {
+                        let e = epilogue.rows(image: first, channel: g * og, outChannels: outChannels, plane: outPlane,
+                                              column: rows.lowerBound * geometry.outWidth)
+                        if perUnit { Gemm.single(p, n: cols, b: b, ldb: cols, c: dst, ldc: ldc, epilogue: e) }
+                        else { Gemm.parallel(p, n: cols, b: b, ldb: cols, c: dst, ldc: ldc, epilogue: e) }
+                    } else {
+                        gemm(perUnit, wg, n: cols, b: b, ldb: cols, c: dst, ldc: ldc)
+                    }
                     if count > 1 {
                         for t in 0..<count {
+                            let image = y + ((first + t) * outChannels + g * og) * outPlane
                             for o in 0..<og {
-                                Vector.copy(y + ((first + t) * outChannels + g * og + o) * outPlane,
-                                            tmp + o * cols + t * outPlane, count: outPlane)
+                                Vector.copy(image + o * outPlane, tmp + o * cols + t * outPlane, count: outPlane)
+                            }
+                            // The images' sums are complete once copied out: the epilogue in place, while in cache.
+                            if let epilogue {
+                                var e = epilogue.rows(image: first + t, channel: g * og, outChannels: outChannels, plane: outPlane)
+                                pk_apply_epilogue(&e, image, outPlane, og, outPlane)
                             }
                         }
                     }
@@ -162,15 +177,21 @@ struct ConvPlan: Sendable {
     /// `[C/groups, H·W]`, read in place: one GEMM per image and group, straight into the output,
     /// with no column matrix and no copies (images split across threads).
     private func pointwiseForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>,
-                                  packed: [PackedMatrix]) {
+                                  packed: [PackedMatrix], epilogue: ConvEpilogue?) {
         let og = groupOut, cg = geometry.channels
         let perImage = parallel(over: batch)
         let work = { (images: Range<Int>) in
             for n in images {
                 for g in 0..<groups {
-                    gemm(perImage, PackedOrPlain(packed[g], m: og, k: cg, a: w + g * og * cg, lda: cg), n: outPlane,
-                         b: x + (n * inChannels + g * cg) * inPlane, ldb: inPlane,
-                         c: y + (n * outChannels + g * og) * outPlane, ldc: outPlane)
+                    let b = x + (n * inChannels + g * cg) * inPlane, c = y + (n * outChannels + g * og) * outPlane
+                    if let epilogue {
+                        let e = epilogue.rows(image: n, channel: g * og, outChannels: outChannels, plane: outPlane)
+                        if perImage { Gemm.single(packed[g], n: outPlane, b: b, ldb: inPlane, c: c, ldc: outPlane, epilogue: e) }
+                        else { Gemm.parallel(packed[g], n: outPlane, b: b, ldb: inPlane, c: c, ldc: outPlane, epilogue: e) }
+                    } else {
+                        gemm(perImage, PackedOrPlain(packed[g], m: og, k: cg, a: w + g * og * cg, lda: cg), n: outPlane,
+                             b: b, ldb: inPlane, c: c, ldc: outPlane)
+                    }
                 }
             }
         }

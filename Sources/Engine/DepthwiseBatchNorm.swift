@@ -17,28 +17,10 @@ public func depthwiseConv2dBatchNorm(_ x: Tensor, weight: Tensor, stride: Int = 
                                      bnWeight: Tensor, bnBias: Tensor, runningMean: Tensor, runningVar: Tensor,
                                      eps: Float = 1e-5, activation: BatchNormActivation = .none) -> Tensor {
     let c = x.rank == 4 ? x.shape[1] : 0
-    guard !Autograd.isRecording else {
-        let y = conv2d(x, weight: weight, stride: stride, padding: padding, groups: max(c, 1))
-        return batchNorm2d(y, weight: bnWeight, bias: bnBias, runningMean: runningMean, runningVar: runningVar,
-                           training: false, eps: eps, activation: activation)
+    if !Autograd.isRecording {
+        let plan = ConvPlan(x: x.shape, weight: weight.shape, bias: nil, stride: stride, padding: padding, groups: max(c, 1))
+        checkShape(plan.isDepthwise, "depthwiseConv2dBatchNorm: weight \(weight.shape) is not depthwise ([C, 1, kH, kW]) for input \(x.shape)")
     }
-    let plan = ConvPlan(x: x.shape, weight: weight.shape, bias: nil, stride: stride, padding: padding, groups: c)
-    checkShape(plan.isDepthwise, "depthwiseConv2dBatchNorm: weight \(weight.shape) is not depthwise ([C, 1, kH, kW]) for input \(x.shape)")
-    for (name, t) in [("weight", bnWeight), ("bias", bnBias), ("running_mean", runningMean), ("running_var", runningVar)] {
-        checkShape(t.shape == [c], "depthwiseConv2dBatchNorm: batch norm \(name) \(t.shape) does not match \(c) channels of input \(x.shape)")
-    }
-    // The folding batchNorm2d does in eval mode.
-    let scale = Tensor(uninitialized: [c]), shift = Tensor(uninitialized: [c])
-    for ch in 0..<c {
-        let invStd = 1 / (runningVar.pointer[ch] + eps).squareRoot()
-        scale.pointer[ch] = bnWeight.pointer[ch] * invStd
-        shift.pointer[ch] = bnBias.pointer[ch] - runningMean.pointer[ch] * scale.pointer[ch]
-    }
-    let out = Tensor(uninitialized: plan.outputShape)
-    let affine = ChannelAffine(scale: scale.pointer, shift: shift.pointer, lower: activation.upperBound == nil ? -.infinity : 0,
-                               upper: activation.upperBound ?? .infinity)
-    withExtendedLifetime((scale, shift)) {
-        depthwiseForward(x.pointer, weight.pointer, out.pointer, plan, affine: affine)
-    }
-    return out
+    return conv2dBatchNorm(x, weight: weight, stride: stride, padding: padding, groups: max(c, 1), bnWeight: bnWeight, bnBias: bnBias,
+                           runningMean: runningMean, runningVar: runningVar, eps: eps, activation: activation)
 }

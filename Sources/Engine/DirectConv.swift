@@ -35,17 +35,38 @@ extension ConvPlan {
     /// `y` `[N, O, OH, OW]` = conv of `x` `[N, C, H, W]` with `weights`, on the direct kernel
     /// (``usesDirectKernel`` must hold). The output pixels of all images are one row of columns,
     /// split across threads in 32-column tiles.
-    func directForward(_ x: UnsafePointer<Float>, _ weights: DirectConvWeights, _ y: UnsafeMutablePointer<Float>) {
+    ///
+    /// With an `epilogue`, columns are computed in blocks of at most 1,024 and each block's
+    /// outputs get the epilogue right after they are written (still in cache).
+    func directForward(_ x: UnsafePointer<Float>, _ weights: DirectConvWeights, _ y: UnsafeMutablePointer<Float>,
+                       epilogue: ConvEpilogue? = nil) {
         precondition(weights.groups == groups && weights.groupOut == groupOut && weights.columnRows == geometry.columnRows,
                      "direct conv weights do not match the convolution")
         var shape = geometry.kernelShape
         let level = pk_simd_level(), og = groupOut, cg = geometry.channels
         let columns = batch * outPlane
-        let product = { (cols: Range<Int>) in
+        let run = { (cols: Range<Int>) in
             for g in 0..<groups {
                 let done = pk_conv_direct(level, weights.group(g), og, &shape, x + g * cg * inPlane, inChannels * inPlane,
                                           cols.lowerBound, cols.upperBound, y + g * og * outPlane, outChannels * outPlane)
                 precondition(done != 0, "direct conv kernel failed (out of memory)")
+            }
+        }
+        let product = { (cols: Range<Int>) in
+            guard let epilogue else { return run(cols) }
+            var lo = cols.lowerBound
+            while lo < cols.upperBound {
+                let hi = min(cols.upperBound, lo + 1024)
+                run(lo..<hi)
+                // The epilogue on the columns just written, image by image (columns run across images).
+                var c = lo
+                while c < hi {
+                    let image = c / outPlane, p0 = c % outPlane, p1 = min(outPlane, p0 + hi - c)
+                    var e = epilogue.rows(image: image, channel: 0, outChannels: outChannels, plane: outPlane, column: p0)
+                    pk_apply_epilogue(&e, y + image * outChannels * outPlane + p0, outPlane, outChannels, p1 - p0)
+                    c += p1 - p0
+                }
+                lo = hi
             }
         }
         if Threads.count == 1 || 2 * outChannels * geometry.columnRows * columns < 1_000_000 {

@@ -69,6 +69,36 @@ public enum Gemm {
     }
 }
 
+extension Gemm {
+    /// `C[M,N] = op(A) · B` with `epilogue` applied to each tile of C as its sum completes
+    /// (rows of C index the epilogue's scale, shift and residual), on the calling thread.
+    static func single(_ a: PackedMatrix, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                       c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: pk_epilogue) {
+        if a.m == 0 || n == 0 { return }
+        var e = epilogue
+        pk_sgemm_packed_rows_epilogue(a.level, a.transposed ? 1 : 0, 0, a.m, 0, a.m, n, a.k, a.buffer, b, ldb, c, ldc, &e)
+    }
+
+    /// The same split across the engine's threads, as ``parallel(_:transB:n:b:ldb:beta:c:ldc:)``.
+    static func parallel(_ a: PackedMatrix, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: pk_epilogue) {
+        if Threads.count == 1 || 2 * a.m * n * a.k < 2_000_000 {
+            single(a, n: n, b: b, ldb: ldb, c: c, ldc: ldc, epilogue: epilogue)
+        } else if n >= a.m {
+            Parallel.alignedChunks(n, unit: 16) { r in
+                let j0 = r.lowerBound
+                single(a, n: r.count, b: b + j0, ldb: ldb, c: c + j0, ldc: ldc, epilogue: epilogue.offset(rows: 0, columns: j0))
+            }
+        } else {
+            Parallel.alignedChunks(a.m, unit: pk_sgemm_packed_row_unit(a.level)) { r in
+                var e = epilogue.offset(rows: r.lowerBound, columns: 0)
+                pk_sgemm_packed_rows_epilogue(a.level, a.transposed ? 1 : 0, 0, a.m, r.lowerBound, r.count, n, a.k, a.buffer,
+                                              b, ldb, c + r.lowerBound * ldc, ldc, &e)
+            }
+        }
+    }
+}
+
 /// The left operand `op(A)` `[M, K]` of many products, packed once into the GEMM kernels' panel
 /// layout (for the SIMD level in force when packing). Self-contained: `A` is read only while
 /// packing.

@@ -96,7 +96,10 @@ struct WinogradPlan {
     /// - Parameters:
     ///   - x: `[N, C, H, W]`; y: `[N, O, OH, OW]`
     ///   - weights: the transformed weights of this conv.
-    func forward(_ x: UnsafePointer<Float>, _ weights: WinogradWeights, _ y: UnsafeMutablePointer<Float>) {
+    ///   - epilogue: applied to each block of outputs right after the output transform wrote it
+    ///     (still in cache).
+    func forward(_ x: UnsafePointer<Float>, _ weights: WinogradWeights, _ y: UnsafeMutablePointer<Float>,
+                 epilogue: ConvEpilogue? = nil) {
         let c = plan.inChannels, o = plan.outChannels
         let inPlane = plan.inPlane, outPlane = plan.outPlane
         let maxCols = imagesPerUnit * tileRowsPerUnit * tilesPerRow
@@ -131,14 +134,24 @@ struct WinogradPlan {
                         Gemm.parallel(a, n: cols, b: bx, ldb: cols, c: mx, ldc: cols)
                     }
                 }
+                // Output rows [y0, y1) of this unit's tile rows.
+                let y0 = 2 * ty0, y1 = min(plan.geometry.outHeight, 2 * ty1), ow = plan.geometry.outWidth
                 for t in 0..<count {
                     let img = y + (first + t) * o * outPlane
+                    /// The epilogue on channels `r` of the rows just written.
+                    func finish(_ r: Range<Int>) {
+                        guard let epilogue else { return }
+                        var e = epilogue.rows(image: first + t, channel: r.lowerBound, outChannels: o, plane: outPlane, column: y0 * ow)
+                        pk_apply_epilogue(&e, img + r.lowerBound * outPlane + y0 * ow, outPlane, r.count, (y1 - y0) * ow)
+                    }
                     if perUnit {
                         pk_winograd_output(m + t * block, cols, o * cols, &shape, 0, o, ty0, ty1, img)
+                        finish(0..<o)
                     } else {
                         Parallel.chunks(o) { r in
                             var s = shape
                             pk_winograd_output(m + t * block, cols, o * cols, &s, r.lowerBound, r.upperBound, ty0, ty1, img)
+                            finish(r)
                         }
                     }
                 }

@@ -50,6 +50,26 @@ void pk_sgemm_packed_rows(int level, int transA, int transB, long M, long row0, 
                           long ldb, float beta, float *C, long ldc);
 long pk_sgemm_packed_row_unit(int level);
 
+/// What a product does to row i of C once its sum is complete (an eval-mode batch norm folded to
+/// a per-row scale and shift, a residual, a ReLU or ReLU6):
+///   C[i, j] = min(max(C[i, j] * scale[i] + shift[i] + residual[i * ldr + j], lower), upper)
+/// `residual` may be NULL (nothing added); lower/upper -INFINITY/INFINITY for no clamp; NaN passes
+/// through the clamp. Rows and columns are those of the C the call is given.
+typedef struct {
+    const float *scale, *shift;
+    const float *residual;
+    long ldr;
+    float lower, upper;
+} pk_epilogue;
+/// pk_sgemm_packed_rows (alpha 1, beta 0) with `ep` applied to every tile of C right after its
+/// last K block is stored, while the tile is still in L1; `ep` NULL is pk_sgemm_packed_rows.
+void pk_sgemm_packed_rows_epilogue(int level, int transA, int transB, long M, long row0, long rows, long N,
+                                   long K, const float *packed, const float *B, long ldb, float *C, long ldc,
+                                   const pk_epilogue *ep);
+/// `ep` applied in place to rows [0, rows) and columns [0, n) of C (leading dimension ldc): for
+/// products whose sums were completed by another kernel (Winograd, direct conv).
+void pk_apply_epilogue(const pk_epilogue *ep, float *C, long ldc, long rows, long n);
+
 /// Force a level at run time (clamped to what the CPU supports); returns the level now in force. For tests.
 int pk_set_simd_level(int level);
 

@@ -7,8 +7,9 @@ import Engine
 ///
 /// The steps are what the network *is* (exported, analysed, counted); running them goes through
 /// a plan made once: values in numbered slots freed after their last reader, and a BatchNorm
-/// followed by its ReLU/ReLU6, or an Add followed by its ReLU, fused into one kernel when nothing
-/// else reads the intermediate value.
+/// followed by its ReLU/ReLU6, an Add followed by its ReLU, or a conv followed by its BatchNorm
+/// (then its ReLU/ReLU6, or an Add of a value computed before and the Add's ReLU) fused into one
+/// kernel when nothing else reads the intermediate values.
 public struct StepProgram: Sendable {
     public let steps: [GraphStep]
     public let input: String, output: String
@@ -56,21 +57,23 @@ public struct StepProgram: Sendable {
                 }
             case .addThenReLU:
                 y = addReLU(xs[0], xs[1])
-            case .convThenBatchNorm(let activation):
+            case .convThenBatchNorm(let activation), .convBatchNormAdd(let activation):
                 let conv = layer(steps[p.step].op.layerPath!)
                 let norm = owner.module(atParts: p.secondLayerParts)
-                if observe == nil, !Autograd.isRecording, case .conv(_, nil) = steps[p.step].op,
-                   let c = conv as? Conv2d, c.groups > 1, c.groups == c.inChannels, c.groups == c.outChannels, c.bias == nil,
+                let residual = xs.count > 1 ? xs[1] : nil
+                if observe == nil, !Autograd.isRecording, case .conv(_, nil) = steps[p.step].op, let c = conv as? Conv2d,
                    let bn = norm as? BatchNorm2d, !bn.isTraining, bn.inputObserver == nil {
-                    // Inference: the depthwise kernel applies the folded BatchNorm (and the clamp) as it writes.
-                    y = depthwiseConv2dBatchNorm(xs[0], weight: c.weight.tensor, stride: c.stride, padding: c.padding,
-                                                 bnWeight: bn.weight.tensor, bnBias: bn.bias.tensor, runningMean: bn.runningMean,
-                                                 runningVar: bn.runningVar, eps: bn.eps, activation: activation)
+                    // Inference: the conv's kernels apply the folded BatchNorm, the residual and the clamp as they write.
+                    y = c.forward(xs[0], thenBatchNorm: bn, activation: activation, residual: residual)
                 } else {
                     let h = steps[p.step].run(xs, layer: layer)
                     observe?(p.step, h)
                     guard let norm else { preconditionFailure("\(type(of: owner)) has no layer '\(p.secondLayerParts.joined(separator: "."))'") }
-                    if let bn = norm as? BatchNorm2d { y = bn.forward(h, activation: activation) }
+                    if let residual {
+                        let b = norm(h)
+                        observe?(p.step + 1, b)
+                        y = activation == .relu ? addReLU(b, residual) : activation == .relu6 ? relu6(Engine.add(b, residual)) : Engine.add(b, residual)
+                    } else if let bn = norm as? BatchNorm2d { y = bn.forward(h, activation: activation) }
                     else { y = activation == .relu6 ? relu6(norm(h)) : activation == .relu ? relu(norm(h)) : norm(h) }
                 }
             }
@@ -91,14 +94,33 @@ public struct StepProgram: Sendable {
         return values.filter { keeping.contains($0.key) || $0.key == output }
     }
 
+    /// The plan's runs of steps, one entry per kernel call sequence: `conv`, `conv+batchNorm+relu`,
+    /// `conv+batchNorm+add+relu` … (what was fused, for tests and messages).
+    var plannedRuns: [String] {
+        plan.map { p in
+            switch p.kind {
+            case .single: return "\(steps[p.step].opType)"
+            case .batchNormThen(let a): return "batchNorm+\(a)"
+            case .addThenReLU: return "add+relu"
+            case .convThenBatchNorm(let a): return a == .none ? "conv+batchNorm" : "conv+batchNorm+\(a)"
+            case .convBatchNormAdd(let a): return a == .none ? "conv+batchNorm+add" : "conv+batchNorm+add+\(a)"
+            }
+        }
+    }
+
     // MARK: Plan
 
     private struct PlannedStep: Sendable {
         enum Kind: Sendable, Equatable {
             case single, batchNormThen(BatchNormActivation), addThenReLU
-            /// A conv, the BatchNorm reading it and its optional ReLU/ReLU6: one kernel in
-            /// inference when the conv is depthwise, the conv and a fused BatchNorm otherwise.
+            /// A conv, the BatchNorm reading it and its optional ReLU/ReLU6: written once in
+            /// inference (``Conv2d/forward(_:thenBatchNorm:activation:residual:)``), the conv and a
+            /// fused BatchNorm otherwise.
             case convThenBatchNorm(BatchNormActivation)
+            /// A conv, the BatchNorm reading it, the Add of that and a value computed before the
+            /// conv (the planned step's second input), and the Add's optional ReLU: written once in
+            /// inference, the separate steps otherwise.
+            case convBatchNormAdd(BatchNormActivation)
         }
         var kind: Kind
         /// The paths of the (first) step's layer and of a fused second step's, split once.
@@ -121,9 +143,20 @@ public struct StepProgram: Sendable {
             let s = steps[i]
             var kind = PlannedStep.Kind.single
             var last = i
+            var extraInput: String? = nil
             /// Whether step `j` reads only step `j - 1`'s output, which nothing else reads.
             func readsOnlyThePrevious(_ j: Int) -> Bool {
                 j < steps.count && steps[j - 1].output != output && readers[steps[j - 1].output] == 1 && steps[j].inputs == [steps[j - 1].output]
+            }
+            /// The other operand of step `j` when it is an Add of step `j - 1`'s output, which
+            /// nothing else reads, and a value computed before step `j - 2` (or the input).
+            func residualOperand(_ j: Int) -> String? {
+                guard j < steps.count, steps[j].op == .add, steps[j].inputs.count == 2, steps[j - 1].output != output,
+                      readers[steps[j - 1].output] == 1 else { return nil }
+                let ins = steps[j].inputs, mine = steps[j - 1].output
+                guard ins.contains(mine), ins[0] != ins[1] else { return nil }
+                let other = ins[0] == mine ? ins[1] : ins[0]
+                return slot[other] != nil ? other : nil
             }
             if readsOnlyThePrevious(i + 1) {
                 switch (s.op, steps[i + 1].op) {
@@ -135,6 +168,14 @@ public struct StepProgram: Sendable {
                     if readsOnlyThePrevious(i + 2), steps[i + 2].op == .relu || steps[i + 2].op == .relu6 {
                         kind = .convThenBatchNorm(steps[i + 2].op == .relu ? .relu : .relu6)
                         last = i + 1
+                    } else if let other = residualOperand(i + 2) {
+                        kind = .convBatchNormAdd(.none)
+                        extraInput = other
+                        last = i + 1
+                        if readsOnlyThePrevious(i + 3), steps[i + 3].op == .relu || steps[i + 3].op == .relu6 {
+                            kind = .convBatchNormAdd(steps[i + 3].op == .relu ? .relu : .relu6)
+                            last = i + 2
+                        }
                     }
                 default: break
                 }
@@ -143,7 +184,7 @@ public struct StepProgram: Sendable {
             let out = slot.count
             slot[steps[last].output] = out
             func parts(_ j: Int) -> [String] { steps[j].op.layerPath.map { $0.split(separator: ".").map(String.init) } ?? [] }
-            plan.append(PlannedStep(kind: kind, layerParts: parts(i), secondLayerParts: i + 1 < steps.count ? parts(i + 1) : [], step: i, lastStep: last, inputs: s.inputs.map { slot[$0]! }, output: out, releases: []))
+            plan.append(PlannedStep(kind: kind, layerParts: parts(i), secondLayerParts: i + 1 < steps.count ? parts(i + 1) : [], step: i, lastStep: last, inputs: (s.inputs + (extraInput.map { [$0] } ?? [])).map { slot[$0]! }, output: out, releases: []))
             i = last + 1
         }
         // Free each slot after its last reader (never the program's output).

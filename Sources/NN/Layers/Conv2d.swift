@@ -33,4 +33,18 @@ public final class Conv2d: Module, @unchecked Sendable {
         conv2d(x, weight: weight.tensor, bias: bias?.tensor, stride: stride, padding: padding, groups: groups,
                pack: inferencePack)
     }
+
+    /// `activation(norm(forward(x)) + residual)` for an eval-mode `norm`, written once
+    /// (``conv2dBatchNorm(_:weight:bias:stride:padding:groups:pack:bnWeight:bnBias:runningMean:runningVar:eps:activation:residual:)``).
+    /// `norm`'s input observer is not called: callers use this only when it has none.
+    ///
+    /// - Parameter residual: `[N, O, OH, OW]` or nil.
+    public func forward(_ x: Tensor, thenBatchNorm norm: BatchNorm2d, activation: BatchNormActivation,
+                        residual: Tensor? = nil) -> Tensor {
+        precondition(!norm.isTraining, "Conv2d.forward(_:thenBatchNorm:): the batch norm must be in evaluation mode")
+        return conv2dBatchNorm(x, weight: weight.tensor, bias: bias?.tensor, stride: stride, padding: padding, groups: groups,
+                               pack: inferencePack, bnWeight: norm.weight.tensor, bnBias: norm.bias.tensor,
+                               runningMean: norm.runningMean, runningVar: norm.runningVar, eps: norm.eps,
+                               activation: activation, residual: residual)
+    }
 }

@@ -1,5 +1,5 @@
 import Engine
-import NN
+@testable import NN
 import TestSupport
 import XCTest
 
@@ -81,5 +81,46 @@ extension StepProgramTests {
         let stepByStep = Autograd.noGrad { block.program.values(x, on: block, keeping: [])[block.program.output]! }
         assertClose(fused, stepByStep, rtol: 1e-5, atol: 1e-5)
         XCTAssertEqual(block.macs(input: [24, 9, 9]), 81 * (24 * 144 + 144 * 9 + 144 * 24), "expansion, depthwise and projection")
+    }
+}
+
+extension StepProgramTests {
+    /// Gives every BatchNorm of `module` non-trivial statistics and affine parameters, so a wrong fold shows.
+    func randomiseBatchNorms(_ module: Module, seed: UInt64) {
+        for (i, (_, m)) in module.namedModules().enumerated() {
+            guard let bn = m as? BatchNorm2d else { continue }
+            let c = bn.channels, s = seed + UInt64(10 * i)
+            bn.setBuffer("running_mean", randomTensor([c], seed: s, scale: 0.3))
+            bn.setBuffer("running_var", Tensor((0..<c).map { Float(0.5 + Double(($0 + i) % 7) * 0.2) }, shape: [c]))
+            bn.weight.value = randomTensor([c], seed: s + 1)
+            bn.bias.value = randomTensor([c], seed: s + 2)
+        }
+    }
+
+    /// In inference each conv is written once with its BatchNorm, its activation and, at the end
+    /// of a residual block, the residual Add and its ReLU: the plan says so, and the result equals
+    /// the steps one by one (to float rounding) — ResNet's BasicBlock with and without a
+    /// projection, Bottleneck, and MobileNetV2's inverted residual with its skip.
+    func testConvBatchNormAndResidualAddFuseInInference() throws {
+        let cases: [(Architecture, String, [Int], [String])] = [
+            (.resnet20, "layer1.1", [2, 16, 8, 8], ["conv+batchNorm+relu", "conv+batchNorm+add+relu"]),
+            (.resnet20, "layer2.0", [2, 16, 8, 8], ["conv+batchNorm+relu", "conv+batchNorm", "conv+batchNorm+add+relu"]),
+            (.resnet50, "layer1.1", [1, 256, 6, 6], ["conv+batchNorm+relu", "conv+batchNorm+relu", "conv+batchNorm+add+relu"]),
+            (.mobilenet_v2, "features.3", [2, 24, 9, 9], ["conv+batchNorm+relu6", "conv+batchNorm+relu6", "conv+batchNorm+add"]),
+        ]
+        for (arch, path, shape, runs) in cases {
+            let net = arch.make(inChannels: 3, seed: 6)
+            let block = try XCTUnwrap(net.graphBlock(at: path))
+            randomiseBatchNorms(block, seed: 20)
+            block.eval()
+            let label = "\(arch) \(path)"
+            XCTAssertEqual(block.program.plannedRuns.filter { $0.hasPrefix("conv") }, runs, label)
+            let x = randomTensor(shape, seed: 12)
+            let fused = Autograd.noGrad { block.program.run(x, on: block) }
+            let stepByStep = Autograd.noGrad { block.program.values(x, on: block, keeping: [])[block.program.output]! }
+            assertClose(fused, stepByStep, rtol: 1e-5, atol: 1e-5, label)
+            block.prepareForInference()
+            assertClose(Autograd.noGrad { block.program.run(x, on: block) }, stepByStep, rtol: 1e-5, atol: 1e-5, "\(label), prepared")
+        }
     }
 }
