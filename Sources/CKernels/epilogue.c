@@ -7,8 +7,8 @@
 #include "internal.h"
 
 /// One row: y[j] = clamp(y[j] * s + t (+ r[j])). NaN passes through the clamp (comparisons with
-/// NaN are false), as in relu() and relu6().
-PK_BODY void epilogue_row_body(float *y, long n, float s, float t, const float *r, float lo, float hi) {
+/// NaN are false), as in relu() and relu6(). The residual never overlaps the output.
+PK_BODY void epilogue_row_body(float *restrict y, long n, float s, float t, const float *restrict r, float lo, float hi) {
     if (r) {
         for (long j = 0; j < n; ++j) {
             const float v = y[j] * s + t + r[j];
@@ -21,12 +21,9 @@ PK_BODY void epilogue_row_body(float *y, long n, float s, float t, const float *
         }
     }
 }
-PK_LEVEL_VARIANTS(void, epilogue_row, (float *y, long n, float s, float t, const float *r, float lo, float hi),
-                  (y, n, s, t, r, lo, hi))
 
-// The tile form is compiled once, at the driver's level: a tile row is at most one micro-kernel
-// tile wide (16 or 32 floats), too short for a dispatched call to pay.
-void pk_epilogue_tile(const pk_epilogue *ep, float *c, long ldc, long row, long col, int m, int n) {
+/// The m × n tile at `c` whose first element is C[row, col].
+PK_BODY void epilogue_tile_body(const pk_epilogue *ep, float *c, long ldc, long row, long col, int m, int n) {
     for (int i = 0; i < m; ++i) {
         const long r = row + i;
         epilogue_row_body(c + i * ldc, n, ep->scale[r], ep->shift[r],
@@ -34,17 +31,21 @@ void pk_epilogue_tile(const pk_epilogue *ep, float *c, long ldc, long row, long 
     }
 }
 
+/// Rows [0, rows) × columns [0, n) of C.
+PK_BODY void epilogue_rows_body(const pk_epilogue *ep, float *C, long ldc, long rows, long n) {
+    for (long i = 0; i < rows; ++i)
+        epilogue_row_body(C + i * ldc, n, ep->scale[i], ep->shift[i], ep->residual ? ep->residual + i * ep->ldr : NULL,
+                          ep->lower, ep->upper);
+}
+
+PK_LEVEL_VARIANTS(void, epilogue_tile, (const pk_epilogue *ep, float *c, long ldc, long row, long col, int m, int n),
+                  (ep, c, ldc, row, col, m, n))
+PK_LEVEL_VARIANTS(void, epilogue_rows, (const pk_epilogue *ep, float *C, long ldc, long rows, long n), (ep, C, ldc, rows, n))
+
+void pk_epilogue_tile(const pk_epilogue *ep, float *c, long ldc, long row, long col, int m, int n) {
+    PK_DISPATCH(epilogue_tile, (ep, c, ldc, row, col, m, n))
+}
+
 void pk_apply_epilogue(const pk_epilogue *ep, float *C, long ldc, long rows, long n) {
-    for (long i = 0; i < rows; ++i) {
-        const float *r = ep->residual ? ep->residual + i * ep->ldr : NULL;
-        float *y = C + i * ldc;
-        const float s = ep->scale[i], t = ep->shift[i], lo = ep->lower, hi = ep->upper;
-        switch (pk_simd_level()) {
-#if defined(__x86_64__)
-            case 2: epilogue_row_avx512(y, n, s, t, r, lo, hi); break;
-            case 1: epilogue_row_avx2(y, n, s, t, r, lo, hi); break;
-#endif
-            default: epilogue_row_portable(y, n, s, t, r, lo, hi); break;
-        }
-    }
+    PK_DISPATCH(epilogue_rows, (ep, C, ldc, rows, n))
 }
