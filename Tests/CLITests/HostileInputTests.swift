@@ -74,6 +74,8 @@ final class HostileInputTests: CLITestCase {
             (["latency-table", "--weights", w, "--latency-threads", "-1", "--out", work + "/t.json"], "--latency-threads must be at least 1, got -1"),
             (compress + ["--scheme", "channels", "--prune-ratio", "-0.1"], "--prune-ratio must be in [0, 1), got -0.1"),
             (["synthesize", "--weights", w, "--num-samples", "-5", "--out", work + "/s"], "--num-samples must be positive, got -5"),
+            (["synthesize", "--weights", w, "--image-size", "-3", "--out", work + "/s"], "--image-size must be in 8...1024, got -3"),
+            (["synthesize", "--weights", w, "--image-size", "7", "--out", work + "/s"], "--image-size must be in 8...1024, got 7"),
             (["analyze", "--weights", w, "--data", "bundled", "--shard-index", "-1", "--shard-count", "2", "--out", work + "/a"], "--shard-index must be in 0...1 for --shard-count 2 (found -1)"),
             (["analyze", "--weights", w, "--data", "bundled", "--shard-index", "0", "--shard-count", "-1", "--out", work + "/a"], "--shard-count must be in 1...100000, got -1"),
             (["latency", "--weights", w, "--image-size", "0"], "--image-size must be in 8...1024, got 0"),

@@ -24,9 +24,13 @@ struct SynthesizeCommand: ParsableCommand {
     @Option(help: "Output folder.") var out: String
     @Flag(help: "Replace --out if it holds something else.") var force = false
 
+    /// The smallest side synthesis runs at (its jitter and total-variation prior need room).
+    static let smallestSide = 8
+
     func validate() throws {
         if synthesis.syntheticCache != nil { throw ValidationError("--synthetic-cache belongs to analyze and compress; here the images go to --out") }
         guard numSamples > 0 else { throw ValidationError("--num-samples must be positive, got \(numSamples)") }
+        try Check.range("--image-size", imageSize, Limits.imageSide)
         try Check.outputFolder("--out", out)
     }
 
@@ -34,7 +38,9 @@ struct SynthesizeCommand: ParsableCommand {
         common.apply()
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true, imageSize: imageSize, hasImageSizeOption: true)
         let shape = m.network.imageShape(side: imageSize)
-        guard shape[1] >= 8, shape[2] >= 8 else { throw ValidationError("--image-size must be at least 8, got \(shape[1])×\(shape[2])") }
+        guard shape[1] >= Self.smallestSide, shape[2] >= Self.smallestSide else {
+            throw ValidationError("\(m.weightsLabel) takes \(shape[1])×\(shape[2]) images; synthesis needs at least \(Self.smallestSide)×\(Self.smallestSide) (give --image-size)")
+        }
         guard let norm = try Context.normalization(mean: mean, std: std, recorded: m.recordedNormalization) else {
             throw PractiseError("\(m.weightsLabel) records no normalisation; give --mean and --std (the values the teacher was trained with)")
         }
