@@ -1,6 +1,7 @@
 // Cross-architecture check of the C kernels (Scripts/test-arm builds it for aarch64 and runs it
 // under qemu-aarch64-static; it builds and runs natively too): the GEMM, the direct convolution
-// and the direct 3x3 weight gradient at every SIMD level the machine has, against plain loops in
+// the product epilogue (a folded batch norm, a residual and a clamp, per tile and on a whole
+// matrix) and the direct 3x3 weight gradient at every SIMD level the machine has, against plain loops in
 // double precision. Prints one line per group of checks and exits non-zero on the first mismatch.
 #include "CKernels.h"
 
@@ -77,6 +78,59 @@ static void check_gemm(int level) {
         }
     }
     printf("sgemm at level %d: checked\n", level);
+}
+
+/// The product epilogue: pk_sgemm_packed_rows_epilogue (applied per tile after the last K block)
+/// and pk_apply_epilogue (a whole matrix) against the plain product then
+/// clamp(c * scale + shift + residual) in double, with and without a residual and a clamp, on
+/// row ranges that start at a row-panel boundary.
+static void check_epilogue(int level) {
+    static const long sizes[][3] = {{1, 1, 1}, {7, 13, 5}, {13, 40, 300}, {30, 33, 17}, {64, 70, 600}};
+    const long unit = pk_sgemm_packed_row_unit(level);
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; ++s) {
+        const long M = sizes[s][0], N = sizes[s][1], K = sizes[s][2];
+        for (int variant = 0; variant < 3; ++variant) {
+            const int with_residual = variant != 0;
+            const float lower = variant == 0 ? -INFINITY : 0.0f, upper = variant == 2 ? 6.0f : INFINITY;
+            const long ldb = N + 2, ldc = N + 1, ldr = N + 3;
+            float *A = random_floats(M * K), *B = random_floats(K * ldb), *scale = random_floats(M), *shift = random_floats(M);
+            float *R = random_floats(M * ldr);
+            for (long i = 0; i < M; ++i) scale[i] *= 4.0f;  // products reach past the ReLU6 bound
+            float *C = random_floats(M * ldc), *C2 = (float *)malloc((size_t)(M * ldc) * sizeof(float));
+            double *want = (double *)malloc((size_t)(M * ldc) * sizeof(double));
+            for (long i = 0; i < M; ++i) {
+                for (long j = 0; j < N; ++j) {
+                    double sum = 0;
+                    for (long k = 0; k < K; ++k) sum += (double)A[i * K + k] * B[k * ldb + j];
+                    double v = sum * scale[i] + shift[i] + (with_residual ? R[i * ldr + j] : 0.0);
+                    want[i * ldc + j] = v < lower ? lower : v > upper ? upper : v;
+                }
+                for (long j = N; j < ldc; ++j) want[i * ldc + j] = C[i * ldc + j];
+            }
+            memcpy(C2, C, (size_t)(M * ldc) * sizeof(float));
+            const pk_epilogue ep = {scale, shift, with_residual ? R : NULL, ldr, lower, upper};
+            float *packed = (float *)malloc(pk_sgemm_packed_a_size(level, M, K) * sizeof(float));
+            pk_sgemm_pack_a(level, 0, M, K, A, K, packed);
+            // Two row ranges: [0, split) and [split, M), split on a panel boundary.
+            const long split = M > unit ? unit : M;
+            pk_sgemm_packed_rows_epilogue(level, 0, 0, M, 0, split, N, K, packed, B, ldb, C, ldc, &ep);
+            if (split < M) {
+                const pk_epilogue rest = {scale + split, shift + split, with_residual ? R + split * ldr : NULL, ldr, lower, upper};
+                pk_sgemm_packed_rows_epilogue(level, 0, 0, M, split, M - split, N, K, packed, B, ldb, C + split * ldc, ldc, &rest);
+            }
+            char what[160];
+            snprintf(what, sizeof what, "gemm epilogue level %d, %ldx%ldx%ld, residual %d, clamp [%g, %g]", level, M, N, K,
+                     with_residual, lower, upper);
+            check_close(what, C, want, M * ldc, 1e-4);
+            // The whole-matrix form on the plain product.
+            pk_sgemm(0, 0, M, N, K, 1.0f, A, K, B, ldb, 0.0f, C2, ldc);
+            pk_apply_epilogue(&ep, C2, ldc, M, N);
+            strncat(what, ", whole matrix", sizeof what - strlen(what) - 1);
+            check_close(what, C2, want, M * ldc, 1e-4);
+            free(A); free(B); free(scale); free(shift); free(R); free(C); free(C2); free(want); free(packed);
+        }
+    }
+    printf("product epilogue at level %d: checked\n", level);
 }
 
 /// (N, C, H, W, O, kh, kw, padding, groups)
@@ -192,6 +246,7 @@ int main(void) {
     for (int level = top; level >= 0; --level) {
         pk_set_simd_level(level);
         check_gemm(level);
+        check_epilogue(level);
         if (pk_conv_direct_available(level)) {
             check_conv(level);
         } else {
