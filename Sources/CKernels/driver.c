@@ -149,6 +149,8 @@ void pk_pack_a_all(const pk_kernel_desc *d, int transA, const float *A, long lda
     }
 }
 
+enum { PK_EPILOGUE_PANELS = 8 };
+
 void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, long N, long K,
                      float alpha, const float *A, long lda, const float *packed_a,
                      long packed_row0, long packed_rows, const float *B, long ldb,
@@ -186,6 +188,7 @@ void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, lo
             const float beta_k = pc == 0 ? beta : 1.0f;
             for (long ic = 0; ic < M; ic += mcb) {
                 const long mc = M - ic < mcb ? M - ic : mcb;
+                long ep_from = 0;  // the first column of this block not yet given the epilogue
                 for (long jr = 0; jr < nc; jr += nr) {
                     const int n = (int)(nc - jr < nr ? nc - jr : nr);
                     float *bp = Bp + jr * kc;  // panel jr/nr, each kc*nr floats
@@ -205,7 +208,15 @@ void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, lo
                             ap = dst;
                         }
                         d->kernel(kc, ap, bp, cj + ir * ldc, ldc, m, n, alpha, beta_k);
-                        if (ep && pc + kc == K) pk_epilogue_tile(ep, cj + ir * ldc, ldc, ic + ir, jc + jr, m, n);
+                    }
+                    // After the last K block the panels are complete and still in L1/L2: the
+                    // epilogue runs over groups of up to PK_EPILOGUE_PANELS panels (mc rows of
+                    // 128 or 256 columns), so its per-row cost is spread over many columns (per
+                    // 6 × 16 tile it cost as much as the tile's products when K is small, as in
+                    // MobileNetV2's 1×1 convs).
+                    if (ep && pc + kc == K && (jr + n - ep_from >= PK_EPILOGUE_PANELS * nr || jr + n == nc)) {
+                        pk_epilogue_tile(ep, C + ic * ldc + jc + ep_from, ldc, ic, jc + ep_from, (int)mc, (int)(jr + n - ep_from));
+                        ep_from = jr + n;
                     }
                 }
             }

@@ -70,13 +70,13 @@ const pk_kernel_desc *pk_desc_neon(void);
 /// `packed_a`, if not NULL, is a matrix of `packed_rows` rows and K columns already packed by
 /// pk_pack_a_all with the same `d`, of which this call uses rows [packed_row0, packed_row0 + M)
 /// (`packed_row0` a multiple of d->mr); A is then not read (may be NULL). `ep`, if not NULL, is
-/// applied to each tile of C after its last K block (see pk_epilogue).
+/// applied to each column panel of C after its last K block (see pk_epilogue).
 void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, long N, long K,
                      float alpha, const float *A, long lda, const float *packed_a,
                      long packed_row0, long packed_rows, const float *B, long ldb,
                      float beta, float *C, long ldc, const pk_epilogue *ep);
-/// `ep` applied to the m × n tile of C at `c` whose first element is C[row, col] (row and col
-/// index ep's scale, shift and residual): the driver's per-tile epilogue (epilogue.c).
+/// `ep` applied to the m × n block of C at `c` whose first element is C[row, col] (row and col
+/// index ep's scale, shift and residual): the driver's per-panel epilogue (epilogue.c).
 void pk_epilogue_tile(const pk_epilogue *ep, float *c, long ldc, long row, long col, int m, int n);
 
 /// The kernel descriptor of a SIMD level.

@@ -2,7 +2,7 @@
 /// ReLU/ReLU6 — `activation(batchNorm2d(conv2d(x, …), …, training: false) + residual)` — written
 /// once for inference: the batch norm is folded to a scale and shift per output channel (the
 /// conv's bias folded into the shift), and the products apply them, the residual and the clamp
-/// to each tile as its sum completes (``ConvEpilogue``); Winograd and the direct conv apply it to
+/// to each column panel as its sum completes (``ConvEpilogue``); Winograd and the direct conv apply it to
 /// each block of outputs right after writing it, depthwise convs without a residual in their
 /// kernel (with one, after it). The
 /// conv's output is never stored and read back as a tensor of its own, and no second output

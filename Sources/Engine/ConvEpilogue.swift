@@ -5,7 +5,7 @@ import CKernels
 /// a clamp (ReLU `[0, ∞)`, ReLU6 `[0, 6]`):
 /// `y[n, o, p] = min(max(sum[n, o, p] · scale[o] + shift[o] + residual[n, o, p], lower), upper)`.
 ///
-/// The GEMM paths apply it to each tile as the tile's last K block is stored
+/// The GEMM paths apply it to each column panel as the panel's last K block is stored
 /// (`pk_sgemm_packed_rows_epilogue`); Winograd and the direct conv to each block of outputs right
 /// after writing it (`pk_apply_epilogue`, in place, while the block is in cache);
 /// ``apply(to:shape:)`` to a whole output.

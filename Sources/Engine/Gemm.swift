@@ -70,7 +70,7 @@ public enum Gemm {
 }
 
 extension Gemm {
-    /// `C[M,N] = op(A) · B` with `epilogue` applied to each tile of C as its sum completes
+    /// `C[M,N] = op(A) · B` with `epilogue` applied to each column panel of C as its sum completes
     /// (rows of C index the epilogue's scale, shift and residual), on the calling thread.
     static func single(_ a: PackedMatrix, n: Int, b: UnsafePointer<Float>, ldb: Int,
                        c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: pk_epilogue) {

@@ -35,7 +35,8 @@ final class EpilogueTests: XCTestCase {
     func testPackedProductWithEpilogueEqualsProductThenEpilogue() {
         var rng = Rng(state: 0x5eed)
         // (M, N, K, row0, rows, padC)
-        let shapes = [(7, 19, 5, 0, 7, 0), (33, 50, 600, 0, 33, 3), (48, 17, 300, 12, 24, 1), (1, 1, 1, 0, 1, 0), (20, 300, 64, 6, 13, 0)]
+        let shapes = [(7, 19, 5, 0, 7, 0), (33, 50, 600, 0, 33, 3), (48, 17, 300, 12, 24, 1), (1, 1, 1, 0, 1, 0), (20, 300, 64, 6, 13, 0),
+                      (250, 3300, 9, 0, 250, 1)]  // several row and column blocks (mc, nc), column groups and a partial last panel
         for level in levels {
             _ = pk_set_simd_level(level)
             let unit = Int(pk_sgemm_packed_row_unit(level))

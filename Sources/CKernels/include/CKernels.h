@@ -61,8 +61,9 @@ typedef struct {
     long ldr;
     float lower, upper;
 } pk_epilogue;
-/// pk_sgemm_packed_rows (alpha 1, beta 0) with `ep` applied to every tile of C right after its
-/// last K block is stored, while the tile is still in L1; `ep` NULL is pk_sgemm_packed_rows.
+/// pk_sgemm_packed_rows (alpha 1, beta 0) with `ep` applied to each row block of C, a group of
+/// up to 8 column panels (128 or 256 columns) at a time, right after their last K block is
+/// stored, while they are still in cache; `ep` NULL is pk_sgemm_packed_rows.
 void pk_sgemm_packed_rows_epilogue(int level, int transA, int transB, long M, long row0, long rows, long N,
                                    long K, const float *packed, const float *B, long ldb, float *C, long ldc,
                                    const pk_epilogue *ep);
