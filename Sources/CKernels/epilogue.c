@@ -32,30 +32,14 @@ PK_BODY void epilogue_row_body(float *restrict y, long n, float s, float t, cons
     }
 }
 
-/// Exactly 16 values of one row (the kernels' panel width at AVX2, half of AVX-512's): a fixed
-/// count the compiler turns into whole vectors with no loop, remainder or trip-count checks.
-PK_BODY void epilogue_16_body(float *restrict y, float s, float t, const float *restrict r, float lo, float hi) {
-    if (r) {
-        for (int j = 0; j < 16; ++j) {
-            const float v = y[j] * s + t + r[j];
-            y[j] = v < lo ? lo : v > hi ? hi : v;
-        }
-    } else {
-        for (int j = 0; j < 16; ++j) {
-            const float v = y[j] * s + t;
-            y[j] = v < lo ? lo : v > hi ? hi : v;
-        }
-    }
-}
-
 #if defined(__clang__)
 #define PK_SCALAR_LOOP _Pragma("clang loop vectorize(disable)")
 #else
 #define PK_SCALAR_LOOP
 #endif
 
-/// The m × n block at `c` whose first element is C[row, col]: each row in runs of 16, then its
-/// last n % 16 values. The row and run loops are kept scalar, so the compiler vectorises along
+/// The m × n block at `c` whose first element is C[row, col]: each row in runs of 16 (a constant
+/// count once inlined: whole vectors, no remainder), then its last n % 16 values. The row and run loops are kept scalar, so the compiler vectorises along
 /// the row instead of gathering across rows.
 PK_BODY void epilogue_tile_body(const pk_epilogue *ep, float *c, long ldc, long row, long col, int m, int n) {
     const float lo = ep->lower, hi = ep->upper;
@@ -67,7 +51,7 @@ PK_BODY void epilogue_tile_body(const pk_epilogue *ep, float *c, long ldc, long 
         float *y = c + i * ldc;
         const float *res = ep->residual ? ep->residual + r * ep->ldr + col : NULL;
         PK_SCALAR_LOOP
-        for (int j = 0; j < runs; j += 16) epilogue_16_body(y + j, s, t, res ? res + j : NULL, lo, hi);
+        for (int j = 0; j < runs; j += 16) epilogue_row_body(y + j, 16, s, t, res ? res + j : NULL, lo, hi);
         if (runs < n) epilogue_row_body(y + runs, n - runs, s, t, res ? res + runs : NULL, lo, hi);
     }
 }
