@@ -149,8 +149,7 @@ struct ConvPlan: Sendable {
                     if count == 1, let epilogue, let p = wg.packed {
                         let e = epilogue.rows(image: first, channel: g * og, outChannels: outChannels, plane: outPlane,
                                               column: rows.lowerBound * geometry.outWidth)
-                        if perUnit { Gemm.single(p, n: cols, b: b, ldb: cols, c: dst, ldc: ldc, epilogue: e) }
-                        else { Gemm.parallel(p, n: cols, b: b, ldb: cols, c: dst, ldc: ldc, epilogue: e) }
+                        gemm(perUnit, p, n: cols, b: b, ldb: cols, c: dst, ldc: ldc, epilogue: e)
                     } else {
                         gemm(perUnit, wg, n: cols, b: b, ldb: cols, c: dst, ldc: ldc)
                     }
@@ -186,8 +185,7 @@ struct ConvPlan: Sendable {
                     let b = x + (n * inChannels + g * cg) * inPlane, c = y + (n * outChannels + g * og) * outPlane
                     if let epilogue {
                         let e = epilogue.rows(image: n, channel: g * og, outChannels: outChannels, plane: outPlane)
-                        if perImage { Gemm.single(packed[g], n: outPlane, b: b, ldb: inPlane, c: c, ldc: outPlane, epilogue: e) }
-                        else { Gemm.parallel(packed[g], n: outPlane, b: b, ldb: inPlane, c: c, ldc: outPlane, epilogue: e) }
+                        gemm(perImage, packed[g], n: outPlane, b: b, ldb: inPlane, c: c, ldc: outPlane, epilogue: e)
                     } else {
                         gemm(perImage, PackedOrPlain(packed[g], m: og, k: cg, a: w + g * og * cg, lda: cg), n: outPlane,
                              b: b, ldb: inPlane, c: c, ldc: outPlane)
@@ -287,6 +285,13 @@ struct ConvPlan: Sendable {
         case (nil, _):
             gemm(single, transA: a.transA, m: a.m, n: n, k: a.k, a: a.a, lda: a.lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
+    }
+
+    /// The packed product with `epilogue` applied as its sums complete.
+    private func gemm(_ single: Bool, _ a: PackedMatrix, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                      c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: pk_epilogue) {
+        if single { Gemm.single(a, n: n, b: b, ldb: ldb, c: c, ldc: ldc, epilogue: epilogue) }
+        else { Gemm.parallel(a, n: n, b: b, ldb: ldb, c: c, ldc: ldc, epilogue: epilogue) }
     }
 
     @inline(__always)
