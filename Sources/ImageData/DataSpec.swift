@@ -63,7 +63,11 @@ public struct DataSpec: Sendable, Equatable, CustomStringConvertible {
             throw DataError.invalidSpec(spec: string, reason: "unknown kind '\(head)' (known: \(known))")
         }
         if let dir, dir.isEmpty {
-            throw DataError.invalidSpec(spec: string, reason: "empty directory after ':'")
+            switch kind {
+            case .synthetic: throw DataError.invalidSpec(spec: string, reason: "'synthetic' needs a positive image count: synthetic:N (e.g. synthetic:100)")
+            case .bundled: throw DataError.invalidSpec(spec: string, reason: "'bundled' takes no directory")
+            default: throw DataError.invalidSpec(spec: string, reason: "empty directory after ':'")
+            }
         }
         switch kind {
         case .bundled:

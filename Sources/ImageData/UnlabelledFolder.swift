@@ -2,7 +2,8 @@ import Foundation
 
 /// A folder of images without labels (`images:DIR`): every `.jpg`, `.jpeg` or `.png` file under
 /// `root`, at any depth, in torchvision's walk order (directories in sorted path order, files
-/// sorted by name within each). Hidden entries are ignored. Decoded images are RGB, as in
+/// sorted by name within each). Hidden entries are ignored, and so is the contact sheet at the
+/// top of a synthesised set (``SyntheticSetLayout``). Decoded images are RGB, as in
 /// ``ImageFolder``.
 ///
 /// It has no classes (`classes` is empty and `label(at:)` is −1): it can feed what needs no
@@ -27,7 +28,12 @@ public struct UnlabelledFolder: Dataset {
         var files = [String]()
         // The top folder's own files first, then each sub-folder's tree in sorted order.
         let entries = try FileIO.list(rootPath).filter { !$0.hasPrefix(".") }.sorted(by: FileIO.codePointLess)
-        for e in entries where !FileIO.isDirectory(FileIO.join(rootPath, e)) && Self.isImageName(e) { files.append(e) }
+        // A synthesised set's contact sheet is a picture of the set, not one of its images.
+        let isSyntheticSet = entries.contains(SyntheticSetLayout.manifestFile) && entries.contains(SyntheticSetLayout.contactSheetFile)
+        for e in entries where !FileIO.isDirectory(FileIO.join(rootPath, e)) && Self.isImageName(e) {
+            if isSyntheticSet && e == SyntheticSetLayout.contactSheetFile { continue }
+            files.append(e)
+        }
         for e in entries where FileIO.isDirectory(FileIO.join(rootPath, e)) {
             files += try ImageFolder.walk(root: rootPath, relative: e)
         }
@@ -64,4 +70,12 @@ public struct UnlabelledFolder: Dataset {
         while let first = parts.first, first == "." { parts.removeFirst() }
         return keyIndex[parts.joined(separator: "/")]
     }
+}
+
+/// The two files at the top of a folder written by `practise synthesize` besides its images.
+public enum SyntheticSetLayout {
+    /// The set's settings (teacher, count, input, synthesis hyper-parameters).
+    public static let manifestFile = "settings.json"
+    /// A grid of the set's first images, for a person to look at.
+    public static let contactSheetFile = "contact-sheet.png"
 }

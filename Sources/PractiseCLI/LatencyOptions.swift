@@ -25,6 +25,14 @@ struct LatencyOptions: ParsableArguments {
         }
     }
 
+    /// Refuses a measurement batch of more than ``Limits/maxLatencyPixels`` on images
+    /// `[C, H, W]` (a forward pass alone would need gigabytes), before any work; nothing is
+    /// measured with `--latency-table`.
+    func checkBatch(imageShape: [Int]) throws {
+        guard latencyTable == nil, imageShape.count == 3 else { return }
+        try ImageSizeCheck.validate(imageSize: max(imageShape[1], imageShape[2]), batch: latencyBatch, batchOption: "--latency-batch")
+    }
+
     /// The meter with `--latency-threads` and `--latency-budget`.
     var meter: LatencyMeter {
         var m = LatencyMeter(budgetSeconds: latencyBudget)

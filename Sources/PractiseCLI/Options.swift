@@ -128,7 +128,7 @@ struct DataOptions: ParsableArguments {
 
 /// Seed, threads and machine-readable output.
 struct RunOptions: ParsableArguments {
-    @Option(help: "Seed of every random choice (sampling, augmentation, initialisation).")
+    @Option(parsing: .unconditional, help: "Seed of every random choice (sampling, augmentation, initialisation), 0 to 2^64 − 1.")
     var seed: UInt64 = 2021
 
     @Option(parsing: .unconditional, help: "Threads, 1 to \(Limits.threadsPerCore)× the cores (default: PRACTISE_THREADS or all cores).")

@@ -64,6 +64,7 @@ enum Check {
     /// A file the command will write: `-` (where allowed), a device or FIFO, or a path whose folder exists.
     static func outputFile(_ option: String, _ path: String?, allowStdout: Bool = true) throws {
         guard let path else { return }
+        guard !path.isEmpty else { throw ValidationError("\(option) must not be empty; give a file") }
         if path == "-" {
             guard allowStdout else { throw ValidationError("\(option) cannot be '-' (standard output) here; give a file") }
             return

@@ -44,6 +44,12 @@ public final class FileLock {
             }
             var locked = stat(), current = stat()
             if fstat(fd, &locked) == 0, stat(path, &current) == 0, locked.st_ino == current.st_ino, locked.st_dev == current.st_dev {
+                // A file of someone else's at this path is theirs: never overwritten, never removed.
+                // Ours hold a pid (a killed run's lock is taken over) or nothing (just created).
+                if !isLockContent(fd) {
+                    close(fd)
+                    throw FileLockError(path: path, reason: "the file exists and is not a practise lock (it holds something other than a process id); move it away")
+                }
                 let text = "\(getpid())\n"
                 _ = ftruncate(fd, 0)
                 _ = text.withCString { pwrite(fd, $0, strlen($0), 0) }
@@ -62,6 +68,14 @@ public final class FileLock {
     }
 
     deinit { release() }
+
+    /// Whether the file holds what a lock of ours holds: nothing, or one process id and a newline.
+    private static func isLockContent(_ fd: Int32) -> Bool {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return false }
+        if info.st_size == 0 { return true }
+        return info.st_size <= 32 && readPid(fd) != nil
+    }
 
     private static func readPid(_ fd: Int32) -> Int32? {
         var buffer = [UInt8](repeating: 0, count: 32)

@@ -70,10 +70,10 @@ final class HostileInputTests: CLITestCase {
             (["eval", "--weights", w, "--data", "bundled", "--split", "val"], "The value 'val' is invalid for '--split <split>'"),
             (["latency", "--weights", w, "--batch", "0"], "--batch must be in 1...4096, got 0"),
             // Negative numbers reach validation (not the parser's "Missing value").
-            (["latency-table", "--weights", w, "--budget", "-1", "--out", work + "/t.json"], "--budget must be positive, got -1.0"),
-            (["latency-table", "--weights", w, "--latency-threads", "-1", "--out", work + "/t.json"], "--latency-threads must be at least 1, got -1"),
+            (["latency-table", "--weights", w, "--budget", "-1", "--out", work + "/t.json"], "--budget must be between 0.1 and 3600 seconds, got -1.0"),
+            (["latency-table", "--weights", w, "--latency-threads", "-1", "--out", work + "/t.json"], "--latency-threads must be in 1..."),
             (compress + ["--scheme", "channels", "--prune-ratio", "-0.1"], "--prune-ratio must be in [0, 1), got -0.1"),
-            (["synthesize", "--weights", w, "--num-samples", "-5", "--out", work + "/s"], "--num-samples must be positive, got -5"),
+            (["synthesize", "--weights", w, "--num-samples", "-5", "--out", work + "/s"], "--num-samples must be in 1...100000, got -5"),
             (["synthesize", "--weights", w, "--image-size", "-3", "--out", work + "/s"], "--image-size must be in 8...1024, got -3"),
             (["synthesize", "--weights", w, "--image-size", "7", "--out", work + "/s"], "--image-size must be in 8...1024, got 7"),
             (["analyze", "--weights", w, "--data", "bundled", "--shard-index", "-1", "--shard-count", "2", "--out", work + "/a"], "--shard-index must be in 0...1 for --shard-count 2 (found -1)"),
@@ -85,6 +85,27 @@ final class HostileInputTests: CLITestCase {
             (["train", "--model", "resnet20", "--data", "bundled", "--weight-decay", "-1", "--out", work + "/t.safetensors"], "--weight-decay must be a finite number >= 0, got -1.0"),
             (["train", "--model", "resnet20", "--data", "bundled", "--lr", "nan", "--out", work + "/t.safetensors"], "--lr must be a finite number > 0, got nan"),
             (["train", "--model", "resnet20", "--data", "bundled", "--batch-size", "0", "--out", work + "/t.safetensors"], "--batch-size must be in 1...4096, got 0"),
+            // latency-table has the bounds of latency.
+            (["latency-table", "--weights", w, "--batch", "-5", "--out", work + "/t.json"], "--batch must be in 1...4096, got -5"),
+            (["latency-table", "--weights", w, "--budget", "inf", "--out", work + "/t.json"], "--budget must be between 0.1 and 3600 seconds, got inf"),
+            (["latency-table", "--weights", w, "--latency-threads", "1000", "--out", work + "/t.json"], "--latency-threads must be in 1..."),
+            (["latency-table", "--weights", w, "--image-size", "7", "--out", work + "/t.json"], "--image-size must be in 8...1024, got 7"),
+            (["latency-table", "--weights", w, "--batch", "4096", "--image-size", "1024", "--out", work + "/t.json"], "more than the 16777216 (64 images of 512×512)"),
+            (["latency-table", "--weights", w, "--out", ""], "--out must not be empty"),
+            // So have the measurements of analyze and compress, at --image-size or the model's own side.
+            (compress + ["--drop", "1", "--latency-batch", "4096", "--image-size", "1024"], "--latency-batch 4096 at --image-size 1024 is 4294967296 pixels per batch"),
+            (["analyze", "--weights", w, "--data", "bundled", "--latency-batch", "64", "--image-size", "1024", "--out", work + "/a"], "--latency-batch 64 at --image-size 1024"),
+            // Synthetic tiny sets: bounded, and the options they make meaningless refused before synthesis.
+            (["synthesize", "--weights", w, "--num-samples", "99999999999", "--out", work + "/s"], "--num-samples must be in 1...100000, got 99999999999"),
+            (compress + ["--drop", "1", "--data", "synthetic:200000"], "--data synthetic:N must be in 1...100000 images, got 200000"),
+            (compress + ["--drop", "1", "--data", "synthetic:4", "--num-samples", "5"], "--num-samples 5 differs from --data synthetic:4"),
+            (compress + ["--drop", "1", "--data", "synthetic:4", "--per-class", "2"], "the tiny set is the 4 synthesised images; leave out --per-class"),
+            (compress + ["--drop", "1", "--synthetic-cache", work + "/c"], "--synthetic-cache \(work)/c is used only with --data synthetic:N"),
+            (compress + ["--drop", "1", "--data", "synthetic:4", "--synthetic-cache", work + "/no/such/c"], "the folder \(work)/no/such does not exist"),
+            (compress + ["--drop", "1", "--data", "synthetic:4", "--synthesis-method", "zeroq", "--method", "BP"], "--method BP needs labels, and ZeroQ images"),
+            (["synthesize", "--weights", w, "--synthesis-method", "zeroq", "--synthesis-bn-weight", "0", "--out", work + "/s"], "ZeroQ optimises the batch-norm term alone"),
+            (["synthesize", "--weights", w, "--synthesis-warmup", "100", "--synthesis-iterations", "1", "--out", work + "/s"], "--synthesis-warmup 100 must be shorter than the 1 iterations"),
+            (["eval", "--weights", w, "--data", "bundled", "--seed", "-1"], "The value '-1' is invalid for '--seed <seed>'"),
             (["export", "--model", "resnet20", "--out", work + "/x.onnx"], "export needs --weights FILE (or --weights bundled); pass --random-init"),
             (["export", "--weights", w, "--format", "tflite", "--out", work + "/x.onnx"], "The value 'tflite' is invalid for '--format <format>'"),
         ]
@@ -160,6 +181,27 @@ final class HostileInputTests: CLITestCase {
         let (status, out) = try run(["export", "--weights", w, "--out", target, "--force"])
         XCTAssertEqual(status, 0, out)
         XCTAssertNotEqual(try String(contentsOfFile: target, encoding: .isoLatin1), "mine")
+    }
+
+    /// A file of the user's named like a lock (`OUT.lock`) or a folder named like compress's
+    /// work folder (`OUT.partial`) is theirs: refused, left as it was, never removed or moved.
+    func testAUsersLockFileOrWorkFolderIsNeverTakenOver() throws {
+        let w = try weights()
+        try "precious\n".write(toFile: work + "/o.lock", atomically: true, encoding: .utf8)
+        try assertRefused(["compress", "--weights", w, "--data", "bundled", "--blocks", "layer1.1", "--out", work + "/o"],
+                          "cannot use its lock file \(work)/o.lock: the file exists and is not a practise lock")
+        try assertRefused(["analyze", "--weights", w, "--data", "bundled", "--out", work + "/o"], "is not a practise lock")
+        XCTAssertEqual(try String(contentsOfFile: work + "/o.lock", encoding: .utf8), "precious\n")
+        try FileManager.default.createDirectory(atPath: work + "/p.partial", withIntermediateDirectories: true)
+        try "mine".write(toFile: work + "/p.partial/thesis.tex", atomically: true, encoding: .utf8)
+        try assertRefused(["compress", "--weights", w, "--data", "bundled", "--blocks", "layer1.1", "--out", work + "/p"],
+                          "\(work)/p.partial holds thesis.tex, which compress does not write")
+        XCTAssertEqual(try String(contentsOfFile: work + "/p.partial/thesis.tex", encoding: .utf8), "mine")
+        // A lock left by a killed run (a pid) is taken over as before.
+        try "999999\n".write(toFile: work + "/q.lock", atomically: true, encoding: .utf8)
+        let lock = try FileLock.acquire(work + "/q.lock")
+        lock.release()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/q.lock"))
     }
 
     func testASecondRunIntoALockedOutputFolderIsRefusedPlainly() throws {

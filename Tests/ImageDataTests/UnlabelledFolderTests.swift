@@ -14,6 +14,19 @@ final class UnlabelledFolderTests: XCTestCase {
         XCTAssertEqual(try d.image(at: 5).channels, 3)
     }
 
+    /// The contact sheet at the top of a synthesised set (beside its settings.json) is not one
+    /// of its images; in any other folder a file of that name is.
+    func testASyntheticSetsContactSheetIsNotAnImage() throws {
+        let dir = try temporaryDirectory(self)
+        let png = try Data(contentsOf: URL(fileURLWithPath: fixture("folder") + "/train/dog/y.png"))
+        try FileManager.default.createDirectory(atPath: dir + "/3", withIntermediateDirectories: true)
+        try png.write(to: URL(fileURLWithPath: dir + "/3/00003.png"))
+        try png.write(to: URL(fileURLWithPath: dir + "/" + SyntheticSetLayout.contactSheetFile))
+        XCTAssertEqual(try UnlabelledFolder(root: dir).files, ["contact-sheet.png", "3/00003.png"])
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: dir + "/" + SyntheticSetLayout.manifestFile))
+        XCTAssertEqual(try UnlabelledFolder(root: dir).files, ["3/00003.png"])
+    }
+
     func testEmptyFolderIsAnErrorNamingIt() throws {
         let dir = try temporaryDirectory(self)
         assertDataError(try UnlabelledFolder(root: dir), contains: [dir, "no .jpg/.jpeg/.png file"])
@@ -28,6 +41,9 @@ final class UnlabelledFolderTests: XCTestCase {
         XCTAssertEqual(s.description, "synthetic:100")
         assertDataError(try DataSpec.parse("synthetic:0"), contains: ["positive image count"])
         assertDataError(try DataSpec.parse("synthetic"), contains: ["synthetic:N"])
+        assertDataError(try DataSpec.parse("synthetic:"), contains: ["positive image count"])
+        assertDataError(try DataSpec.parse("bundled:"), contains: ["takes no directory"])
+        assertDataError(try DataSpec.parse("images:"), contains: ["empty directory after ':'"])
         assertDataError(try DataSpec.parse("synthetic:100").open(split: .train), contains: ["made from the teacher"])
         XCTAssertEqual(try DataSpec.parse("images:" + fixture("folder")).open(split: .test).count, 8)
     }

@@ -42,6 +42,15 @@ final class AnalysisFolderTests: XCTestCase {
         XCTAssertThrowsError(try merge(dir)) {
             XCTAssert("\($0)".contains("results made with other settings: \(all[1]): threads \(r.settings.threads) (expected \(r.settings.threads - 1))"), "\($0)")
         }
+        // A recoverability no analysis writes (a mean squared error is finite and ≥ 0).
+        r.settings.threads -= 1
+        for bad in [-1.0, -1e-9] {
+            r.recoverability = bad
+            try JSONEncoder().encode(r).write(to: URL(fileURLWithPath: file))
+            XCTAssertThrowsError(try merge(dir)) {
+                XCTAssert("\($0)".contains("results whose recoverability is not a mean squared error (finite, ≥ 0): \(all[1]): \(bad)"), "\($0)")
+            }
+        }
         try "{".write(toFile: file, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try merge(dir)) { XCTAssert("\($0)".contains("\(file) is not a candidate result"), "\($0)") }
         XCTAssertThrowsError(try merge(base + "/empty")) { XCTAssert("\($0)".contains("holds no analysis.json"), "\($0)") }

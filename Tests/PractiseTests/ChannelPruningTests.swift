@@ -72,6 +72,26 @@ final class ChannelPruningTests: XCTestCase {
         }
     }
 
+    /// A ratio that leaves one channel per site (0.95 of 16, 32 and 64) builds a 1-wide slim
+    /// network holding the teacher's strongest filter (a 1-wide BatchNorm was once taken for a
+    /// scalar and copied whole, which trapped).
+    func testRatioKeepingOneChannelPerSiteSlices() throws {
+        let teacher = Architecture.resnet20.make(numClasses: 4, seed: 5)
+        randomizeBatchNorms(teacher)
+        let kept = ChannelPruning.keptChannels(teacher, ratio: 0.99)
+        XCTAssertEqual(Set(kept.values.map(\.count)), [1])
+        let (student, s) = ChannelPruning.slim(teacher, spec: ModelSpec(architecture: .resnet20, numClasses: 4), kept: kept)
+        XCTAssertEqual(Set(s.innerWidths.values), [1])
+        let f = kept["layer3.2.conv1"]![0]
+        let tBN = teacher.module(at: "layer3.2.bn1") as! BatchNorm2d, sBN = student.module(at: "layer3.2.bn1") as! BatchNorm2d
+        XCTAssertEqual(sBN.runningMean.array, [tBN.runningMean.array[f]])
+        XCTAssertEqual(sBN.weight.value.array, [tBN.weight.value.array[f]])
+        student.eval()
+        let y = student(randomTensor([2, 1, 12, 12], seed: 3))
+        XCTAssertEqual(y.shape, [2, 4])
+        XCTAssertTrue(y.array.allSatisfy(\.isFinite))
+    }
+
     func testBottleneckAndMobileNetSitesPrune() throws {
         for arch in [Architecture.resnet50, .mobilenet_v2] {
             let teacher = arch.make(numClasses: 3, seed: 1)

@@ -92,15 +92,57 @@ final class SynthesisTests: XCTestCase {
             s.iterations = 60; s.batchSize = 6; s.seed = 9
             s.warmup = min(s.warmup, 6)
             let di = try DeepInversion(teacher: t, imageShape: [1, 8, 8], numClasses: 4, mean: [0.5], std: [0.25], settings: s)
-            let a = di.synthesize(batch: 0, first: 0, count: 6)
+            let a = try di.synthesize(batch: 0, first: 0, count: 6)
             XCTAssertLessThan(a.bnLoss, 0.9 * a.initialBNLoss, "\(s.variant): BN loss \(a.initialBNLoss) -> \(a.bnLoss)")
             XCTAssertEqual(a.labels, s.usesLabels ? [0, 1, 2, 3, 0, 1] : nil)
             XCTAssert(a.images.array.allSatisfy { $0 >= -2 - 1e-6 && $0 <= 2 + 1e-6 }, "clipped to the normalised [0, 1] range")
-            let b = di.synthesize(batch: 0, first: 0, count: 6)
+            let b = try di.synthesize(batch: 0, first: 0, count: 6)
             XCTAssertEqual(a.images.array, b.images.array, "same seed and batch, same images")
         }
         for ((k, v), b) in zip(t.stateDict(), before) { XCTAssertEqual(v.array, b.array, "teacher \(k) unchanged") }
         XCTAssert(t.namedParameters().allSatisfy { $0.parameter.requiresGrad }, "the teacher is unfrozen afterwards")
+    }
+
+    /// A zero BN weight (or first-BN multiplier) leaves the reported batch-norm term finite (it
+    /// was once divided by the weight: 0/0); a weight so large that the loss overflows Float stops
+    /// the synthesis with an error naming the options, and no batch of such images is written.
+    func testZeroWeightsReportAFiniteBNTermAndOverflowIsRefused() throws {
+        let t = teacher()
+        for (variant, weight, multiplier) in [(SynthesisSettings(), Float(0), Float(10)), (.zeroQ, 1, 0)] {
+            var s = variant
+            s.iterations = 4; s.batchSize = 6; s.warmup = 0
+            s.bnWeight = weight; s.firstBNMultiplier = multiplier
+            let r = try DeepInversion(teacher: t, imageShape: [1, 8, 8], numClasses: 4, mean: [0.5], std: [0.25], settings: s)
+                .synthesize(batch: 0, first: 0, count: 6)
+            XCTAssert(r.initialBNLoss.isFinite && r.initialBNLoss > 0 && r.bnLoss.isFinite, "\(s.variant): \(r.initialBNLoss) -> \(r.bnLoss)")
+            XCTAssert(r.loss.isFinite)
+        }
+        var zeroQ = SynthesisSettings.zeroQ
+        zeroQ.bnWeight = 0
+        XCTAssertThrowsError(try zeroQ.validate()) { XCTAssert("\($0)".contains("BN weight must be > 0"), "\($0)") }
+
+        var huge = settings(iterations: 3)
+        huge.bnWeight = 1e38
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("synthetic-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let manifest = SyntheticSetManifest(teacher: "test", count: 6, numClasses: 4, imageShape: [1, 8, 8], mean: [0.5], std: [0.25], settings: huge)
+        let di = try DeepInversion(teacher: t, imageShape: [1, 8, 8], numClasses: 4, mean: [0.5], std: [0.25], settings: huge)
+        XCTAssertThrowsError(try SyntheticSet.make(manifest, in: dir, synthesizer: di)) {
+            XCTAssert("\($0)".contains("synthesis diverged in batch 1"), "\($0)")
+        }
+        let pngs = FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String }.filter { $0.hasSuffix(".png") } ?? []
+        XCTAssertEqual(pngs, [], "no image of a diverged batch is written")
+    }
+
+    /// Jitter must leave room in the image.
+    func testJitterMustBeSmallerThanTheImage() throws {
+        var s = settings(iterations: 3)
+        s.jitter = 8
+        XCTAssertThrowsError(try DeepInversion(teacher: teacher(), imageShape: [1, 8, 8], numClasses: 4, mean: [0.5], std: [0.25], settings: s)) {
+            XCTAssert("\($0)".contains("not smaller than the 8×8 images"), "\($0)")
+        }
+        s.jitter = 7
+        XCTAssertNoThrow(try DeepInversion(teacher: teacher(), imageShape: [1, 8, 8], numClasses: 4, mean: [0.5], std: [0.25], settings: s))
     }
 
     func testSyntheticSetRoundTripsThroughTheImageFolderReaderAndResumes() throws {
@@ -120,7 +162,7 @@ final class SynthesisTests: XCTestCase {
             XCTAssertEqual(folder.label(at: i), DeepInversion.labels(first: index, count: 1, classes: 4)[0], folder.files[i])
         }
         // The PNG holds the kept images, denormalised: batch 0's first image.
-        let kept = di.synthesize(batch: 0, first: 0, count: 6).images
+        let kept = try di.synthesize(batch: 0, first: 0, count: 6).images
         let expected = SyntheticSet.image(kept, at: 0, mean: [0.5], std: [0.25])
         let decoded = try folder.image(at: folder.index(forSampleKey: "0/00000.png")!)
         XCTAssertEqual(decoded.pixels.enumerated().filter { $0.offset % 3 == 0 }.map(\.element), expected.pixels)

@@ -53,7 +53,8 @@ public enum ChannelPruning {
             let module = key.split(separator: ".").dropLast().joined(separator: ".")
             let isDepthwise = (teacher.module(at: module) as? Conv2d).map { $0.groups > 1 } ?? false
             let rows = dim0[module], cols = isDepthwise ? nil : dim1[module]
-            sliced[key] = (target.shape == t.shape || target.count == 1) ? t : slice(t, rows: rows, columns: cols)
+            // Scalars (`num_batches_tracked`) are copied; a 1-wide tensor of a site keeping one channel is sliced like any other.
+            sliced[key] = (target.shape == t.shape || target.rank == 0) ? t : slice(t, rows: rows, columns: cols)
         }
         try! student.load(stateDict: sliced)
         return (student, s)

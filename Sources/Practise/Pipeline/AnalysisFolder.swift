@@ -213,15 +213,19 @@ public struct AnalysisFolder: Sendable {
             let diff = manifest.settings.differences(from: expected, ignoringThreads: true).map { d in d.replacingOccurrences(of: "(expected", with: "(these options give") }
             if !diff.isEmpty { throw PractiseError("\(dir) was analysed with other settings: \(diff.joined(separator: ", "))") }
         }
-        var missing: [String] = [], mismatched: [String] = [], values: [String: Double] = [:]
+        var missing: [String] = [], mismatched: [String] = [], invalid: [String] = [], values: [String: Double] = [:]
         for block in manifest.candidates {
             guard let r = try result(of: block) else { missing.append(block); continue }
             let diff = r.settings.differences(from: manifest.settings)
             if r.block != block { mismatched.append("\(block): the file names \(r.block)") }
             else if !diff.isEmpty { mismatched.append("\(block): \(diff.joined(separator: ", "))") }
+            else if !AnalysisRun.isValidRecoverability(r.recoverability) { invalid.append("\(block): \(r.recoverability)") }
             else { values[block] = r.recoverability }
         }
         var problems: [String] = []
+        if !invalid.isEmpty {
+            problems.append("results whose recoverability is not a mean squared error (finite, ≥ 0): \(invalid.joined(separator: ", ")) (in \(dir)/results/)")
+        }
         if !missing.isEmpty {
             problems.append("\(missing.count) of \(manifest.candidates.count) candidates have no result: \(missing.joined(separator: ", "))")
         }

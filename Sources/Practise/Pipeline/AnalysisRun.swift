@@ -236,9 +236,14 @@ public final class AnalysisRun {
         return value
     }
 
+    /// Whether `value` can be a recoverability: a mean squared error, finite and ≥ 0 (a file
+    /// edited by hand or damaged can say anything).
+    public static func isValidRecoverability(_ value: Double) -> Bool { value.isFinite && value >= 0 }
+
     func loadRecoverability() -> [String: Double] {
         guard let data = FileManager.default.contents(atPath: path("recoverability.json")) else { return [:] }
-        return (try? JSONDecoder().decode([String: Double].self, from: data)) ?? [:]
+        // A value no analysis writes (a damaged or hand-edited file) is measured again.
+        return ((try? JSONDecoder().decode([String: Double].self, from: data)) ?? [:]).filter { Self.isValidRecoverability($0.value) }
     }
 
     func saveAdaptors(_ analysis: RecoverabilityAnalysis, iterations: Int) throws {

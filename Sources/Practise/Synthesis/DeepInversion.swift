@@ -38,6 +38,9 @@ public final class DeepInversion {
         guard mean.count == c || mean.count == 1, std.count == mean.count else {
             throw PractiseError("normalisation has \(mean.count) values, the input \(c) channels")
         }
+        guard settings.jitter < min(imageShape[1], imageShape[2]) else {
+            throw PractiseError("synthesis jitter of \(settings.jitter) pixels is not smaller than the \(imageShape[1])×\(imageShape[2]) images; give a smaller --synthesis-jitter")
+        }
         self.teacher = teacher; self.settings = settings; self.imageShape = imageShape; self.numClasses = numClasses
         lower = (0..<c).map { ch in (0 - mean[mean.count == 1 ? 0 : ch]) / std[std.count == 1 ? 0 : ch] }
         upper = (0..<c).map { ch in (1 - mean[mean.count == 1 ? 0 : ch]) / std[std.count == 1 ? 0 : ch] }
@@ -52,18 +55,17 @@ public final class DeepInversion {
         teacher.eval()
         let input = Parameter(x)
         var terms: [Tensor] = []
+        var bnValue: Double = 0   // Σ_l of the unweighted distances, whatever the weights (even 0)
         for (i, bn) in batchNorms.enumerated() {
             let scale = settings.bnWeight * (i == 0 ? settings.firstBNMultiplier : 1)
             bn.inputObserver = { t in
-                terms.append(scaled(batchStatisticsLoss(t, targetMean: bn.runningMean, targetVariance: bn.runningVar), by: scale))
+                let distance = batchStatisticsLoss(t, targetMean: bn.runningMean, targetVariance: bn.runningVar)
+                bnValue += Double(distance.item)
+                terms.append(scaled(distance, by: scale))
             }
         }
         defer { for bn in batchNorms { bn.inputObserver = nil } }
         let logits = teacher(input.tensor)
-        var bnValue: Double = 0
-        for (i, t) in terms.enumerated() {
-            bnValue += Double(t.item) / Double(settings.bnWeight * (i == 0 ? settings.firstBNMultiplier : 1))
-        }
         var total = terms.dropFirst().reduce(terms[0], add)
         if let labels { total = add(total, crossEntropy(logits, targets: labels)) }
         let value = Double(total.item)
@@ -79,7 +81,9 @@ public final class DeepInversion {
 
     /// Synthesises batch number `batch` (`count` images, the first of them image `first` of the
     /// set). Seeded by (settings.seed, batch). `progress(iteration, loss)` after each step.
-    public func synthesize(batch: Int, first: Int, count: Int, progress: (Int, Double) -> Void = { _, _ in }) -> SynthesisBatch {
+    /// Throws when the loss or its gradient is not finite (weights too large for Float), so no
+    /// such batch is ever kept.
+    public func synthesize(batch: Int, first: Int, count: Int, progress: (Int, Double) -> Void = { _, _ in }) throws -> SynthesisBatch {
         let s = settings
         teacher.setRequiresGrad(false)   // gradients go to the images only
         defer { teacher.setRequiresGrad(true) }
@@ -97,6 +101,9 @@ public final class DeepInversion {
                                 dx: s.jitter > 0 ? rng.nextInt(in: -s.jitter...s.jitter) : 0,
                                 flip: s.flips && rng.nextFloat() < 0.5)
             let (loss, bn, g) = lossAndGradient(jitter.apply(x.value), labels: labels)
+            guard loss.isFinite, bn.isFinite, Divergence.allFinite(g) else {
+                throw PractiseError("synthesis diverged in batch \(batch + 1) at iteration \(it + 1): the loss is \(loss) (batch-norm term \(bn)); lower --synthesis-bn-weight, --synthesis-tv, --synthesis-l2 or --synthesis-lr")
+            }
             if it == 0 { initialBN = bn }
             if loss < bestLoss { bestLoss = loss; bestBN = bn; best = x.value.copy() }
             x.grad = jitter.adjoint(g)

@@ -71,5 +71,8 @@ public struct SynthesisSettings: Codable, Sendable, Equatable {
         for (name, v) in [("BN weight", bnWeight), ("first-BN multiplier", firstBNMultiplier), ("TV weight", tvWeight), ("l2 weight", l2Weight)] {
             guard v >= 0, v.isFinite else { throw PractiseError("synthesis \(name) must be ≥ 0, got \(v)") }
         }
+        if variant == .zeroQ && bnWeight == 0 {
+            throw PractiseError("ZeroQ optimises the batch-norm term alone: its BN weight must be > 0, got \(bnWeight)")
+        }
     }
 }

@@ -42,8 +42,8 @@ public struct SyntheticSetManifest: Codable, Sendable, Equatable {
 ///                              run resumes after the last finished batch
 /// ```
 public enum SyntheticSet {
-    public static let manifestFile = "settings.json"
-    public static let contactSheetFile = "contact-sheet.png"
+    public static let manifestFile = SyntheticSetLayout.manifestFile
+    public static let contactSheetFile = SyntheticSetLayout.contactSheetFile
 
     /// The class folder of image `index`.
     public static func classFolder(index: Int, manifest m: SyntheticSetManifest) -> String {
@@ -93,7 +93,7 @@ public enum SyntheticSet {
                 continue
             }
             let start = Date()
-            let result = synthesizer.synthesize(batch: b, first: batch.first, count: batch.count) { it, loss in
+            let result = try synthesizer.synthesize(batch: b, first: batch.first, count: batch.count) { it, loss in
                 progress("synthesis: batch \(b + 1)/\(batches.count), iteration \(it + 1)/\(manifest.settings.iterations), loss \(String(format: "%.4f", loss))")
             }
             for i in 0..<batch.count {

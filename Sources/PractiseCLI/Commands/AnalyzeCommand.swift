@@ -37,6 +37,8 @@ struct AnalyzeCommand: ParsableCommand {
     var status: String?
 
     func validate() throws {
+        if let side = dataOptions.imageSize { try latency.checkBatch(imageShape: [1, side, side]) }
+        try PreparedData.checkOptions(dataOptions, samples: sampleOptions, synthesis: synthesis)
         if (shardIndex == nil) != (shardCount == nil) { throw ValidationError("give --shard-index and --shard-count together") }
         if [shardIndex != nil, merge != nil, status != nil].filter({ $0 }).count > 1 {
             throw ValidationError("give only one of --shard-index/--shard-count, --merge DIR or --status DIR")
@@ -75,12 +77,14 @@ struct AnalyzeCommand: ParsableCommand {
             let known = Candidates.find(in: m.model, imageShape: m.network.imageShape()).count
             if k > known { throw PractiseError("--halving-keep \(k) is more than the \(known) droppable blocks of \(m.network.name)") }
         }
+        try latency.checkBatch(imageShape: m.network.imageShape(side: dataOptions.imageSize))
         if force && shardIndex == nil && merge == nil { try? FileManager.default.removeItem(atPath: out) }
         let cache = synthesis.syntheticCache ?? ((merge ?? out) as NSString).appendingPathComponent("synthetic")
         let data = try PreparedData.prepare(dataOptions, samples: sampleOptions, phase: phase, model: m, seed: common.seed) { n, shape, norm in
             try synthesis.make(count: n, model: m, imageShape: shape, normalization: norm, seed: common.seed, in: cache)
         }
         try CompressionRun.requireFiniteOutputs(m.model, on: data.tiny)
+        try latency.checkBatch(imageShape: data.imageShape)
         let table = try latency.tableSource(model: m.network.name, imageShape: data.imageShape)
         let scores: [CandidateScore], latencies: BlockLatencies?
         if let merge {

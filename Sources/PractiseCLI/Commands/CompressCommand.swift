@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import ImageData
 import NN
 import Practise
 
@@ -35,6 +36,12 @@ struct CompressCommand: ParsableCommand {
     @Flag(help: "Do not write model.onnx.") var noOnnx = false
 
     func validate() throws {
+        if let side = dataOptions.imageSize { try latency.checkBatch(imageShape: [1, side, side]) }
+        try PreparedData.checkOptions(dataOptions, samples: sampleOptions, synthesis: synthesis)
+        if synthesis.synthesisMethod == .zeroQ, (try? DataSpec.parse(dataOptions.data))?.kind == .synthetic,
+           let needs = method.finetuneMethod, needs != .mir {
+            throw ValidationError("--method \(method.rawValue) needs labels, and ZeroQ images (--synthesis-method zeroq) have none; use --method MiR or --synthesis-method deepinversion")
+        }
         try schedule.refuseHalving(with: "--scheme channels", given: scheme == .channels, because: "filter pruning runs no block analysis")
         try schedule.refuseHalving(with: "--blocks", given: blocks != nil, because: "--blocks skips the analysis")
         try schedule.refuseHalving(with: "--analysis", given: analysis != nil, because: "--analysis takes the full analysis of a sharded folder instead of analysing")
@@ -93,11 +100,13 @@ struct CompressCommand: ParsableCommand {
         if fm.fileExists(atPath: out) && !force {
             throw PractiseError("\(out) already exists; use --force to replace it")
         }
+        try WorkFolder.check(out + ".partial")
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true, imageSize: dataOptions.imageSize, hasImageSizeOption: true)
         if scheme == .channels { _ = try m.zooSpec(for: "--scheme channels") }
         if m.network.zoo != nil, !m.network.droppedBlocks.isEmpty { throw PractiseError("\(m.weightsLabel) is already compressed (dropped \(m.network.droppedBlocks.joined(separator: ", "))); compress its teacher instead") }
         if scheme == .blocks && !(m.network.zoo?.innerWidths.isEmpty ?? true) { throw PractiseError("\(m.weightsLabel) is filter-pruned; compress its teacher instead") }
         try checkAgainstCandidates(m)
+        try latency.checkBatch(imageShape: m.network.imageShape(side: dataOptions.imageSize))
         try Context.checkHeldOut(dataOptions, advice: "or give the evaluation data with --eval-data")
         let cache = synthesis.syntheticCache ?? ((out + ".partial") as NSString).appendingPathComponent("synthetic")
         var data = try PreparedData.prepare(dataOptions, samples: sampleOptions, phase: phase, model: m, seed: common.seed) { n, shape, norm in
@@ -106,6 +115,7 @@ struct CompressCommand: ParsableCommand {
         data.syntheticFolder = synthesis.syntheticCache ?? (out as NSString).appendingPathComponent("synthetic")
         try data.check(method: method.finetuneMethod ?? .mir, numClasses: m.network.numClasses)
         try CompressionRun.requireFiniteOutputs(m.model, on: data.tiny)
+        try latency.checkBatch(imageShape: data.imageShape)
         let table = try latency.tableSource(model: m.network.name, imageShape: data.imageShape)
         let work = out + ".partial"
         do { try fm.createDirectory(atPath: work, withIntermediateDirectories: true) } catch {

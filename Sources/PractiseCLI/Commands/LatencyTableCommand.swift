@@ -15,18 +15,22 @@ struct LatencyTableCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var common: RunOptions
-    @Option(name: [.customLong("batch"), .customLong("latency-batch")], help: "Batch size (reference: 64).") var batch: Int = 64
+    @Option(name: [.customLong("batch"), .customLong("latency-batch")], parsing: .unconditional,
+            help: "Batch size, 1 to \(Limits.maxBatch) (reference: 64).") var batch: Int = 64
     @Option(parsing: .unconditional, help: "Threads of the measurement (default: --threads).") var latencyThreads: Int?
-    @Option(parsing: .unconditional, help: "Input side in pixels (default 28 for CIFAR-style models, 224 otherwise).") var imageSize: Int?
-    @Option(parsing: .unconditional, help: "Measurement budget in seconds (it stops earlier once every interval is within ±2%).") var budget: Double = 60
+    @Option(parsing: .unconditional, help: "Input side in pixels, \(Limits.imageSide) (default 28 for CIFAR-style models, 224 otherwise).") var imageSize: Int?
+    @Option(parsing: .unconditional, help: "Measurement budget in seconds, 0.1 to 3600 (it stops earlier once every interval is within ±2%).") var budget: Double = 60
     @Option(help: "Output file (JSON).") var out: String
     @Flag(help: "Replace --out if it exists.") var force = false
 
     func validate() throws {
-        guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
-        if let t = latencyThreads, t < 1 { throw ValidationError("--latency-threads must be at least 1, got \(t)") }
-        guard budget > 0 else { throw ValidationError("--budget must be positive, got \(budget)") }
-        if let s = imageSize, s < 1 { throw ValidationError("--image-size must be at least 1, got \(s)") }
+        // The same bounds as `latency` and the measurements of `analyze`/`compress`.
+        try Check.range("--batch", batch, 1...Limits.maxBatch)
+        try Check.range("--latency-threads", latencyThreads, Limits.threads, unit: " (\(Limits.threadsPerCore) × \(Limits.cores) cores)")
+        guard budget.isFinite, (0.1...3600).contains(budget) else {
+            throw ValidationError("--budget must be between 0.1 and 3600 seconds, got \(budget)")
+        }
+        try ImageSizeCheck.validate(imageSize: imageSize, batch: batch, batchOption: "--batch")
         try Check.outputFile("--out", out)
     }
 
@@ -38,6 +42,7 @@ struct LatencyTableCommand: ParsableCommand {
             throw PractiseError("\(m.weightsLabel) is already compressed (dropped \(m.network.droppedBlocks.joined(separator: ", "))); make the table of its teacher")
         }
         let shape = m.network.imageShape(side: imageSize)
+        try ImageSizeCheck.validate(imageSize: max(shape[1], shape[2]), batch: batch, batchOption: "--batch")
         let candidates = Candidates.find(in: m.model, imageShape: shape)
         var meter = LatencyMeter(budgetSeconds: budget)
         meter.threads = latencyThreads

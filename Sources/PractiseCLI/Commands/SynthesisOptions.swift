@@ -55,7 +55,14 @@ struct SynthesisOptions: ParsableArguments {
         if let v = synthesisIterations { s.iterations = v }
         if let v = synthesisBatchSize { s.batchSize = v }
         if let v = synthesisLr { s.learningRate = v }
-        if let v = synthesisWarmup { s.warmup = v } else { s.warmup = min(s.warmup, s.iterations / 10) }
+        if let v = synthesisWarmup {
+            guard v == 0 || v < s.iterations else {
+                throw PractiseError("--synthesis-warmup \(v) must be shorter than the \(s.iterations) iterations, or the learning rate never reaches its peak")
+            }
+            s.warmup = v
+        } else {
+            s.warmup = min(s.warmup, s.iterations / 10)
+        }
         if let v = synthesisBnWeight { s.bnWeight = v }
         if let v = synthesisFirstBnMultiplier { s.firstBNMultiplier = v }
         if let v = synthesisTv { s.tvWeight = v }

@@ -29,7 +29,7 @@ struct SynthesizeCommand: ParsableCommand {
 
     func validate() throws {
         if synthesis.syntheticCache != nil { throw ValidationError("--synthetic-cache belongs to analyze and compress; here the images go to --out") }
-        guard numSamples > 0 else { throw ValidationError("--num-samples must be positive, got \(numSamples)") }
+        try Check.range("--num-samples", numSamples, PreparedData.syntheticCountRange)
         try Check.range("--image-size", imageSize, Limits.imageSide)
         try Check.outputFolder("--out", out)
     }

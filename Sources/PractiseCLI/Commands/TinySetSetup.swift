@@ -1,3 +1,4 @@
+import ArgumentParser
 import Engine
 import Foundation
 import ImageData
@@ -121,5 +122,34 @@ extension DataSpec {
         var s = self
         s.skipBadImages = skipBadImages
         return s
+    }
+}
+
+extension PreparedData {
+    /// The most images `synthetic:N` and `synthesize --num-samples` make: a tiny set is 50–1000
+    /// images, and a larger one is held in memory whole.
+    static let syntheticCountRange = 1...100_000
+
+    /// Refuses, before any work, options that `--data` leaves without meaning: a `synthetic:N`
+    /// beyond ``syntheticCountRange``; `--samples`, `--per-class` or another `--num-samples`
+    /// with `synthetic:N` (the tiny set is the N synthesised images); `--synthetic-cache`
+    /// without `synthetic:N`, or in a folder that does not exist. A `--data` that does not
+    /// parse is left to the command, whose error names the spec.
+    static func checkOptions(_ d: DataOptions, samples s: SampleOptions, synthesis: SynthesisOptions) throws {
+        guard let spec = try? DataSpec.parse(d.data) else { return }
+        guard let n = spec.syntheticCount else {
+            if let cache = synthesis.syntheticCache {
+                throw ValidationError("--synthetic-cache \(cache) is used only with --data synthetic:N; --data is \(d.data)")
+            }
+            return
+        }
+        try Check.range("--data synthetic:N", n, syntheticCountRange, unit: " images")
+        if s.samples != nil || s.perClass != nil {
+            throw ValidationError("--data \(d.data): the tiny set is the \(n) synthesised images; leave out \(s.samples != nil ? "--samples" : "--per-class")")
+        }
+        if let k = s.numSamples, k != n {
+            throw ValidationError("--num-samples \(k) differs from --data \(d.data): the tiny set is the \(n) synthesised images (give synthetic:\(k), or leave out --num-samples)")
+        }
+        if let cache = synthesis.syntheticCache { try Check.outputFolder("--synthetic-cache", cache) }
     }
 }
