@@ -13,6 +13,10 @@ public enum DataLimits {
     /// Pixels of one image (width × height), refused from its header before decoding:
     /// 2^26 = 8192 × 8192 (192 MiB as RGB).
     public static let imagePixels = 1 << 26
+    /// The longest side of an image over its shortest: 64. Resizing the shorter side to the
+    /// model's input (torchvision's `Resize(n)`) multiplies the longer one by as much, so a
+    /// 60000×1 strip would become gigabytes; no photograph is that narrow.
+    public static let imageAspectRatio = 64
     /// One sample-list file: 64 MiB.
     public static let sampleListBytes = 64 << 20
     /// The largest expansion DEFLATE can achieve (about 1032:1), with slack: a gzip file that

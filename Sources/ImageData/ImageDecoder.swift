@@ -27,7 +27,8 @@ public enum ImageDecoder {
     }
 
     /// Decodes an in-memory JPEG or PNG; `name` is used in error messages. Images of more than
-    /// ``DataLimits/imagePixels`` pixels are refused from their header.
+    /// ``DataLimits/imagePixels`` pixels are refused from their header, and images narrower than
+    /// ``DataLimits/imageAspectRatio`` (one side more than 64 times the other) once decoded.
     public static func decode(_ bytes: [UInt8], name: String) throws -> Image {
         try bytes.withUnsafeBytes { raw in
             guard !raw.isEmpty else { throw DataError.undecodableImage(path: name, reason: "empty file") }
@@ -53,6 +54,9 @@ public enum ImageDecoder {
             }
             defer { free(pixels) }
             let w = Int(width), h = Int(height)
+            guard max(w, h) <= DataLimits.imageAspectRatio * min(w, h) else {
+                throw DataError.undecodableImage(path: name, reason: "\(w)×\(h) pixels: one side is more than \(DataLimits.imageAspectRatio) times the other, which resizing to a model's input would blow up to gigabytes; crop it first")
+            }
             let copy = [UInt8](UnsafeBufferPointer(start: pixels, count: w * h * 3))
             return Image(width: w, height: h, channels: 3, pixels: copy)
         }

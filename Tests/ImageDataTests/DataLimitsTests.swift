@@ -86,6 +86,17 @@ final class DataLimitsTests: XCTestCase {
                         contains: ["huge.jpg", "JPEG dimensions 16384x8193", "more than 67108864 pixels"])
     }
 
+    /// A strip whose long side is more than 64 times its short one is refused (resizing its
+    /// short side to a model's input would take gigabytes); 64:1 itself is an image.
+    func testImagesNarrowerThanTheAspectLimitAreRefused() throws {
+        let strip = try PNGEncoder.encode(Image(width: 65, height: 1, channels: 1, pixels: [UInt8](repeating: 7, count: 65)))
+        assertDataError(try ImageDecoder.decode(strip, name: "strip.png"), contains: ["strip.png", "65×1 pixels", "more than 64 times the other"])
+        let tall = try PNGEncoder.encode(Image(width: 1, height: 130, channels: 1, pixels: [UInt8](repeating: 7, count: 130)))
+        assertDataError(try ImageDecoder.decode(tall, name: "tall.png"), contains: ["1×130 pixels"])
+        let ok = try PNGEncoder.encode(Image(width: 128, height: 2, channels: 1, pixels: [UInt8](repeating: 7, count: 256)))
+        XCTAssertEqual(try ImageDecoder.decode(ok, name: "ok.png").width, 128)
+    }
+
     /// zlib's CRC-32 of `bytes` (for the PNG chunk rewritten above).
     private func crc32(_ bytes: [UInt8]) -> UInt32 {
         var crc: UInt32 = 0xffff_ffff

@@ -14,6 +14,11 @@ public let supportedONNXOps = [
 /// has weights, and inferring every value's shape for a given input shape, so a graph that would
 /// not compute is rejected here with the node named, never when it runs.
 struct GraphConversion {
+    /// The most elements an activation of one image may hold (1 GiB of float32).
+    static let maxActivationElements = 1 << 28
+    /// The largest kernel side, stride, dilation or pad a node may declare (far beyond any
+    /// network's; it keeps the shape arithmetic of a damaged file from overflowing).
+    static let maxSpatialAttribute = 4096
     let model: ONNXModel
     var steps: [GraphStep] = []
     /// The layer created for step `i`, if it has weights.
@@ -47,6 +52,9 @@ struct GraphConversion {
         let h = imageSize?.h ?? s[2], w = imageSize?.w ?? s[3]
         guard let h, let w, h > 0, w > 0 else {
             throw ONNXImportError("graph input '\(inputName)': height and width are not fixed in the model; give the image size")
+        }
+        guard ModelSpec.inChannelsRange.contains(c), ModelSpec.inputSideRange.contains(h), ModelSpec.inputSideRange.contains(w) else {
+            throw ONNXImportError("graph input '\(inputName)' is [N, \(c), \(h), \(w)]; practise takes \(ModelSpec.inChannelsRange.lowerBound)–\(ModelSpec.inChannelsRange.upperBound) channels and sides of \(ModelSpec.inputSideRange.lowerBound)–\(ModelSpec.inputSideRange.upperBound) pixels")
         }
         inputShape = [1, c, h, w]
         shapes[inputName] = inputShape
@@ -109,6 +117,10 @@ struct GraphConversion {
         }
         func emit(_ op: GraphOp, _ inputs: [String], shape: [Int], output: String? = nil, layer: Module? = nil) throws {
             guard shape.allSatisfy({ $0 >= 1 }) else { throw fail("output shape \(shape) is empty for input \(inputs.compactMap { shapes[$0] })") }
+            // Sizes multiply without overflow here: every input is bounded, and each op grows a dimension by a bounded amount.
+            guard shape.reduce(1, { $0.multipliedReportingOverflow(by: $1).overflow ? Int.max : $0 * $1 }) <= Self.maxActivationElements else {
+                throw fail("output shape \(shape) is larger than the \(Self.maxActivationElements) elements an activation of one image may hold (check the node's pads and sizes)")
+            }
             let out = output ?? n.outputs.first ?? ""
             guard !out.isEmpty else { throw fail("no output") }
             if let layer { layers[steps.count] = layer }
@@ -134,6 +146,10 @@ struct GraphConversion {
             guard dl.count == 2, dl[0] == dl[1], dl[0] >= 1 else { throw fail("dilations \(dl) are not supported (equal, ≥ 1)") }
             let p = pads ?? [0, 0, 0, 0]
             guard p.count == 4, p.allSatisfy({ $0 >= 0 }) else { throw fail("pads \(p) are not supported") }
+            let limit = Self.maxSpatialAttribute
+            guard ([kernel[0], st[0], dl[0]] + p).allSatisfy({ $0 <= limit }) else {
+                throw fail("kernel_shape \(kernel), strides \(st), dilations \(dl) or pads \(p) exceed \(limit)")
+            }
             // ONNX pads are [top, left, bottom, right] (x1_begin, x2_begin, x1_end, x2_end).
             return (kernel[0], st[0], p, dl[0])
         }

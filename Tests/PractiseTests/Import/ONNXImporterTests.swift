@@ -142,6 +142,19 @@ final class ONNXImporterTests: XCTestCase {
             n.writeMessageField(5) { a in a.writeStringField(1, "kernel_shape"); a.writeRepeatedInt64Field(8, [9, 9]); a.writeInt64Field(20, 7) }
         }, ["'big'", "does not fit the 8×8 input"])
         expectImportError(singleNode("Relu", name: "r"), ["no global pooling"])
+        // Sizes a damaged or hostile file declares are refused before anything is allocated for them.
+        expectImportError(singleNode("MaxPool", name: "padded") { n in
+            n.writeMessageField(5) { a in a.writeStringField(1, "kernel_shape"); a.writeRepeatedInt64Field(8, [3, 3]); a.writeInt64Field(20, 7) }
+            n.writeMessageField(5) { a in a.writeStringField(1, "pads"); a.writeRepeatedInt64Field(8, [1_000_000, 1, 1, 1]); a.writeInt64Field(20, 7) }
+        }, ["'padded'", "pads [1000000, 1, 1, 1] exceed 4096"])
+        for side in [100_000, 4] {
+            var huge = ONNXGraphBuilder(name: "huge", inputShape: [.fixed(1), .fixed(3), .fixed(side), .fixed(side)])
+            huge.output(huge.flatten(huge.globalAveragePool(huge.relu("input"))), name: "logits", shape: [.fixed(1), .fixed(3)])
+            expectImportError(huge.serialize(producerVersion: "t", metadata: [:]), ["graph input 'input' is [N, 3, \(side), \(side)]", "sides of 8–1024 pixels"])
+        }
+        var wide = ONNXGraphBuilder(name: "wide", inputShape: [.fixed(1), .fixed(1024), .fixed(1024), .fixed(1024)])
+        wide.output(wide.flatten(wide.globalAveragePool(wide.relu("input"))), name: "logits", shape: [.fixed(1), .fixed(1024)])
+        expectImportError(wide.serialize(producerVersion: "t", metadata: [:]), ["output shape [1, 1024, 1024, 1024] is larger than the 268435456 elements"])
         expectImportError(singleNode("Conv", name: "c"), ["'c'", "Conv", "initializer"])
         // A graph with pooling but no residual block.
         var b = ONNXGraphBuilder(name: "plain", inputShape: [.fixed(1), .fixed(3), .fixed(8), .fixed(8)])
