@@ -75,6 +75,9 @@ public struct LatencyTable: Sendable, Codable, Equatable {
         guard table.batch >= 1, table.threads >= 1 else {
             throw PractiseError("--latency-table \(path): batch \(table.batch) and threads \(table.threads) must be at least 1")
         }
+        if let ms = table.wholeModelMs, !(ms.isFinite && ms > 0) {
+            throw PractiseError("--latency-table \(path): whole_model_ms is \(ms); expected a latency in milliseconds > 0")
+        }
         return table
     }
 
