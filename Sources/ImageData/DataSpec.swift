@@ -123,7 +123,7 @@ public struct DataSpec: Sendable, Equatable, CustomStringConvertible {
             }
             return folder
         case .images:
-            return try UnlabelledFolder(root: try existingRoot())
+            return try UnlabelledFolder(root: try existingRoot(), skipBadImages: skipBadImages)
         case .synthetic:
             throw DataError.invalidSpec(spec: description, reason: "synthetic images are made from the teacher's weights by the command that uses them (or by `practise synthesize`), not opened as files")
         }

@@ -28,9 +28,14 @@ public protocol Dataset: Sendable {
     func sampleKey(at index: Int) -> String
     /// The index a sample-list key names, or nil when there is none.
     func index(forSampleKey key: String) -> Int?
+    /// Files left out because they did not decode (folders opened with `skipBadImages`),
+    /// relative to the root, with the reason; empty for the others.
+    var skippedFiles: [(path: String, reason: String)] { get }
 }
 
 extension Dataset {
+    public var skippedFiles: [(path: String, reason: String)] { [] }
+
     /// `classes.count`.
     public var classCount: Int { classes.count }
 

@@ -21,7 +21,12 @@ public struct UnlabelledFolder: Dataset {
 
     public var count: Int { files.count }
 
-    public init(root: String, normalization: Normalization = .imageNet) throws {
+    /// Files left out by `skipBadImages`, relative to `root`, with the reason.
+    public let skippedFiles: [(path: String, reason: String)]
+
+    /// With `skipBadImages` every file is decoded once here and those that fail are left out
+    /// (``skippedFiles``), as ``ImageFolder`` does.
+    public init(root: String, skipBadImages: Bool = false, normalization: Normalization = .imageNet) throws {
         let rootPath = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
         guard FileIO.exists(rootPath) else { throw DataError.fileNotFound(path: rootPath) }
         guard FileIO.isDirectory(rootPath) else { throw DataError.unreadable(path: rootPath, reason: "not a directory") }
@@ -40,6 +45,15 @@ public struct UnlabelledFolder: Dataset {
         guard !files.isEmpty else {
             throw DataError.emptyDataset(path: rootPath, reason: "no .jpg/.jpeg/.png file found (at any depth)")
         }
+        var skipped = [(path: String, reason: String)]()
+        if skipBadImages {
+            let failures = ImageFolder.findUndecodable(root: rootPath, files: files)
+            let bad = Set(failures.map(\.index))
+            skipped = failures.map { (files[$0.index], $0.reason) }
+            files = files.indices.filter { !bad.contains($0) }.map { files[$0] }
+            guard !files.isEmpty else { throw DataError.emptyDataset(path: rootPath, reason: "no decodable image found") }
+        }
+        self.skippedFiles = skipped
         self.root = rootPath
         self.name = rootPath
         self.files = files

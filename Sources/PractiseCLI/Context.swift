@@ -30,6 +30,13 @@ struct ResolvedModel {
 }
 
 enum Context {
+
+    /// Says on stderr how many files `--skip-bad-images` left out of `dataset`, and the first.
+    static func noteSkipped(_ dataset: any Dataset, option: String) {
+        let skipped = dataset.skippedFiles
+        guard let first = skipped.first else { return }
+        warn("note: \(option) \(dataset.name): skipped \(skipped.count) undecodable image\(skipped.count == 1 ? "" : "s") (--skip-bad-images); the first, \(first.path): \(first.reason)")
+    }
     /// Builds the model from --model/--weights and metadata, loading weights strictly. An ONNX
     /// `--weights` is imported with its own structure and weights (``ImportedNetworkSpec``);
     /// `imageSize` (the `--image-size` of a command that has one: `hasImageSizeOption`) sets the

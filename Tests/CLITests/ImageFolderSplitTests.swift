@@ -17,6 +17,23 @@ final class ImageFolderSplitTests: CLITestCase {
     /// A random-init RGB, two-class ResNet-20.
     func rgbWeights() throws -> String { try weights("rgb2", extra: ["--in-channels", "3", "--num-classes", "2"]) }
 
+    /// `--skip-bad-images` says how many files it left out, for `imagefolder:` and `images:`.
+    func testSkippedImagesAreCountedOnStandardError() throws {
+        let bad = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("ImageDataTests/Fixtures/badfolder").path
+        let w = try rgbWeights()
+        let (status, out, err) = try runSplit(["eval", "--weights", w, "--data", "imagefolder:" + bad, "--skip-bad-images",
+                                               "--mean", "0.5", "--std", "0.25"])
+        XCTAssertEqual(status, 0, out + err)
+        XCTAssert(err.contains("--data \(bad): skipped 2 undecodable images (--skip-bad-images); the first, cls_a/truncated.jpg"), err)
+        let (s2, o2, e2) = try runSplit(["compress", "--weights", w, "--data", "images:" + bad, "--skip-bad-images", "--eval-data", "imagefolder:" + bad,
+                                         "--mean", "0.5", "--std", "0.25", "--blocks", "layer1.1", "--num-samples", "2", "--batch-size", "2",
+                                         "--finetune-iterations", "1", "--latency-batch", "1", "--latency-budget", "0.1", "--no-onnx", "--out", work + "/c"])
+        XCTAssertEqual(s2, 0, o2 + e2)
+        XCTAssert(e2.contains("--eval-data \(bad): skipped 2 undecodable images"), e2)
+        XCTAssert(e2.contains("--data \(bad): skipped 2 undecodable images"), e2)
+    }
+
     func testAFlatFolderIsNotBothTheTrainingImagesAndTheTestSplit() throws {
         let w = try rgbWeights()
         let flat = try folder("split") + "/train"   // class folders only: no train/ or val/

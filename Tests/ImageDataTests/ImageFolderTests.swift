@@ -55,6 +55,15 @@ final class ImageFolderTests: XCTestCase {
         var spec = try DataSpec.parse("imagefolder:" + fixture("badfolder"))
         spec.skipBadImages = true
         XCTAssertEqual(try spec.open(split: .train).count, 2)
+        XCTAssertEqual(try spec.open(split: .train).skippedFiles.count, 2)
+
+        // images:DIR skips the same files (it once ignored the flag and failed on the first).
+        var unlabelled = try DataSpec.parse("images:" + fixture("badfolder"))
+        XCTAssertEqual(try unlabelled.open(split: .train).count, 4)
+        unlabelled.skipBadImages = true
+        let skippingUnlabelled = try unlabelled.open(split: .train)
+        XCTAssertEqual((skippingUnlabelled as? UnlabelledFolder)?.files, ["cls_a/good.jpg", "cls_b/good.png"])
+        XCTAssertEqual(skippingUnlabelled.skippedFiles.map(\.path), ["cls_a/truncated.jpg", "cls_b/text.png"])
     }
 
     func testEmptyAndMissingFolders() throws {

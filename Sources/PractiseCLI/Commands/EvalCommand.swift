@@ -26,6 +26,7 @@ struct EvalCommand: ParsableCommand {
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: true, imageSize: dataOptions.imageSize, hasImageSizeOption: true)
         let spec = try DataSpec.parse(dataOptions.data).with(skipBadImages: dataOptions.skipBadImages)
         let ds = try spec.open(split: dataOptions.split)
+        Context.noteSkipped(ds, option: "--data")
         guard ds.isLabelled else { throw PractiseError("--data \(spec) has no labels, so it has no accuracy; give labelled data (imagefolder:DIR, fashion-mnist, ...)") }
         try Context.checkClasses(ds, m.network)
         let (input, conversion) = try Context.modelInput(dataOptions, model: m, dataset: ds, spec: spec)

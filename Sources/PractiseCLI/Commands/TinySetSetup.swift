@@ -53,6 +53,7 @@ struct PreparedData {
             throw PractiseError("\(evalOption) \(evalSpec): synthetic images cannot be the evaluation data; \(teacherData)")
         }
         let eval = try evalSpec.open(split: d.split)
+        Context.noteSkipped(eval, option: evalOption)
         guard eval.isLabelled else { throw PractiseError("\(evalOption) \(evalSpec) has no labels; \(teacherData)") }
         try Context.checkClasses(eval, model.network)
         let (input, evalConversion) = try Context.modelInput(d, model: model, dataset: eval, spec: evalSpec, option: evalOption)
@@ -69,6 +70,7 @@ struct PreparedData {
         } else {
             train = sameSource ? try evalSpec.open(split: .train) : try spec.open(split: .train)
             trainSpec = spec
+            if !sameSource { Context.noteSkipped(train, option: "--data") }
         }
         // Synthesised images have the input's size already; the rule only turns their decoded RGB
         // back into the teacher's channels (exactly, for grey), never the ImageFolder resize.
