@@ -84,6 +84,11 @@ enum Check {
     static func outputFolder(_ option: String, _ path: String) throws {
         guard !path.isEmpty else { throw ValidationError("\(option) must not be empty") }
         guard !path.allSatisfy({ $0 == "/" }) else { throw ValidationError("\(option) \(path) is the root folder; give a folder for this run's files") }
+        let cwd = FileManager.default.currentDirectoryPath
+        let absolute = (path.hasPrefix("/") ? path : cwd + "/" + path)
+        if (cwd + "/").hasPrefix((URL(fileURLWithPath: absolute).standardizedFileURL.path as NSString).standardizingPath + "/") {
+            throw ValidationError("\(option) \(path) is the current folder or holds it; give a folder for this run's files")
+        }
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), !isDir.boolValue {
             throw ValidationError("\(option) \(path) is a file; expected a folder")

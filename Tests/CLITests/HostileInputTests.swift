@@ -106,6 +106,8 @@ final class HostileInputTests: CLITestCase {
             (["synthesize", "--weights", w, "--synthesis-method", "zeroq", "--synthesis-bn-weight", "0", "--out", work + "/s"], "ZeroQ optimises the batch-norm term alone"),
             (["synthesize", "--weights", w, "--synthesis-warmup", "100", "--synthesis-iterations", "1", "--out", work + "/s"], "--synthesis-warmup 100 must be shorter than the 1 iterations"),
             (["eval", "--weights", w, "--data", "bundled", "--seed", "-1"], "The value '-1' is invalid for '--seed <seed>'"),
+            (["synthesize", "--weights", w, "--out", ".", "--force"], "--out . is the current folder or holds it"),
+            (compress + ["--drop", "1", "--out", work + "/.."], "is the current folder or holds it"),
             (["export", "--model", "resnet20", "--out", work + "/x.onnx"], "export needs --weights FILE (or --weights bundled); pass --random-init"),
             (["export", "--weights", w, "--format", "tflite", "--out", work + "/x.onnx"], "The value 'tflite' is invalid for '--format <format>'"),
         ]

@@ -68,17 +68,17 @@ public enum SyntheticSet {
                             progress: (String) -> Void = { _ in }) throws -> [BatchRecord] {
         let fm = FileManager.default
         let manifestPath = joined(dir, manifestFile)
+        func replace(_ why: String) throws {
+            guard force else { throw PractiseError("\(dir) \(why); use another folder (`synthesize --force` replaces it)") }
+            do { try fm.removeItem(atPath: dir) } catch {
+                throw PractiseError("cannot replace \(dir): \((error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription)")
+            }
+        }
         if fm.fileExists(atPath: dir) {
             if let data = fm.contents(atPath: manifestPath), let old = try? JSONDecoder().decode(SyntheticSetManifest.self, from: data) {
-                if old != manifest {
-                    guard force else {
-                        throw PractiseError("\(dir) holds a synthetic set made with other settings (\(manifestPath)); use another folder or --force to replace it")
-                    }
-                    try fm.removeItem(atPath: dir)
-                }
+                if old != manifest { try replace("holds a synthetic set made with other settings (\(manifestPath))") }
             } else if !((try? fm.contentsOfDirectory(atPath: dir)) ?? []).isEmpty {
-                guard force else { throw PractiseError("\(dir) exists and is not a synthetic set (no \(manifestFile)); use another folder or --force to replace it") }
-                try fm.removeItem(atPath: dir)
+                try replace("exists and is not a synthetic set (no \(manifestFile))")
             }
         }
         let progressDir = joined(dir, ".progress")
