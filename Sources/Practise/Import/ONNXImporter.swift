@@ -21,7 +21,15 @@ public enum ONNXImporter {
     /// Reads and imports the model at `path`; `imageSize` overrides the input's height and width.
     public static func load(path: String, imageSize: (h: Int, w: Int)? = nil) throws -> GraphNetwork {
         let model = try ONNXReader.read(path: path)
-        do { return try build(model, imageSize: imageSize) } catch let e as ONNXImportError {
+        return try naming(path) { try build(model, imageSize: imageSize) }
+    }
+
+    /// `body`'s errors about the graph (unsupported, or inconsistent as the reader finds when
+    /// ordering its nodes) prefixed with the file they concern.
+    static func naming<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as ONNXImportError {
+            throw ONNXImportError("\(path): \(e.description)")
+        } catch let e as ONNXReadError {
             throw ONNXImportError("\(path): \(e.description)")
         }
     }

@@ -106,16 +106,13 @@ public struct ImportedNetworkSpec: Sendable {
            let h = s[2], let w = s[3], (h, w) != (size.h, size.w) {
             throw ONNXImportError("\(path): the graph input '\(input.name)' is fixed at \(h)×\(w); an image size of \(size.h)×\(size.w) does not fit it")
         }
-        let net: GraphNetwork
-        do { net = try ONNXImporter.build(model, imageSize: imageSize) } catch let e as ONNXImportError {
-            throw ONNXImportError("\(path): \(e.description)")
-        }
+        let net = try ONNXImporter.naming(path) { try ONNXImporter.build(model, imageSize: imageSize) }
         return (ImportedNetworkSpec(source: model, path: path, imageShape: net.fixedImageShape!, numClasses: net.numClasses), net)
     }
 
     /// The network imported again from the source graph, with the dropped blocks replaced by ``Identity``.
     public func build() throws -> GraphNetwork {
-        let net = try ONNXImporter.build(source, imageSize: (imageShape[1], imageShape[2]))
+        let net = try ONNXImporter.naming(path) { try ONNXImporter.build(source, imageSize: (imageShape[1], imageShape[2])) }
         let known = Set(net.blockPaths)
         for path in droppedBlocks {
             guard known.contains(path) else { throw ONNXImportError("\(self.path): no block '\(path)' to drop; blocks: \(net.blockPaths.joined(separator: ", "))") }

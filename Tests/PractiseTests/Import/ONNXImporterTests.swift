@@ -152,6 +152,13 @@ final class ONNXImporterTests: XCTestCase {
             huge.output(huge.flatten(huge.globalAveragePool(huge.relu("input"))), name: "logits", shape: [.fixed(1), .fixed(3)])
             expectImportError(huge.serialize(producerVersion: "t", metadata: [:]), ["graph input 'input' is [N, 3, \(side), \(side)]", "sides of 8–1024 pixels"])
         }
+        // An inconsistent graph (a node writing the graph input) is named with its file.
+        // (Two nodes writing the graph input: singleNode's node writes 'logits'; this one 'input'.)
+        let dangling = singleNode("Relu", name: "r") { n in n.writeStringField(2, "input") }
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dangling-\(UUID().uuidString).onnx").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        FileManager.default.createFile(atPath: file, contents: Data(dangling))
+        XCTAssertThrowsError(try ONNXImporter.load(path: file)) { XCTAssert("\($0)".hasPrefix("\(file): graph: node"), "\($0)") }
         var wide = ONNXGraphBuilder(name: "wide", inputShape: [.fixed(1), .fixed(1024), .fixed(1024), .fixed(1024)])
         wide.output(wide.flatten(wide.globalAveragePool(wide.relu("input"))), name: "logits", shape: [.fixed(1), .fixed(1024)])
         expectImportError(wide.serialize(producerVersion: "t", metadata: [:]), ["output shape [1, 1024, 1024, 1024] is larger than the 268435456 elements"])
