@@ -107,6 +107,7 @@ final class HostileInputTests: CLITestCase {
             (["synthesize", "--weights", w, "--synthesis-warmup", "100", "--synthesis-iterations", "1", "--out", work + "/s"], "--synthesis-warmup 100 must be shorter than the 1 iterations"),
             (["eval", "--weights", w, "--data", "bundled", "--seed", "-1"], "The value '-1' is invalid for '--seed <seed>'"),
             (["synthesize", "--weights", w, "--out", ".", "--force"], "--out . is the current folder or holds it"),
+            (["synthesize", "--weights", w, "--mean", "0.5", "--std", "nan", "--out", work + "/s"], "--std must be comma-separated finite numbers, got 'nan'"),
             (compress + ["--drop", "1", "--out", work + "/.."], "is the current folder or holds it"),
             (["export", "--model", "resnet20", "--out", work + "/x.onnx"], "export needs --weights FILE (or --weights bundled); pass --random-init"),
             (["export", "--weights", w, "--format", "tflite", "--out", work + "/x.onnx"], "The value 'tflite' is invalid for '--format <format>'"),

@@ -31,6 +31,7 @@ struct SynthesizeCommand: ParsableCommand {
         if synthesis.syntheticCache != nil { throw ValidationError("--synthetic-cache belongs to analyze and compress; here the images go to --out") }
         try Check.range("--num-samples", numSamples, PreparedData.syntheticCountRange)
         try Check.range("--image-size", imageSize, Limits.imageSide)
+        _ = try Context.normalization(mean: mean, std: std, recorded: nil)   // before the teacher loads
         try Check.outputFolder("--out", out)
     }
 
