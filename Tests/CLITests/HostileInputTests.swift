@@ -140,6 +140,11 @@ final class HostileInputTests: CLITestCase {
         try "precious".write(toFile: work + "/mine/file", atomically: false, encoding: .utf8)
         try assertRefused(["demo", "--out", work + "/mine"], "\(work)/mine already exists and was not written by practise demo; use another --out, or --force")
         XCTAssertEqual(try String(contentsOfFile: work + "/mine/file", encoding: .utf8), "precious")
+        // An earlier demo's folder (its marker) to which the user added a file is not replaced either.
+        try "written by practise demo\n".write(toFile: work + "/mine/.practise-demo", atomically: false, encoding: .utf8)
+        try "x".write(toFile: work + "/mine/report.json", atomically: false, encoding: .utf8)
+        try assertRefused(["demo", "--out", work + "/mine"], "\(work)/mine holds file, which practise demo does not write")
+        XCTAssertEqual(try String(contentsOfFile: work + "/mine/file", encoding: .utf8), "precious")
     }
 
     /// `analyze` resumes into an existing folder and `--force` discards it, so it must be its

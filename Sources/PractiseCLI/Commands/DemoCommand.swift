@@ -40,6 +40,11 @@ struct DemoCommand: ParsableCommand {
         if fm.fileExists(atPath: out) && !replace {
             throw PractiseError("\(out) already exists and was not written by practise demo; use another --out, or --force to replace it")
         }
+        // A file the user added to an earlier demo's folder is theirs: replaced only with --force.
+        if replace && !force, let other = ((try? fm.contentsOfDirectory(atPath: out)) ?? []).sorted()
+            .first(where: { !WorkFolder.entries.contains($0) && !$0.hasPrefix(".") }) {
+            throw PractiseError("\(out) holds \(other), which practise demo does not write; move it, use another --out, or --force to replace the folder")
+        }
         let tiny = dataFree ? "synthetic:\(numSamples)" : data
         var args = ["--model", model.rawValue, "--weights", "bundled", "--data", tiny, "--num-samples", String(numSamples),
                     "--analysis-iterations", String(analysisIterations), "--finetune-iterations", String(finetuneIterations),
