@@ -83,4 +83,57 @@ final class AnalysisFolderTests: XCTestCase {
         let later = try stale.status(now: Date(timeIntervalSince1970: now + 1))
         XCTAssertFalse(later.contains { if case .running = $0.state { return true }; return false })
     }
+
+    /// A manifest whose candidates are none, repeated or not block paths is damaged: every
+    /// reader of the folder refuses it (an empty list once trapped `--status`).
+    func testDamagedCandidateListsAreRefused() throws {
+        let dir = base + "/m"
+        _ = try ShardRunTests.shard(dir, 0, 1).run(data: ShardRunTests.tinyData())
+        let file = dir + "/" + AnalysisFolder.manifestFile
+        var m = try XCTUnwrap(try AnalysisFolder(dir).loadManifest())
+        for (candidates, found) in [([String](), "found none"), (["layer3.1", "layer3.1"], "found a block twice"),
+                                    (["../../etc/passwd"], "found '../../etc/passwd', which is not a block path")] {
+            m.candidates = candidates
+            try JSONEncoder().encode(m).write(to: URL(fileURLWithPath: file))
+            for attempt in [{ _ = try AnalysisFolder(dir).status() }, { _ = try self.merge(dir) }] {
+                XCTAssertThrowsError(try attempt()) {
+                    XCTAssert("\($0)".contains("\(file) is damaged: its candidates must be distinct block paths"), "\($0)")
+                    XCTAssert("\($0)".contains(found), "\($0)")
+                }
+            }
+        }
+    }
+
+    /// The saved latency.json is reused only when it is what the source would give now: edited
+    /// figures out of range, an inverted interval, or another batch, thread count or CPU make
+    /// the merge measure again (and rewrite it).
+    func testLatencyFileIsReusedOnlyWhenItMatchesTheSource() throws {
+        let dir = base + "/l"
+        _ = try ShardRunTests.shard(dir, 0, 1).run(data: ShardRunTests.tinyData())
+        _ = try merge(dir)
+        let file = dir + "/latency.json"
+        let measured = try JSONDecoder().decode(BlockLatencies.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+        let block = measured.reductions.keys.sorted()[0]
+        func edited(_ change: (inout BlockLatencies) -> Void) throws -> BlockLatencies {
+            var l = measured
+            change(&l)
+            try JSONEncoder().encode(l).write(to: URL(fileURLWithPath: file))
+            _ = try merge(dir)
+            return try JSONDecoder().decode(BlockLatencies.self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+        }
+        let same = try edited { _ in }
+        XCTAssertEqual(same, measured, "the same figures are reused as they are")
+        for change: (inout BlockLatencies) -> Void in [
+            { $0.reductions[block] = LatencyInterval(exact: 1e6) },
+            { $0.reductions[block]!.value = -50 },
+            { $0.reductions[block]!.low = 50; $0.reductions[block]!.high = 1 },
+            { $0.origin.batch = 64 },
+            { $0.origin.threads += 1 },
+            { $0.origin.cpu = "Raspberry" },
+        ] {
+            let again = try edited(change)
+            XCTAssert(again.reductions.values.allSatisfy(\.isPlausibleReduction))
+            XCTAssertEqual(again.origin, measured.origin, "measured again here")
+        }
+    }
 }

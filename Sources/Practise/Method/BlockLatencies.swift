@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 import NN
 
@@ -26,6 +27,20 @@ public protocol LatencySource {
     /// What ``LatencyOrigin/source`` its figures carry (`measured here`, `table FILE`).
     var sourceLabel: String { get }
     func blockLatencies(for candidates: [BlockCandidate]) throws -> BlockLatencies
+    /// Whether figures saved with `origin` are what this source gives now.
+    func reuses(_ origin: LatencyOrigin) -> Bool
+}
+
+extension LatencySource {
+    public func reuses(_ origin: LatencyOrigin) -> Bool { origin.source == sourceLabel }
+}
+
+extension LatencyInterval {
+    /// Whether this can be a block's latency reduction in percent: finite, in 0...100, and
+    /// an interval around its value.
+    public var isPlausibleReduction: Bool {
+        [value, low, high].allSatisfy(\.isFinite) && (0...100).contains(value) && low <= value && value <= high
+    }
 }
 
 /// Times each distinct candidate shape on this machine (``LatencyMeter/candidateReductions(model:candidates:imageShape:batch:)``).
@@ -41,6 +56,11 @@ public struct MeasuredLatencySource: LatencySource {
     }
 
     public var sourceLabel: String { LatencyOrigin.here(threads: 1, batch: 1).source }
+
+    /// Measured here at this batch and thread count, on this CPU and engine.
+    public func reuses(_ origin: LatencyOrigin) -> Bool {
+        origin == LatencyOrigin.here(threads: meter.threads ?? Threads.count, batch: batch)
+    }
 
     public func blockLatencies(for candidates: [BlockCandidate]) throws -> BlockLatencies {
         let m = meter.candidateReductions(model: model, candidates: candidates, imageShape: imageShape, batch: batch)

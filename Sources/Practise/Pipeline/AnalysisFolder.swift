@@ -143,9 +143,18 @@ public struct AnalysisFolder: Sendable {
 
     public func loadManifest() throws -> Manifest? {
         guard let data = FileManager.default.contents(atPath: path(Self.manifestFile)) else { return nil }
-        do { return try JSONDecoder().decode(Manifest.self, from: data) } catch {
+        let manifest: Manifest
+        do { manifest = try JSONDecoder().decode(Manifest.self, from: data) } catch {
             throw PractiseError("\(path(Self.manifestFile)) is damaged, not the manifest of a sharded analysis (\(JSONInput.describe(error, data: data))); delete it, or use another folder")
         }
+        // Candidate names become file names under results/: block paths only, each once.
+        let names = manifest.candidates
+        let bad = names.first { $0.isEmpty || $0.contains("..") || !$0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "." || $0 == "_" } }
+        if names.isEmpty || bad != nil || Set(names).count != names.count {
+            let what = names.isEmpty ? "none" : bad.map { "'\($0)', which is not a block path" } ?? "a block twice"
+            throw PractiseError("\(path(Self.manifestFile)) is damaged: its candidates must be distinct block paths (e.g. layer1.1), one or more; found \(what); delete the folder's analysis.json, or use another folder")
+        }
+        return manifest
     }
 
     /// The result of `block`, nil when it has none yet.

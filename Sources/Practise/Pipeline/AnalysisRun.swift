@@ -96,9 +96,13 @@ public final class AnalysisRun {
     /// The latencies kept in `file` when they name exactly `candidates` and come from `source`;
     /// otherwise taken from `source` and written there.
     public static func latencies(file: String, source: LatencySource, candidates: [BlockCandidate]) throws -> BlockLatencies {
+        // Reused only when it is what the source would give now: the same candidates, figures a
+        // measurement can give, from the same source (a measurement here at the same batch and
+        // threads on this CPU and engine); anything else is measured or read again.
         if let data = FileManager.default.contents(atPath: file),
            let saved = try? JSONDecoder().decode(BlockLatencies.self, from: data),
-           Set(saved.reductions.keys) == Set(candidates.map(\.path)), saved.origin.source == source.sourceLabel {
+           Set(saved.reductions.keys) == Set(candidates.map(\.path)), source.reuses(saved.origin),
+           saved.reductions.values.allSatisfy(\.isPlausibleReduction) {
             return saved
         }
         let latencies = try source.blockLatencies(for: candidates)
