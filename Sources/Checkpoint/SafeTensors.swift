@@ -54,10 +54,13 @@ public enum SafeTensors {
     /// to a temporary file in the same folder, which is then renamed over
     /// `url`. Tensors are written in `order` (names missing from it follow,
     /// sorted); `metadata` becomes `__metadata__`.
-    public static func write(_ stateDict: StateDict, to url: URL) throws {
-        try withFileName(url.lastPathComponent) {
+    public static func write(_ stateDict: StateDict, to url: URL) throws { try write(stateDict, toPath: url.path) }
+
+    /// Writes to `path` as given: `-` is standard output, a device or FIFO is written through.
+    public static func write(_ stateDict: StateDict, toPath path: String) throws {
+        try withFileName((path as NSString).lastPathComponent) {
             let bytes = try encode(stateDict)
-            do throws(OutputFileError) { try OutputFile.write(bytes, to: url.path) } catch { throw fail("cannot write file: \(error.reason)") }
+            do throws(OutputFileError) { try OutputFile.write(bytes, to: path) } catch { throw fail("cannot write file: \(error.reason)") }
         }
     }
 

@@ -9,8 +9,13 @@ extension ONNXGraphBuilder {
     /// Serializes the model (see `serialize`) and writes it to `url` atomically (temp file + rename).
     public func write(to url: URL, producerName: String = "practise", producerVersion: String,
                       metadata: [String: String]) throws {
-        try OutputFile.write(serialize(producerName: producerName, producerVersion: producerVersion,
-                                          metadata: metadata), to: url.path(percentEncoded: false))
+        try write(toPath: url.path(percentEncoded: false), producerName: producerName, producerVersion: producerVersion, metadata: metadata)
+    }
+
+    /// Writes to `path` as given: `-` is standard output, a device or FIFO is written through.
+    public func write(toPath path: String, producerName: String = "practise", producerVersion: String,
+                      metadata: [String: String]) throws {
+        try OutputFile.write(serialize(producerName: producerName, producerVersion: producerVersion, metadata: metadata), to: path)
     }
 }
 

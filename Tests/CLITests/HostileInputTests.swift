@@ -221,6 +221,19 @@ final class HostileInputTests: CLITestCase {
         try assertRefused(["analyze", "--weights", w, "--data", "bundled", "--out", work + "/o"], "another practise run (pid \(getpid())) is writing")
     }
 
+    /// `export --out -` writes the model to standard output (it once wrote, and replaced, a
+    /// file named `-` in the current folder).
+    func testExportToStandardOutputLeavesAFileNamedDashAlone() throws {
+        let w = try weights()
+        try "precious".write(toFile: work + "/-", atomically: false, encoding: .utf8)
+        for format in ["safetensors", "onnx"] {
+            let (status, out, err) = try runSplit(["export", "--weights", w, "--format", format, "--out", "-"])
+            XCTAssertEqual(status, 0, err)
+            XCTAssertGreaterThan(out.utf8.count, 100_000, format)
+            XCTAssertEqual(try String(contentsOfFile: work + "/-", encoding: .utf8), "precious")
+        }
+    }
+
     /// `--json -` is standard output (tables move to stderr); devices, pipes and symlinks are
     /// written through, not replaced.
     func testJSONGoesToStandardOutputDevicesAndSymlinkTargets() throws {

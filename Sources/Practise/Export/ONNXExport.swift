@@ -49,13 +49,13 @@ public enum ONNXExport {
     /// Writes a zoo network built from `spec` atomically, with the spec in `metadata_props`.
     public static func write(_ model: ClassifierModel, spec: ModelSpec, imageShape: [Int], to path: String, metadata: [String: String] = [:]) throws {
         try graph(model, spec: spec, imageShape: imageShape)
-            .write(to: URL(fileURLWithPath: path), producerVersion: ToolVersion.string, metadata: WeightsIO.metadata(for: spec, extra: metadata))
+            .write(toPath: path, producerVersion: ToolVersion.string, metadata: WeightsIO.metadata(for: spec, extra: metadata))
     }
 
     /// Writes `net` atomically, with `metadata` as `metadata_props`.
     public static func write(_ net: GraphNetwork, name: String, imageShape: [Int]? = nil, to path: String, metadata: [String: String] = [:]) throws {
         try graph(net, name: name, imageShape: imageShape)
-            .write(to: URL(fileURLWithPath: path), producerVersion: ToolVersion.string, metadata: metadata)
+            .write(toPath: path, producerVersion: ToolVersion.string, metadata: metadata)
     }
 
     private static func network(_ model: ClassifierModel) -> GraphNetwork {

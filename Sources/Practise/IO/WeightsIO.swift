@@ -141,7 +141,7 @@ public enum WeightsIO {
         for (k, t) in model.stateDict() {
             dict.set(k, TensorRecord(shape: t.shape, sourceDType: .f32, values: t.array))
         }
-        try SafeTensors.write(dict, to: URL(fileURLWithPath: path))
+        try SafeTensors.write(dict, toPath: path)
     }
 
     /// A compact JSON object with sorted keys (for metadata values).
