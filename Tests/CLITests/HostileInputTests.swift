@@ -221,6 +221,22 @@ final class HostileInputTests: CLITestCase {
         try assertRefused(["analyze", "--weights", w, "--data", "bundled", "--out", work + "/o"], "another practise run (pid \(getpid())) is writing")
     }
 
+    /// `train --resume` continues exactly the run that wrote the checkpoint: other options are
+    /// refused naming each setting (they were once taken and recorded as if they had held).
+    func testResumeRefusesOtherSettingsNamingThem() throws {
+        let train = ["train", "--model", "resnet20", "--data", "bundled", "--epochs", "1", "--batch-size", "100", "--threads", "1",
+                     "--out", work + "/t.safetensors"]
+        let (status, out) = try run(train)
+        XCTAssertEqual(status, 0, out)
+        try assertRefused(train + ["--resume", "--force", "--batch-size", "50"],
+                          "--resume: \(work)/t.safetensors.checkpoint.safetensors was made with other settings (practise.recipe:")
+        try assertRefused(train + ["--resume", "--force", "--seed", "5", "--mean", "0.5", "--std", "0.5"], "practise.seed: '2021' in the checkpoint, '5' now")
+        try assertRefused(train + ["--resume", "--force", "--mean", "0.5", "--std", "0.5"], "practise.normalization.mean")
+        let (again, text) = try run(train + ["--resume", "--force"])
+        XCTAssertEqual(again, 0, text)
+        XCTAssert(text.contains("resuming after epoch 1"), text)
+    }
+
     /// `export --out -` writes the model to standard output (it once wrote, and replaced, a
     /// file named `-` in the current folder).
     func testExportToStandardOutputLeavesAFileNamedDashAlone() throws {

@@ -57,19 +57,21 @@ struct TrainCommand: ParsableCommand {
         recipe.batchSize = batchSize; recipe.learningRate = lr; recipe.weightDecay = weightDecay
         let trainer = Trainer(model: m.model, recipe: recipe, seed: common.seed)
         let ckptPath = out + ".checkpoint.safetensors"
-        if resume {
-            guard FileManager.default.fileExists(atPath: ckptPath) else { throw PractiseError("--resume: no checkpoint at \(ckptPath)") }
-            try trainer.restore(try Checkpoint.load(URL(fileURLWithPath: ckptPath)), file: ckptPath)
-            FileHandle.standardError.write("resuming after epoch \(trainer.completedEpochs)\n".data(using: .utf8)!)
-        } else if FileManager.default.fileExists(atPath: ckptPath) {
-            throw PractiseError("\(ckptPath) exists from an earlier run; pass --resume to continue it or delete it")
-        }
         let metadata = WeightsIO.metadata(for: zoo, extra: [
             MetadataKey.seed: String(common.seed), MetadataKey.recipe: recipe.summary,
             MetadataKey.mean: WeightsIO.joined(norm.mean), MetadataKey.std: WeightsIO.joined(norm.std),
             MetadataKey.imageSize: String(side),
             "practise.train_data": spec.description,
         ])
+        if resume {
+            guard FileManager.default.fileExists(atPath: ckptPath) else { throw PractiseError("--resume: no checkpoint at \(ckptPath)") }
+            let checkpoint = try Checkpoint.load(URL(fileURLWithPath: ckptPath))
+            try Self.checkSameSettings(checkpoint.metadata, metadata, file: ckptPath)
+            try trainer.restore(checkpoint, file: ckptPath)
+            FileHandle.standardError.write("resuming after epoch \(trainer.completedEpochs)\n".data(using: .utf8)!)
+        } else if FileManager.default.fileExists(atPath: ckptPath) {
+            throw PractiseError("\(ckptPath) exists from an earlier run; pass --resume to continue it or delete it")
+        }
         let progress = ProgressLine()
         let start = Date()
         try trainer.run(train: train, transform: trainT, evaluate: { model in
@@ -99,5 +101,17 @@ struct TrainCommand: ParsableCommand {
         try WeightsIO.save(m.model, spec: zoo, to: out, extra: final)
         say(String(format: "wrote %@ (data loading took %.1f%% of the training time)", out, trainer.dataShare * 100))
         try Context.writeJSON(["top1": trainer.history.last ?? 0, "epochs": Double(epochs)], to: common.json)
+    }
+
+    /// `--resume` continues exactly the run that wrote the checkpoint: its architecture, data,
+    /// input, normalisation, seed and recipe (batch, learning rate, weight decay, epochs, which
+    /// set the schedule) must be this run's, else the model's metadata would describe a
+    /// training that never happened. Throws naming each setting that differs.
+    static func checkSameSettings(_ saved: [String: String], _ now: [String: String], file: String) throws {
+        // The tool's version may change between the two (a fixed binary finishing a long run).
+        let differing = now.keys.sorted().filter { $0.hasPrefix("practise.") && $0 != MetadataKey.version && saved[$0] != now[$0] }
+        guard !differing.isEmpty else { return }
+        let list = differing.map { "\($0): \(saved[$0].map { "'\($0)'" } ?? "absent") in the checkpoint, '\(now[$0]!)' now" }
+        throw PractiseError("--resume: \(file) was made with other settings (\(list.joined(separator: "; "))); rerun with the options that made it, or delete it to start over")
     }
 }
