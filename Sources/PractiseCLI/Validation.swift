@@ -55,6 +55,18 @@ enum Check {
         }
     }
 
+    /// A comma-separated list of block paths: at least one, none empty, none repeated.
+    static func blockList(_ option: String, _ text: String) throws -> [String] {
+        let list = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !list.contains(where: \.isEmpty) else {
+            throw ValidationError("\(option) must name one or more blocks, comma-separated (e.g. layer1.1,layer2.1); got '\(text)'")
+        }
+        if let repeated = list.first(where: { b in list.filter { $0 == b }.count > 1 }) {
+            throw ValidationError("\(option) names \(repeated) twice")
+        }
+        return list
+    }
+
     /// At most one of the options named (with whether each was given).
     static func atMostOne(_ options: [(String, Bool)]) throws {
         let given = options.filter(\.1).map(\.0)
@@ -146,14 +158,22 @@ enum Check {
 /// The environment variables the engine reads, checked once at start: a value we cannot use is
 /// an error naming the variable, never silently ignored.
 enum EngineEnvironment {
+    #if arch(x86_64)
+    static let architecture = "x86-64", simdLevels = ["avx512", "avx2", "portable"]
+    #elseif arch(arm64)
+    static let architecture = "arm64", simdLevels = ["neon", "portable"]
+    #else
+    static let architecture = "portable-only", simdLevels = ["portable"]
+    #endif
+
     static func check(_ env: [String: String] = ProcessInfo.processInfo.environment) throws {
         if let s = env["PRACTISE_THREADS"] {
             guard let n = Int(s.trimmingCharacters(in: .whitespaces)), Limits.threads.contains(n) else {
                 throw ValidationError("PRACTISE_THREADS='\(s)' is not a thread count: expected an integer in \(Limits.threads.lowerBound)...\(Limits.threads.upperBound) (\(Limits.threadsPerCore) × \(Limits.cores) cores)")
             }
         }
-        if let s = env["PRACTISE_SIMD"], !["avx512", "avx2", "neon", "portable"].contains(s) {
-            throw ValidationError("PRACTISE_SIMD='\(s)' is not a SIMD level: expected avx512, avx2, neon or portable (a level above the CPU's is capped to it)")
+        if let s = env["PRACTISE_SIMD"], !simdLevels.contains(s) {
+            throw ValidationError("PRACTISE_SIMD='\(s)' is not a SIMD level of this \(architecture) machine: expected \(simdLevels.joined(separator: ", ")) (a level above the CPU's is capped to it)")
         }
         for name in ["PRACTISE_WINOGRAD", "PRACTISE_DIRECT"] {
             if let s = env[name], !["0", "1"].contains(s) { throw ValidationError("\(name)='\(s)' must be 0 (off) or 1 (on)") }

@@ -107,6 +107,8 @@ final class HostileInputTests: CLITestCase {
             (["synthesize", "--weights", w, "--synthesis-warmup", "100", "--synthesis-iterations", "1", "--out", work + "/s"], "--synthesis-warmup 100 must be shorter than the 1 iterations"),
             (["eval", "--weights", w, "--data", "bundled", "--seed", "-1"], "The value '-1' is invalid for '--seed <seed>'"),
             (["synthesize", "--weights", w, "--out", ".", "--force"], "--out . is the current folder or holds it"),
+            (["export", "--weights", w, "--without", "layer1.1,layer1.1", "--out", work + "/x.onnx"], "--without names layer1.1 twice"),
+            (["export", "--weights", w, "--without", ",", "--out", work + "/x.onnx"], "--without must name one or more blocks"),
             (["synthesize", "--weights", w, "--mean", "0.5", "--std", "nan", "--out", work + "/s"], "--std must be comma-separated finite numbers, got 'nan'"),
             (compress + ["--drop", "1", "--out", work + "/.."], "is the current folder or holds it"),
             (["export", "--model", "resnet20", "--out", work + "/x.onnx"], "export needs --weights FILE (or --weights bundled); pass --random-init"),
@@ -122,8 +124,15 @@ final class HostileInputTests: CLITestCase {
         try assertRefused(["blocks", "--model", "resnet20"], "PRACTISE_THREADS='abc' is not a thread count: expected an integer in 1...",
                           environment: ["PRACTISE_THREADS": "abc"])
         try assertRefused(["blocks", "--model", "resnet20"], "PRACTISE_THREADS='0' is not a thread count", environment: ["PRACTISE_THREADS": "0"])
-        try assertRefused(["blocks", "--model", "resnet20"], "PRACTISE_SIMD='sse4' is not a SIMD level: expected avx512, avx2, neon or portable",
-                          environment: ["PRACTISE_SIMD": "sse4"])
+        try assertRefused(["blocks", "--model", "resnet20"], "PRACTISE_SIMD='sse4' is not a SIMD level of this", environment: ["PRACTISE_SIMD": "sse4"])
+        // A level of another architecture is not silently run as the portable one.
+        #if arch(x86_64)
+        try assertRefused(["blocks", "--model", "resnet20"], "PRACTISE_SIMD='neon' is not a SIMD level of this x86-64 machine: expected avx512, avx2, portable",
+                          environment: ["PRACTISE_SIMD": "neon"])
+        #elseif arch(arm64)
+        try assertRefused(["blocks", "--model", "resnet20"], "PRACTISE_SIMD='avx2' is not a SIMD level of this arm64 machine: expected neon, portable",
+                          environment: ["PRACTISE_SIMD": "avx2"])
+        #endif
         try assertRefused(["blocks", "--model", "resnet20"], "PRACTISE_WINOGRAD='off' must be 0 (off) or 1 (on)", environment: ["PRACTISE_WINOGRAD": "off"])
     }
 

@@ -60,6 +60,8 @@ final class LatencyTableTests: XCTestCase {
         XCTAssert(error(handTable(["layer1.1": 4]).replacingOccurrences(of: "/1", with: "/9")).contains("format 'practise-latency-table/9', expected 'practise-latency-table/1'"))
         XCTAssert(error(handTable(["layer1.1": 140])).contains("block layer1.1 has latency_reduction 140.0"))
         XCTAssert(error(handTable(["layer1.1": -1])).contains("expected percentages in [0, 100)"))
+        let impossible = handTable(["layer1.1": 40, "layer1.2": 40, "layer2.1": 40])
+        XCTAssert(error(impossible).contains("bad.json: its blocks' latency reductions add up to 120.0%"), error(impossible))
         let inverted = #"{"format": "practise-latency-table/1", "model": "resnet20", "batch": 1, "threads": 1, "cpu": "x", "engine": "y", "blocks": [{"block": "layer1.1", "latency_reduction": 4, "low": 5, "high": 6}]}"#
         XCTAssert(error(inverted).contains("has low 5.0 > latency_reduction 4.0"), error(inverted))
         let negative = #"{"format": "practise-latency-table/1", "model": "resnet20", "batch": 1, "threads": 1, "cpu": "x", "engine": "y", "whole_model_ms": -3, "blocks": []}"#

@@ -75,6 +75,11 @@ public struct LatencyTable: Sendable, Codable, Equatable {
         guard table.batch >= 1, table.threads >= 1 else {
             throw PractiseError("--latency-table \(path): batch \(table.batch) and threads \(table.threads) must be at least 1")
         }
+        // Blocks are disjoint parts of the network: together they are less than all of it.
+        let total = table.blocks.reduce(0) { $0 + $1.latencyReduction }
+        guard total < 100 else {
+            throw PractiseError("--latency-table \(path): its blocks' latency reductions add up to \(String(format: "%.1f", total))%; blocks are disjoint parts of the network, so together they must be under 100%")
+        }
         if let ms = table.wholeModelMs, !(ms.isFinite && ms > 0) {
             throw PractiseError("--latency-table \(path): whole_model_ms is \(ms); expected a latency in milliseconds > 0")
         }

@@ -70,17 +70,7 @@ struct CompressCommand: ParsableCommand {
     var rule: DropRule { drop.map(DropRule.count) ?? .latencyTarget(targetLatencyReduction ?? 0) }
 
     /// `--blocks` as paths: at least one, none empty, no repeats.
-    func blockList() throws -> [String]? {
-        guard let blocks else { return nil }
-        let list = blocks.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !list.contains(where: \.isEmpty) else {
-            throw ValidationError("--blocks must name one or more blocks, comma-separated (e.g. layer1.1,layer2.1); got '\(blocks)'")
-        }
-        if let repeated = list.first(where: { b in list.filter { $0 == b }.count > 1 }) {
-            throw ValidationError("--blocks names \(repeated) twice")
-        }
-        return list
-    }
+    func blockList() throws -> [String]? { try blocks.map { try Check.blockList("--blocks", $0) } }
 
     /// Checks --drop and --blocks against the model's candidates, before any data is read.
     func checkAgainstCandidates(_ m: ResolvedModel) throws {

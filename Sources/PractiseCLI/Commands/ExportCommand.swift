@@ -26,6 +26,7 @@ struct ExportCommand: ParsableCommand {
     func validate() throws {
         try ImageSizeCheck.validate(imageSize: imageSize)
         try Check.outputFile("--out", out)
+        if let without { _ = try Check.blockList("--without", without) }
         if modelOptions.weights == nil && !randomInit {
             throw ValidationError("export needs --weights FILE (or --weights bundled); pass --random-init to export an untrained, randomly initialised --model")
         }
@@ -40,7 +41,7 @@ struct ExportCommand: ParsableCommand {
         var m = try Context.model(modelOptions, seed: common.seed, requireWeights: !randomInit, imageSize: imageSize, hasImageSizeOption: true)
         let shape = m.network.imageShape(side: imageSize)
         if let without {
-            let blocks = without.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let blocks = try Check.blockList("--without", without)
             let known = Candidates.find(in: m.model, imageShape: shape).map(\.path)
             for b in blocks where !known.contains(b) {
                 throw PractiseError("--without: '\(b)' is not a droppable block of this \(m.network.name); candidates: \(known.joined(separator: ", "))")
