@@ -18,7 +18,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
     /// A `--data` spec that cannot be parsed or opened.
     case invalidSpec(spec: String, reason: String)
     /// A sample-list line naming a sample the dataset does not have.
-    case sampleNotFound(listFile: String, line: Int, entry: String)
+    case sampleNotFound(listFile: String, line: Int, entry: String, expected: String)
     /// A sample-list line that cannot be parsed or contradicts the dataset.
     case invalidSampleList(listFile: String, line: Int, reason: String)
     /// More samples requested than exist (overall or in one class).
@@ -53,8 +53,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable, Sendable {
             return "\(path): \(reason)"
         case .invalidSpec(let spec, let reason):
             return "invalid data spec '\(spec)': \(reason)"
-        case .sampleNotFound(let listFile, let line, let entry):
-            return "\(listFile):\(line): sample '\(entry)' does not exist in the dataset"
+        case .sampleNotFound(let listFile, let line, let entry, let expected):
+            return "\(listFile):\(line): sample '\(entry)' does not exist in the dataset; its samples are \(expected)"
         case .invalidSampleList(let listFile, let line, let reason):
             return "\(listFile):\(line): \(reason)"
         case .notEnoughSamples(let requested, let available, let context):

@@ -11,6 +11,15 @@ import SafeFiles
 /// comma must then equal the sample's label, and leading path components
 /// that are not part of the key (`./`, `train/`) are dropped.
 public enum SampleList {
+    /// How `dataset`'s sample keys look, for an error: indices with their range, or relative
+    /// paths with an example.
+    static func keyForm(of dataset: any Dataset) -> String {
+        guard dataset.count > 0 else { return "none (the dataset is empty)" }
+        let first = dataset.sampleKey(at: 0)
+        if Int(first) != nil { return "indices 0...\(dataset.count - 1)" }
+        return "paths relative to \(dataset.name), e.g. '\(first)'"
+    }
+
     /// Writes the keys of `indices`, one per line.
     public static func write(_ indices: [Int], of dataset: any Dataset, to path: String) throws {
         var text = ""
@@ -48,7 +57,7 @@ public enum SampleList {
                 index = dataset.index(forSampleKey: key)
             }
             guard let index else {
-                throw DataError.sampleNotFound(listFile: path, line: lineNumber, entry: key)
+                throw DataError.sampleNotFound(listFile: path, line: lineNumber, entry: key, expected: keyForm(of: dataset))
             }
             if let label, label != dataset.label(at: index) {
                 throw DataError.invalidSampleList(listFile: path, line: lineNumber,

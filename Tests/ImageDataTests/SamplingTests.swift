@@ -46,7 +46,7 @@ final class SamplingTests: XCTestCase {
         XCTAssertEqual(try SampleList.read(from: path, for: ds), chosen)
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), chosen.map { "\($0)\n" }.joined())
         try "# comment\n1\n\n6\n".write(toFile: path, atomically: true, encoding: .utf8)
-        assertDataError(try SampleList.read(from: path, for: ds), contains: [path + ":4", "'6'"])
+        assertDataError(try SampleList.read(from: path, for: ds), contains: [path + ":4", "'6'", "its samples are indices 0...\(ds.count - 1)"])
         try "1\n1\n".write(toFile: path, atomically: true, encoding: .utf8)
         assertDataError(try SampleList.read(from: path, for: ds), contains: [path + ":2", "twice"])
         assertDataError(try SampleList.read(from: dir + "/none.txt", for: ds), contains: ["none.txt"])
@@ -64,6 +64,6 @@ final class SamplingTests: XCTestCase {
         try "./train/cat/b.PNG, 1\n".write(toFile: path, atomically: true, encoding: .utf8)
         assertDataError(try SampleList.read(from: path, for: ds), contains: [path + ":1", "label 1", "has label 0"])
         try "./train/cat/nope.jpg, 0\n".write(toFile: path, atomically: true, encoding: .utf8)
-        assertDataError(try SampleList.read(from: path, for: ds), contains: [path + ":1", "train/cat/nope.jpg", "does not exist"])
+        assertDataError(try SampleList.read(from: path, for: ds), contains: [path + ":1", "train/cat/nope.jpg", "does not exist", "its samples are paths relative to"])
     }
 }
