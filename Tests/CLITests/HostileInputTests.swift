@@ -140,6 +140,16 @@ final class HostileInputTests: CLITestCase {
         let one = try weights(), three = try weights("r20c3", extra: ["--in-channels", "3"])
         try assertRefused(["latency", "--weights", one, "--student", three, "--runs", "1"],
                           "--student \(three) takes 3-channel images but the first model takes 1")
+        // Weights that record the input they were trained at are timed at it; two that differ are refused.
+        var file = try EditableSafeTensors(contentsOf: one)
+        file.setMetadata("practise.image_size", "32")
+        let at32 = work + "/r20-32.safetensors"
+        try file.write(to: at32)
+        file.setMetadata("practise.image_size", "28")
+        let at28 = work + "/r20-28.safetensors"
+        try file.write(to: at28)
+        try assertRefused(["latency", "--weights", at28, "--student", at32, "--runs", "1"],
+                          "--student \(at32) records an input of 32×32 pixels but the first model 28×28")
     }
 
     // MARK: Lost or damaged files

@@ -26,7 +26,9 @@ struct LatencyCommand: ParsableCommand {
     func run() throws {
         common.apply()
         let m = try Context.model(modelOptions, seed: common.seed, requireWeights: false, imageSize: imageSize, hasImageSizeOption: true)
-        let shape = m.network.imageShape(side: imageSize)
+        // The side the weights were trained at (their metadata) unless --image-size says otherwise.
+        let side = imageSize ?? m.loaded?.info.imageSize
+        let shape = m.network.imageShape(side: side)
         try ImageSizeCheck.validate(imageSize: max(shape[1], shape[2]), batch: batch, batchOption: "--batch")
         var models = [(m.weightsLabel, m.model)]
         if let s = student {
@@ -35,7 +37,10 @@ struct LatencyCommand: ParsableCommand {
             o.model = nil
             o.inChannels = nil
             let sm = try Context.model(o, seed: common.seed, requireWeights: true, imageSize: imageSize, hasImageSizeOption: true)
-            let studentShape = sm.network.imageShape(side: imageSize)
+            let studentShape = sm.network.imageShape(side: side)
+            if imageSize == nil, let a = m.loaded?.info.imageSize, let b = sm.loaded?.info.imageSize, a != b {
+                throw PractiseError("--student \(s) records an input of \(b)×\(b) pixels but the first model \(a)×\(a); both must take the same input (or give --image-size)")
+            }
             guard sm.network.inChannels == m.network.inChannels else {
                 throw PractiseError("--student \(s) takes \(sm.network.inChannels)-channel images but the first model takes \(m.network.inChannels); both must take the same input")
             }
