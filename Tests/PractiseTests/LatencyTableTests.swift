@@ -66,7 +66,8 @@ final class LatencyTableTests: XCTestCase {
         XCTAssert(error(inverted).contains("has low 5.0 > latency_reduction 4.0"), error(inverted))
         let negative = #"{"format": "practise-latency-table/1", "model": "resnet20", "batch": 1, "threads": 1, "cpu": "x", "engine": "y", "whole_model_ms": -3, "blocks": []}"#
         XCTAssert(error(negative).contains("bad.json: whole_model_ms is -3.0; expected a latency in milliseconds > 0"), error(negative))
-        do { _ = try LatencyTable.load(dir + "/none.json"); XCTFail() } catch { XCTAssert("\(error)".contains("none.json: cannot read the file")) }
+        do { _ = try LatencyTable.load(dir + "/none.json"); XCTFail() } catch { XCTAssert("\(error)".contains("none.json: cannot read the file (it does not exist)"), "\(error)") }
+        do { _ = try LatencyTable.load(dir); XCTFail() } catch { XCTAssert("\(error)".contains("--latency-table \(dir) is a folder"), "\(error)") }
     }
 
     func tinyData() -> TinySet {

@@ -53,8 +53,12 @@ public struct LatencyTable: Sendable, Codable, Equatable {
 
     /// Reads and checks a table file; errors name the file and what was expected.
     public static func load(_ path: String) throws -> LatencyTable {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw PractiseError("--latency-table \(path) is a folder; give the table's JSON file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw PractiseError("--latency-table \(path): cannot read the file")
+            throw PractiseError("--latency-table \(path): cannot read the file (\(FileManager.default.fileExists(atPath: path) ? "no permission" : "it does not exist"))")
         }
         let table: LatencyTable
         do { table = try JSONDecoder().decode(LatencyTable.self, from: data) } catch {
