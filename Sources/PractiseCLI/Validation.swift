@@ -96,9 +96,9 @@ enum Check {
     static func outputFolder(_ option: String, _ path: String) throws {
         guard !path.isEmpty else { throw ValidationError("\(option) must not be empty") }
         guard !path.allSatisfy({ $0 == "/" }) else { throw ValidationError("\(option) \(path) is the root folder; give a folder for this run's files") }
-        let cwd = FileManager.default.currentDirectoryPath
-        let absolute = (path.hasPrefix("/") ? path : cwd + "/" + path)
-        if (cwd + "/").hasPrefix((URL(fileURLWithPath: absolute).standardizedFileURL.path as NSString).standardizingPath + "/") {
+        // `.`, `..` or an absolute path to the working folder or above it: replacing it would take the user's files.
+        let target = URL(fileURLWithPath: path).standardizedFileURL.path   // relative paths resolve against the working folder
+        if (FileManager.default.currentDirectoryPath + "/").hasPrefix(target + "/") {
             throw ValidationError("\(option) \(path) is the current folder or holds it; give a folder for this run's files")
         }
         var isDir: ObjCBool = false
