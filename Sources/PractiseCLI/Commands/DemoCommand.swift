@@ -41,8 +41,7 @@ struct DemoCommand: ParsableCommand {
             throw PractiseError("\(out) already exists and was not written by practise demo; use another --out, or --force to replace it")
         }
         // A file the user added to an earlier demo's folder is theirs: replaced only with --force.
-        if replace && !force, let other = ((try? fm.contentsOfDirectory(atPath: out)) ?? []).sorted()
-            .first(where: { !WorkFolder.entries.contains($0) && !$0.hasPrefix(".") }) {
+        if replace && !force, let other = WorkFolder.foreignEntry(in: out) {
             throw PractiseError("\(out) holds \(other), which practise demo does not write; move it, use another --out, or --force to replace the folder")
         }
         let tiny = dataFree ? "synthetic:\(numSamples)" : data
