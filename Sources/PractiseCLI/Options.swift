@@ -156,22 +156,60 @@ struct RunOptions: ParsableArguments {
 
 /// Training-phase hyper-parameters (reference defaults).
 struct PhaseOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Adaptor-training iterations per candidate in the analysis (reference: 2000; its README scores with 1000).")
-    var analysisIterations: Int = 500
+    @Option(name: .customLong("analysis-iterations"), parsing: .unconditional,
+            help: "Adaptor-training iterations per candidate in the analysis (default \(Self.defaultAnalysisIterations); reference: 2000; its README scores with 1000).")
+    var analysisIterationsGiven: Int?
 
-    @Option(parsing: .unconditional, help: "Finetuning iterations (reference: 2000).")
-    var finetuneIterations: Int = 1000
+    @Option(name: .customLong("finetune-iterations"), parsing: .unconditional,
+            help: "Finetuning iterations (default \(Self.defaultFinetuneIterations); reference: 2000).")
+    var finetuneIterationsGiven: Int?
 
     @Option(parsing: .unconditional, help: "Batch size of both phases, 1 to \(Limits.maxBatch) (reference: 64); an explicit value above the tiny set's size is lowered to it.")
     var batchSize: Int?
 
-    @Option(parsing: .unconditional, help: "Learning rate of both phases (> 0), SGD momentum 0.9, weight decay 1e-4, ×0.1 after 40% (reference: 0.02).")
-    var lr: Float = 0.02
+    @Option(name: .customLong("lr"), parsing: .unconditional,
+            help: "Learning rate of both phases (> 0, default \(Self.defaultLearningRate)), SGD momentum 0.9, weight decay 1e-4, ×0.1 after 40% (reference: 0.02).")
+    var lrGiven: Float?
 
-    @Option(parsing: .unconditional, help: "Save the analysis' adaptor training state every this many iterations (where a rerun resumes).")
-    var checkpointEvery: Int = 50
+    @Option(name: .customLong("checkpoint-every"), parsing: .unconditional,
+            help: "Save the analysis' adaptor training state every this many iterations (where a rerun resumes; default \(Self.defaultCheckpointEvery)).")
+    var checkpointEveryGiven: Int?
 
-    static let defaultBatchSize = 64
+    static let defaultAnalysisIterations = 500
+    static let defaultFinetuneIterations = 1000
+    static let defaultLearningRate: Float = 0.02
+    static let defaultCheckpointEvery = 50
+
+    var analysisIterations: Int { analysisIterationsGiven ?? Self.defaultAnalysisIterations }
+    var finetuneIterations: Int { finetuneIterationsGiven ?? Self.defaultFinetuneIterations }
+    var lr: Float { lrGiven ?? Self.defaultLearningRate }
+    var checkpointEvery: Int { checkpointEveryGiven ?? Self.defaultCheckpointEvery }
+
+    /// The options of this group, by what they set.
+    enum Setting: String, CaseIterable {
+        case analysisIterations = "--analysis-iterations", finetuneIterations = "--finetune-iterations"
+        case lr = "--lr", checkpointEvery = "--checkpoint-every"
+    }
+
+    /// Whether `setting` was given on the command line (not left at its default).
+    func isGiven(_ setting: Setting) -> Bool {
+        switch setting {
+        case .analysisIterations: return analysisIterationsGiven != nil
+        case .finetuneIterations: return finetuneIterationsGiven != nil
+        case .lr: return lrGiven != nil
+        case .checkpointEvery: return checkpointEveryGiven != nil
+        }
+    }
+
+    /// Refuses any of `settings` given on the command line: they would do nothing in this run
+    /// (`context` says which run, `reason` why), and a setting silently ignored is a result the
+    /// user did not ask for.
+    func refuse(_ settings: [Setting], with context: String, because reason: String) throws {
+        let given = settings.filter(isGiven).map(\.rawValue)
+        guard !given.isEmpty else { return }
+        let list = given.count == 1 ? given[0] : given.dropLast().joined(separator: ", ") + " and " + given.last!
+        throw ValidationError("\(list) \(given.count == 1 ? "does" : "do") nothing with \(context): \(reason); leave \(given.count == 1 ? "it" : "them") out")
+    }
 
     func validate() throws {
         guard checkpointEvery >= 1 else { throw ValidationError("--checkpoint-every must be at least 1 (found \(checkpointEvery))") }
@@ -180,6 +218,8 @@ struct PhaseOptions: ParsableArguments {
         try Check.range("--batch-size", batchSize, 1...Limits.maxBatch)
         try Check.positive("--lr", lr)
     }
+
+    static let defaultBatchSize = 64
 
     /// The batch size for a tiny set of `count` images: the default 64 as the reference uses it
     /// (images repeat within a batch when the set is smaller), an explicit value at most `count`.

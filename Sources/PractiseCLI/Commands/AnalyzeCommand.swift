@@ -55,6 +55,7 @@ struct AnalyzeCommand: ParsableCommand {
         default: break
         }
         try Check.range("--halving-keep", halvingKeep, 1...Int.max)
+        try phase.refuse([.finetuneIterations], with: "analyze", because: "it trains only the adaptors; finetuning is compress's")
         _ = try schedule.halving(iterations: phase.analysisIterations, selection: .count(halvingKeep ?? 1))
         if status == nil && merge == nil { try Check.outputFolder("--out", out) }
         if status == nil && merge == nil && shardIndex == nil {

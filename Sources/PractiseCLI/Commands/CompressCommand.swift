@@ -51,6 +51,11 @@ struct CompressCommand: ParsableCommand {
             }
             if let r = targetLatencyReduction, !(r > 0 && r < 1) { throw ValidationError("--target-latency-reduction must be in (0, 1), got \(r)") }
             if let p = pruneRatio, !(p >= 0 && p < 1) { throw ValidationError("--prune-ratio must be in [0, 1), got \(p)") }
+            try phase.refuse([.analysisIterations, .checkpointEvery], with: "--scheme channels", because: "filter pruning runs no block analysis")
+            if method == .fskd {
+                try phase.refuse([.finetuneIterations, .lr], with: "--method FSKD",
+                                 because: "it fits a 1×1 conv per block in closed form, with no gradient steps")
+            }
             try Check.outputFolder("--out", out)
             return
         }
@@ -59,6 +64,10 @@ struct CompressCommand: ParsableCommand {
         let rules = [drop != nil, targetLatencyReduction != nil, blocks != nil].filter { $0 }.count
         guard rules == 1 else { throw ValidationError("give exactly one of --drop K, --target-latency-reduction R or --blocks a,b") }
         if analysis != nil && blocks != nil { throw ValidationError("--analysis and --blocks exclude each other: --blocks skips the analysis") }
+        if blocks != nil {
+            try phase.refuse([.analysisIterations, .checkpointEvery], with: "--blocks", because: "it skips the analysis")
+        }
+        if analysis != nil { try phase.refuse([.checkpointEvery], with: "--analysis", because: "the shards' analysis is already done") }
         try Check.range("--drop", drop, 1...Int.max)
         try Check.fraction("--target-latency-reduction", targetLatencyReduction)
         _ = try schedule.halving(iterations: phase.analysisIterations, selection: rule)
