@@ -21,9 +21,9 @@ public enum Checkpoint {
     /// `.safetensors` extension.
     ///
     /// Errors are ``CheckpointError``s whose description starts with the
-    /// file name, e.g. `model.pth: tensor 'fc.weight' needs 4096 bytes but storage 'data/3' has 1024`.
+    /// path as given, e.g. `runs/model.pth: tensor 'fc.weight' needs 4096 bytes but storage 'data/3' has 1024`.
     public static func load(_ url: URL) throws -> StateDict {
-        try withFileName(url.lastPathComponent) {
+        try withFileName(url.relativePath) {
             try decode(FileInput.read(url), pathExtension: url.pathExtension)
         }
     }

@@ -13,7 +13,7 @@ public enum SafeTensors {
     /// and offsets that are out of range, overlap, leave gaps or disagree
     /// with dtype × shape.
     public static func read(_ url: URL) throws -> StateDict {
-        try withFileName(url.lastPathComponent) {
+        try withFileName(url.relativePath) {
             try decode(FileInput.read(url))
         }
     }
@@ -58,7 +58,7 @@ public enum SafeTensors {
 
     /// Writes to `path` as given: `-` is standard output, a device or FIFO is written through.
     public static func write(_ stateDict: StateDict, toPath path: String) throws {
-        try withFileName((path as NSString).lastPathComponent) {
+        try withFileName(path) {
             let bytes = try encode(stateDict)
             do throws(OutputFileError) { try OutputFile.write(bytes, to: path) } catch { throw fail("cannot write file: \(error.reason)") }
         }

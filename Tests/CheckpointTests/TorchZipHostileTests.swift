@@ -8,45 +8,45 @@ final class TorchZipHostileTests: XCTestCase {
     let pwned = "/tmp/practise-checkpoint-pwned"
 
     func testForbiddenGlobalsAreRefusedNotCalled() {
-        assertError("evil-os-system.pth: archive/data.pkl offset 2: pickle global 'os.system' is not allowed") {
+        assertError(Fixtures.url("evil-os-system.pth").path + ": archive/data.pkl offset 2: pickle global 'os.system' is not allowed") {
             try Checkpoint.load(Fixtures.url("evil-os-system.pth"))
         }
-        assertError("evil-builtins-eval.pth: archive/data.pkl offset 2: pickle global 'builtins.eval' is not allowed") {
+        assertError(Fixtures.url("evil-builtins-eval.pth").path + ": archive/data.pkl offset 2: pickle global 'builtins.eval' is not allowed") {
             try Checkpoint.load(Fixtures.url("evil-builtins-eval.pth"))
         }
         // Written by Python's own pickler for os.system on Linux.
-        assertError("evil-posix-system.pth: archive/data.pkl offset 41: pickle global 'posix.system' is not allowed") {
+        assertError(Fixtures.url("evil-posix-system.pth").path + ": archive/data.pkl offset 41: pickle global 'posix.system' is not allowed") {
             try Checkpoint.load(Fixtures.url("evil-posix-system.pth"))
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: pwned))
     }
 
     func testUnknownOpcodeIsReportedWithByteAndOffset() {
-        assertError("unknown-opcode.pth: archive/data.pkl offset 3: unknown pickle opcode 0xff") {
+        assertError(Fixtures.url("unknown-opcode.pth").path + ": archive/data.pkl offset 3: unknown pickle opcode 0xff") {
             try Checkpoint.load(Fixtures.url("unknown-opcode.pth"))
         }
     }
 
     func testStorageShorterThanTensorNamesTensorAndStorage() {
-        assertError("short-storage.pth: tensor 'layer1.0.conv1.weight' needs 147456 bytes but storage 'data/3' has 1024") {
+        assertError(Fixtures.url("short-storage.pth").path + ": tensor 'layer1.0.conv1.weight' needs 147456 bytes but storage 'data/3' has 1024") {
             try Checkpoint.load(Fixtures.url("short-storage.pth"))
         }
     }
 
     func testMissingStorageEntry() {
-        assertError("missing-storage.pth: tensor 'fc.bias' refers to storage 'data/9', which is not in the archive") {
+        assertError(Fixtures.url("missing-storage.pth").path + ": tensor 'fc.bias' refers to storage 'data/9', which is not in the archive") {
             try Checkpoint.load(Fixtures.url("missing-storage.pth"))
         }
     }
 
     func testLegacyFormatGetsResaveAdvice() {
-        assertError("legacy.pth: this is the legacy (pre-1.6) PyTorch serialization format, which is not supported; re-save it from torch >= 1.6 with torch.save(obj, path) (_use_new_zipfile_serialization=True, the default)") {
+        assertError(Fixtures.url("legacy.pth").path + ": this is the legacy (pre-1.6) PyTorch serialization format, which is not supported; re-save it from torch >= 1.6 with torch.save(obj, path) (_use_new_zipfile_serialization=True, the default)") {
             try Checkpoint.load(Fixtures.url("legacy.pth"))
         }
     }
 
     func testBarePickleAndUnknownBytes() throws {
-        assertError("fp32.data.pkl: this is a plain pickle file, not a torch.save zip archive; save the state dict with torch.save(model.state_dict(), path)") {
+        assertError(Fixtures.url("fp32.data.pkl").path + ": this is a plain pickle file, not a torch.save zip archive; save the state dict with torch.save(model.state_dict(), path)") {
             try Checkpoint.load(Fixtures.url("fp32.data.pkl"))
         }
         assertError("notes.txt: unrecognised checkpoint format (expected a PyTorch zip checkpoint or a safetensors file)") {
@@ -61,7 +61,7 @@ final class TorchZipHostileTests: XCTestCase {
         let url = URL(fileURLWithPath: "/nonexistent/folder/model.pth")
         XCTAssertThrowsError(try Checkpoint.load(url)) { error in
             let text = "\(error)"
-            XCTAssertTrue(text.hasPrefix("model.pth: cannot read file: "), text)
+            XCTAssertTrue(text.hasPrefix("/nonexistent/folder/model.pth: cannot read file: "), text)
         }
     }
 
@@ -140,7 +140,7 @@ extension Data {
 
 extension TorchZipHostileTests {
     func testBroadcastViewCannotExhaustMemory() {
-        assertError("broadcast-bomb.pth: tensor 'bomb' takes the checkpoint past 16 values per stored byte; refusing views that repeat storage data this much") {
+        assertError(Fixtures.url("broadcast-bomb.pth").path + ": tensor 'bomb' takes the checkpoint past 16 values per stored byte; refusing views that repeat storage data this much") {
             try Checkpoint.load(Fixtures.url("broadcast-bomb.pth"))
         }
     }
