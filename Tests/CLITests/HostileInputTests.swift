@@ -161,6 +161,18 @@ final class HostileInputTests: CLITestCase {
                           "--student \(at32) records an input of 32×32 pixels but the first model 28×28")
     }
 
+    /// The demo's options are checked as compress checks them, before it announces or runs
+    /// anything, and the refusal shows the demo's usage (it showed compress's).
+    func testDemoRefusesAsItsOwnCommandBeforeStarting() throws {
+        let (status, out) = try run(["demo", "--num-samples", "0", "--out", work + "/d"])
+        XCTAssertNotEqual(status, 0)
+        XCTAssert(out.contains("--num-samples must be in 1..."), out)
+        XCTAssert(out.contains("Usage: practise demo"), out)
+        XCTAssertFalse(out.contains("practise compress"), out)
+        XCTAssertFalse(out.contains("Usage: compress"), out)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work + "/d"))
+    }
+
     // MARK: Lost or damaged files
 
     func testDemoNeverReplacesAFolderItDidNotWrite() throws {
@@ -321,10 +333,10 @@ final class HostileInputTests: CLITestCase {
         XCTAssertFalse(out.contains("DecodingError"), out)
         // A shared analysis folder whose manifest was emptied or cut.
         try FileManager.default.createDirectory(atPath: work + "/shared", withIntermediateDirectories: true)
-        for (content, problem) in [("", "the file is empty"), ("{", "not valid JSON"), ("{\"a\": 1}", "missing key 'settings'")] {
+        for (content, problem) in [("", "the file is empty); "), ("{", "not valid JSON ("), ("{\"a\": 1}", "missing key 'settings'); ")] {
             try content.write(toFile: work + "/shared/analysis.json", atomically: false, encoding: .utf8)
             try assertRefused(["analyze", "--status", work + "/shared"],
-                              "\(work)/shared/analysis.json is damaged, not the manifest of a sharded analysis (\(problem)); delete it, or use another folder")
+                              "\(work)/shared/analysis.json is damaged, not the manifest of a sharded analysis (\(problem)")
         }
     }
 

@@ -51,6 +51,19 @@ final class AnalysisFolderTests: XCTestCase {
                 XCTAssert("\($0)".contains("results whose recoverability is not a mean squared error (finite, ≥ 0): \(all[1]): \(bad)"), "\($0)")
             }
         }
+        // Timings no shard writes (they feed --status's projections).
+        r.recoverability = 0.5
+        for (key, edit) in [("seconds_per_iteration", { (r: inout CandidateResult) in r.secondsPerIteration = -2 }),
+                            ("teacher_seconds_per_iteration", { (r: inout CandidateResult) in r.teacherSecondsPerIteration = -0.5 }),
+                            ("shard_wall_seconds", { (r: inout CandidateResult) in r.shardWallSeconds = -1 })] {
+            var damaged = r
+            edit(&damaged)
+            try JSONEncoder().encode(damaged).write(to: URL(fileURLWithPath: file))
+            XCTAssertThrowsError(try merge(dir)) {
+                XCTAssert("\($0)".contains("\(file) is not a candidate result (\(key) must be a finite number of seconds ≥ 0, found -"), "\($0)")
+            }
+            XCTAssertThrowsError(try AnalysisFolder(dir).status()) { XCTAssert("\($0)".contains("\(key) must be a finite number"), "\($0)") }
+        }
         try "{".write(toFile: file, atomically: true, encoding: .utf8)
         XCTAssertThrowsError(try merge(dir)) { XCTAssert("\($0)".contains("\(file) is not a candidate result"), "\($0)") }
         XCTAssertThrowsError(try merge(base + "/empty")) { XCTAssert("\($0)".contains("holds no analysis.json"), "\($0)") }

@@ -161,9 +161,20 @@ public struct AnalysisFolder: Sendable {
     public func result(of block: String) throws -> CandidateResult? {
         let file = resultPath(block)
         guard let data = FileManager.default.contents(atPath: file) else { return nil }
-        do { return try JSONDecoder().decode(CandidateResult.self, from: data) } catch {
+        let result: CandidateResult
+        do { result = try JSONDecoder().decode(CandidateResult.self, from: data) } catch {
             throw PractiseError("\(file) is not a candidate result (\(JSONInput.describe(error, data: data))); delete it so its shard reruns the candidate")
         }
+        // Timings feed --status's projections: a negative or infinite one is a damaged file.
+        let timings: [(String, Double?)] = [("shard_wall_seconds", result.shardWallSeconds), ("seconds_per_iteration", result.secondsPerIteration),
+                                            ("teacher_seconds_per_iteration", result.teacherSecondsPerIteration)]
+        if let (key, value) = timings.first(where: { $0.1.map { !($0.isFinite && $0 >= 0) } ?? false }) {
+            throw PractiseError("\(file) is not a candidate result (\(key) must be a finite number of seconds ≥ 0, found \(value!)); delete it so its shard reruns the candidate")
+        }
+        if let cost = result.estimatedCost, cost < 0 {
+            throw PractiseError("\(file) is not a candidate result (estimated_cost must be ≥ 0, found \(cost)); delete it so its shard reruns the candidate")
+        }
+        return result
     }
 
     public func write(_ result: CandidateResult) throws { try OutputFile.writeJSON(result, to: resultPath(result.block)) }

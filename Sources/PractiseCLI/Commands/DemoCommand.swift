@@ -30,10 +30,29 @@ struct DemoCommand: ParsableCommand {
     func validate() throws {
         guard model == .resnet20 || model == .resnet56 else { throw ValidationError("--model must be resnet20 or resnet56 (the bundled teachers), got \(model.rawValue)") }
         _ = try schedule.halving(iterations: analysisIterations, selection: .count(drop))
+        if dataFree && data != "bundled" { throw ValidationError("--data-free makes its own tiny set; leave out --data") }
+        // The demo is a compress run: its options are checked as compress checks them, before
+        // anything runs, and a refusal is the demo's (with the demo's usage, not compress's).
+        do { _ = try CompressCommand.parse(compressArguments(replace: false)) } catch {
+            throw ValidationError(CompressCommand.message(for: error))
+        }
+    }
+
+    /// The `compress` command line this demo runs; `replace` adds `--force` (an earlier demo's folder).
+    func compressArguments(replace: Bool) -> [String] {
+        let tiny = dataFree ? "synthetic:\(numSamples)" : data
+        var args = ["--model", model.rawValue, "--weights", "bundled", "--data", tiny, "--num-samples", String(numSamples),
+                    "--analysis-iterations", String(analysisIterations), "--finetune-iterations", String(finetuneIterations),
+                    "--drop", String(drop), "--out", out, "--seed", String(common.seed)] + schedule.arguments
+        if replace { args.append("--force") }
+        if let evalData { args += ["--eval-data", evalData] } else if dataFree { args += ["--eval-data", "bundled"] }
+        if dataFree { args += ["--synthesis-iterations", String(synthesisIterations)] }
+        if let threads = common.threads { args += ["--threads", String(threads)] }
+        if let json = common.json { args += ["--json", json] }
+        return args
     }
 
     func run() throws {
-        if dataFree && data != "bundled" { throw ValidationError("--data-free makes its own tiny set; leave out --data") }
         let fm = FileManager.default
         let markerPath = (out as NSString).appendingPathComponent(Self.marker)
         let replace = fm.fileExists(atPath: out) && (force || fm.fileExists(atPath: markerPath))
@@ -44,15 +63,7 @@ struct DemoCommand: ParsableCommand {
         if replace && !force, let other = WorkFolder.foreignEntry(in: out) {
             throw PractiseError("\(out) holds \(other), which practise demo does not write; move it, use another --out, or --force to replace the folder")
         }
-        let tiny = dataFree ? "synthetic:\(numSamples)" : data
-        var args = ["--model", model.rawValue, "--weights", "bundled", "--data", tiny, "--num-samples", String(numSamples),
-                    "--analysis-iterations", String(analysisIterations), "--finetune-iterations", String(finetuneIterations),
-                    "--drop", String(drop), "--out", out, "--seed", String(common.seed)] + schedule.arguments
-        if replace { args.append("--force") }
-        if let evalData { args += ["--eval-data", evalData] } else if dataFree { args += ["--eval-data", "bundled"] }
-        if dataFree { args += ["--synthesis-iterations", String(synthesisIterations)] }
-        if let threads = common.threads { args += ["--threads", String(threads)] }
-        if let json = common.json { args += ["--json", json] }
+        let args = compressArguments(replace: replace)
         say("practise compress " + args.joined(separator: " ") + "\n")
         let command = try CompressCommand.parse(args)
         try command.run()

@@ -14,7 +14,11 @@ final class JSONInputTests: XCTestCase {
     func testEachKindOfDamageIsNamed() {
         XCTAssertEqual(problem(""), "the file is empty")
         XCTAssertEqual(problem(" \n"), "the file is empty")
-        XCTAssertEqual(problem("{\"model\": "), "not valid JSON")
+        // Broken JSON says what the parser found, not only that it failed.
+        let cut = problem("{\"model\": ")
+        XCTAssert(cut.hasPrefix("not valid JSON (") && cut.hasSuffix(")"), cut)
+        let huge = problem("{\"model\": \"r\", \"sizes\": [1e400]}")
+        XCTAssert(huge.hasPrefix("not valid JSON (") && huge.contains("1e400"), huge)
         XCTAssertEqual(problem("{\"model\": \"r\"}"), "missing key 'sizes'")
         XCTAssert(problem("{\"model\": \"r\", \"sizes\": [1, \"x\"]}").hasPrefix("at sizes.1: "), problem("{\"model\": \"r\", \"sizes\": [1, \"x\"]}"))
         XCTAssertFalse(problem("{\"model\": 3, \"sizes\": []}").contains("DecodingError"))
