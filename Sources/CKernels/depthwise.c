@@ -49,10 +49,18 @@ PK_BODY void depthwise_plane_body(const float *restrict x, const float *restrict
             continue;
         }
         for (long fx = 0; fx < s; ++fx, dst += phase_size) {
-            // Phase column b is padded column b*s + fx, input column b*s + fx - p.
-            for (long b = 0; b < wq; ++b) {
-                const long c = b * s + fx - p;
-                if (c >= 0 && c < W) dst[b] = src[c];
+            // Phase column b is padded column b*s + fx, input column b*s + fx - p: the columns
+            // b0 <= b < b1 that fall inside the image, copied without a test per column (a
+            // constant stride 2, the common case, vectorises as a deinterleave).
+            const long b0 = fx >= p ? 0 : (p - fx + s - 1) / s;
+            const long last = W - 1 - fx + p;  // b*s <= last; C division truncates, so test the sign
+            long b1 = last < 0 ? 0 : last / s + 1;
+            if (b1 > wq) b1 = wq;
+            const float *from = src + b0 * s + fx - p;
+            if (s == 2) {
+                for (long b = b0; b < b1; ++b) dst[b] = from[2 * (b - b0)];
+            } else {
+                for (long b = b0; b < b1; ++b) dst[b] = from[s * (b - b0)];
             }
         }
     }

@@ -69,6 +69,9 @@ final class ConvGradientTests: XCTestCase {
             ([1, 3, 11, 10], (5, 5), 2, 2), ([1, 2, 6, 7], (3, 5), 3, 0), ([1, 1, 5, 5], (3, 3), 1, 3),
             // Many planes per thread through one scratch (zeroed once): its padding must stay zero.
             ([4, 6, 9, 9], (3, 3), 2, 1), ([3, 7, 6, 5], (3, 3), 1, 1),
+            // Strided copies into the phases at their edges: a one-column image, no padding,
+            // padding wider than the stride, an even kernel.
+            ([1, 2, 5, 1], (1, 1), 2, 0), ([1, 2, 6, 3], (3, 3), 3, 2), ([1, 1, 8, 8], (2, 2), 2, 0), ([2, 3, 5, 4], (3, 3), 2, 3),
         ]
         for (xs, (kh, kw), s, p) in cases {
             let c = xs[1], h = xs[2], w = xs[3]
