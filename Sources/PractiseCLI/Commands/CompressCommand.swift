@@ -67,7 +67,8 @@ struct CompressCommand: ParsableCommand {
         if blocks != nil {
             try phase.refuse([.analysisIterations, .checkpointEvery], with: "--blocks", because: "it skips the analysis")
         }
-        if analysis != nil { try phase.refuse([.checkpointEvery], with: "--analysis", because: "the shards' analysis is already done") }
+        // With --analysis the analysis options stay accepted: the cluster recipes pass the shards'
+        // options (ANALYZE_ARGS) to compress unchanged, and --analysis checks them against the folder.
         try Check.range("--drop", drop, 1...Int.max)
         try Check.fraction("--target-latency-reduction", targetLatencyReduction)
         _ = try schedule.halving(iterations: phase.analysisIterations, selection: rule)
