@@ -51,7 +51,7 @@ extension StepProgram {
     /// Multiply-accumulates of the convs and linears for one input `[C, H, W]` run by `owner`.
     public func macs(input: [Int], on owner: Module) -> Int {
         let tally = MACTally()
-        countingMACs(owner) { _ = run(Tensor(zeros: [1] + input), on: owner, observe: tally.observer(steps, owner)) }
+        inEvaluationWithoutGradients(owner) { _ = run(Tensor(zeros: [1] + input), on: owner, observe: tally.observer(steps, owner)) }
         return tally.total
     }
 }
@@ -61,20 +61,39 @@ extension GraphNetwork {
     /// dropped block counts nothing), tail and head.
     public func macs(imageShape: [Int]) -> Int {
         let tally = MACTally()
-        countingMACs(self) {
-            var h = stemProgram.run(Tensor(zeros: [1] + imageShape), on: self, observe: tally.observer(stemProgram.steps, self))
-            for path in blockPaths {
-                if let b = graphBlock(at: path) { h = b.program.run(h, on: b, observe: tally.observer(b.program.steps, b)) }
-            }
-            h = tailProgram.run(h, on: self, observe: tally.observer(tailProgram.steps, self))
-            _ = headProgram.run(h, on: self, observe: tally.observer(headProgram.steps, self))
-        }
+        inEvaluationWithoutGradients(self) { runOneImage(imageShape) { steps, owner in tally.observer(steps, owner) } }
         return tally.total
+    }
+
+    /// Elements of the largest value one forward pass computes for one image `[C, H, W]` (the
+    /// input included; the values of a block that is not a ``GraphBlock``, such as an adaptor
+    /// wrapper, are seen only through its output). Runs in the model's current mode, without
+    /// autograd.
+    func measureLargestActivationElements(imageShape: [Int]) -> Int {
+        var largest = imageShape.reduce(1, *)
+        Autograd.noGrad { runOneImage(imageShape) { _, _ in { _, y in largest = max(largest, y.count) } } }
+        return largest
+    }
+
+    /// One forward pass of a zero image `[1, C, H, W]`, each program run with the observer
+    /// `observer(steps, owner)` makes for it (unfused: every step's output is seen).
+    private func runOneImage(_ imageShape: [Int], observer: ([GraphStep], Module) -> (Int, Tensor) -> Void) {
+        var h = stemProgram.run(Tensor(zeros: [1] + imageShape), on: self, observe: observer(stemProgram.steps, self))
+        for path in blockPaths {
+            if let b = graphBlock(at: path) {
+                h = b.program.run(h, on: b, observe: observer(b.program.steps, b))
+            } else if let m = module(at: path), !(m is Identity) {
+                h = m(h)
+                observer([], m)(-1, h)
+            }
+        }
+        h = tailProgram.run(h, on: self, observe: observer(tailProgram.steps, self))
+        _ = headProgram.run(h, on: self, observe: observer(headProgram.steps, self))
     }
 }
 
 /// Runs `body` on `owner` in evaluation mode without recording gradients, then restores the mode.
-private func countingMACs(_ owner: Module, _ body: () -> Void) {
+private func inEvaluationWithoutGradients(_ owner: Module, _ body: () -> Void) {
     let wasTraining = owner.isTraining
     owner.eval()
     defer { owner.train(wasTraining) }
@@ -88,7 +107,7 @@ private final class MACTally {
 
     func observer(_ steps: [GraphStep], _ owner: Module) -> (Int, Tensor) -> Void {
         { [self] i, y in
-            guard let path = steps[i].op.layerPath, let m = owner.module(at: path) else { return }
+            guard steps.indices.contains(i), let path = steps[i].op.layerPath, let m = owner.module(at: path) else { return }
             switch m {
             case let c as Conv2d: total += y.count / y.shape[0] * c.inChannels / c.groups * c.kernelSize * c.kernelSize
             case let c as DilatedConv2d: total += y.count / y.shape[0] * (c.weight.shape[1] * c.weight.shape[2] * c.weight.shape[3])

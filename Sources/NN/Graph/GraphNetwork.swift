@@ -1,3 +1,4 @@
+import Foundation
 import Engine
 
 /// The layers of one piece of a network (stem, tail, head) with the program that runs them;
@@ -69,4 +70,29 @@ public final class GraphNetwork: ClassifierModel, @unchecked Sendable {
 
     /// The block at `path` as described (nil for a dropped block or another path).
     public func graphBlock(at path: String) -> GraphBlock? { module(at: path) as? GraphBlock }
+
+    /// Measured once per image shape and set of blocks (a dropped or wrapped block measures again).
+    public override func largestActivationElements(imageShape: [Int]) -> Int? {
+        let blocks = blockPaths.map { module(at: $0).map(ObjectIdentifier.init) }
+        if let known = largestActivations.value(imageShape: imageShape, blocks: blocks) { return known }
+        let elements = measureLargestActivationElements(imageShape: imageShape)
+        largestActivations.store(elements, imageShape: imageShape, blocks: blocks)
+        return elements
+    }
+
+    private let largestActivations = LargestActivationMemo()
+}
+
+/// Largest activation per image shape, remembered with the blocks it was measured for.
+private final class LargestActivationMemo: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [[Int]: (blocks: [ObjectIdentifier?], elements: Int)] = [:]
+
+    func value(imageShape: [Int], blocks: [ObjectIdentifier?]) -> Int? {
+        lock.withLock { entries[imageShape].flatMap { $0.blocks == blocks ? $0.elements : nil } }
+    }
+
+    func store(_ elements: Int, imageShape: [Int], blocks: [ObjectIdentifier?]) {
+        lock.withLock { entries[imageShape] = (blocks, elements) }
+    }
 }

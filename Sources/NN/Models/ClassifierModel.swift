@@ -5,6 +5,9 @@ import Engine
 /// any block, and find droppable blocks from the structure itself. ``GraphNetwork`` is the one
 /// implementation, for the zoo and for imported networks.
 open class ClassifierModel: Module, @unchecked Sendable {
+    /// How inference runs a large batch (see ``InferenceChunking``): in chunks of images by default.
+    public var inferenceChunking = InferenceChunking.default
+
     /// Block paths grouped by stage (runs of blocks with the same output shape), in order:
     /// `[["layer1.0", "layer1.1"], ["layer2.0", …]]`.
     open var stages: [[String]] { fatalError("\(type(of: self)) does not describe its stages") }
@@ -33,7 +36,7 @@ open class ClassifierModel: Module, @unchecked Sendable {
     }
 
     /// `[N, C, H, W]` images → `[N, C', h, w]` features before global pooling.
-    public func features(_ x: Tensor) -> Tensor { features(fromBlock: 0, input: stem(x)) }
+    public func features(_ x: Tensor) -> Tensor { runningInChunks(x) { features(fromBlock: 0, input: stem($0)) } }
 
     /// Runs blocks `index…` (looked up by path, so replaced blocks take effect) and the tail.
     public func features(fromBlock index: Int, input: Tensor) -> Tensor {
@@ -41,6 +44,11 @@ open class ClassifierModel: Module, @unchecked Sendable {
         for path in blockPaths[index...] { h = module(at: path)!(h) }
         return tail(h)
     }
+
+    /// Elements of the largest value a forward pass computes for one image `[C, H, W]` (what
+    /// ``inferenceChunking`` sizes chunks by); nil when the model cannot tell, which runs whole
+    /// batches.
+    open func largestActivationElements(imageShape: [Int]) -> Int? { nil }
 
     public override func forward(_ x: Tensor) -> Tensor { classify(features(x)) }
 }
