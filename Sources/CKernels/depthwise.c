@@ -79,23 +79,20 @@ PK_BODY void depthwise_plane_body(const float *restrict x, const float *restrict
             const float wv = wt[t];
             for (int j = 0; j < DW_BLOCK; ++j) acc[j] += wv * r[j];
         }
-        for (int j = 0; j < DW_BLOCK; ++j) grid[t0 + j] = acc[j];
-    }
-    if (!a) {
-        for (long oy = 0; oy < oh; ++oy) memcpy(y + oy * ow, grid + oy * wq, (size_t)ow * sizeof(float));
-        return;
-    }
-    // The affine map and clamp (a folded eval-mode batch norm and its ReLU/ReLU6) in the pass that
-    // copies the outputs out anyway; the clamp as batchnorm.c's, so NaN passes through.
-    const float scale = a->scale, shift = a->shift, lower = a->lower, upper = a->upper;
-    for (long oy = 0; oy < oh; ++oy) {
-        const float *restrict src = grid + oy * wq;
-        float *restrict dst = y + oy * ow;
-        for (long ox = 0; ox < ow; ++ox) {
-            const float v = src[ox] * scale + shift;
-            dst[ox] = v < lower ? lower : v > upper ? upper : v;
+        if (a) {
+            // The affine map and clamp (a folded eval-mode batch norm and its ReLU/ReLU6) on the
+            // whole block as it leaves the registers, not per output row (whose short tails cost
+            // as much as the map); the clamp as batchnorm.c's, so NaN passes through.
+            const float scale = a->scale, shift = a->shift, lower = a->lower, upper = a->upper;
+            for (int j = 0; j < DW_BLOCK; ++j) {
+                const float v = acc[j] * scale + shift;
+                grid[t0 + j] = v < lower ? lower : v > upper ? upper : v;
+            }
+        } else {
+            for (int j = 0; j < DW_BLOCK; ++j) grid[t0 + j] = acc[j];
         }
     }
+    for (long oy = 0; oy < oh; ++oy) memcpy(y + oy * ow, grid + oy * wq, (size_t)ow * sizeof(float));
 }
 
 PK_LEVEL_VARIANTS(void, depthwise_plane,

@@ -4,8 +4,9 @@ import Foundation
 import NN
 
 /// Throughput of one workload of the engine benchmark, printed as one JSON line:
-/// `engine-bench WORKLOAD [--threads N] [--seconds S] [--steps K]` (`--steps`: exactly K timed steps after
-/// the two warm-up steps, e.g. for instruction counts under callgrind).
+/// `engine-bench WORKLOAD [--threads N] [--seconds S] [--steps K] [--chunk-mib M]` (`--steps`: exactly K
+/// timed steps after the two warm-up steps, e.g. for instruction counts under callgrind; `--chunk-mib`:
+/// the inference chunks' activation budget in MiB, 0 for whole batches; the model's default otherwise).
 /// Workloads match Scripts/bench_torch.py: train-resnet56-28, train-resnet18-224, train-resnet34-224,
 /// eval-resnet34-224-b1, eval-resnet34-224-b64, eval-mobilenet_v2-224-b1, eval-mobilenet_v2-224-b64,
 /// eval-resnet20-28-b64, train-resnet20-28.
@@ -33,7 +34,7 @@ func peakRSSMegabytes() -> Double {
 
 let args = CommandLine.arguments
 guard args.count >= 2, let parsed = Workload(args[1]) else {
-    FileHandle.standardError.write("usage: engine-bench WORKLOAD [--threads N] [--seconds S] [--steps K]\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: engine-bench WORKLOAD [--threads N] [--seconds S] [--steps K] [--chunk-mib M]\n".data(using: .utf8)!)
     exit(2)
 }
 nonisolated(unsafe) let w = parsed
@@ -55,6 +56,13 @@ nonisolated(unsafe) let x = Tensor((0..<(w.batch * w.inChannels * w.side * w.sid
 nonisolated(unsafe) let labels = (0..<w.batch).map { $0 % w.classes }
 nonisolated(unsafe) let opt = SGD(parameters: model.namedParameters().map(\.parameter), learningRate: 0.01, momentum: 0.9, weightDecay: 1e-4)
 if w.train { model.train() } else { model.prepareForInference() }
+if let i = args.firstIndex(of: "--chunk-mib"), i + 1 < args.count {
+    guard let mib = Int(args[i + 1]), mib >= 0 else {
+        FileHandle.standardError.write("engine-bench: --chunk-mib expects a non-negative integer, got '\(args[i + 1])'\n".data(using: .utf8)!)
+        exit(2)
+    }
+    model.inferenceChunking = mib == 0 ? .off : InferenceChunking(activationBudgetBytes: mib << 20)
+}
 
 func step() {
     if w.train {

@@ -42,6 +42,29 @@ final class DepthwiseBatchNormTests: XCTestCase {
         }
     }
 
+    /// A NaN input passes the clamp as it passes batchnorm's: the outputs whose window holds it are
+    /// NaN in both, every other output agrees.
+    func testNaNPassesTheClampAsInTheUnfusedOps() {
+        forEachSIMDLevelAndThreadCount { label in
+            for (xs, s) in [([1, 2, 14, 14], 1), ([1, 2, 15, 15], 2)] {
+                let x = randomTensor(xs, seed: 7, scale: 3), w = randomTensor([2, 1, 3, 3], seed: 8)
+                x.pointer[14 * 5 + 6] = .nan
+                let bn = batchNorm(2, seed: 9)
+                let (want, got) = Autograd.noGrad {
+                    (unfused(x, w, s, 1, bn, .relu6),
+                     depthwiseConv2dBatchNorm(x, weight: w, stride: s, padding: 1, bnWeight: bn[0], bnBias: bn[1],
+                                              runningMean: bn[2], runningVar: bn[3], activation: .relu6))
+                }
+                let nanWant = want.array.map(\.isNaN), nanGot = got.array.map(\.isNaN)
+                XCTAssertTrue(nanWant.contains(true), "\(label): the NaN reaches the output")
+                XCTAssertEqual(nanGot, nanWant, "\(label), stride \(s): NaN positions")
+                for (a, b) in zip(got.array, want.array) where !a.isNaN {
+                    XCTAssertEqual(a, b, accuracy: 1e-5, "\(label), stride \(s)")
+                }
+            }
+        }
+    }
+
     func testWhileRecordingItIsTheTwoOpsWithTheirGradients() {
         let x = randomTensor([2, 3, 6, 6], seed: 1), w = randomTensor([3, 1, 3, 3], seed: 2)
         let bn = batchNorm(3, seed: 3)
