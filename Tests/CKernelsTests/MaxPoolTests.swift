@@ -7,6 +7,7 @@ final class MaxPoolTests: XCTestCase {
     /// (height, width, kernel, stride, padding)
     let geometries: [(Int, Int, Int, Int, Int)] = [
         (8, 8, 3, 2, 1), (7, 9, 3, 2, 1), (6, 6, 2, 2, 0), (5, 7, 3, 1, 1), (9, 9, 5, 2, 2), (4, 4, 4, 4, 0), (1, 5, 3, 2, 1),
+        (1, 2, 3, 2, 1), (11, 40, 3, 2, 1), (10, 37, 3, 2, 1), (6, 35, 3, 2, 0),
     ]
 
     func reference(_ x: [Float], _ h: Int, _ w: Int, _ k: Int, _ s: Int, _ p: Int) -> (values: [Float], argmax: [Int32]) {
