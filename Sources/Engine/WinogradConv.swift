@@ -18,6 +18,13 @@ public enum ConvAlgorithms {
     }()
 }
 
+/// Floats from one to the next of 16 matrices of `floats` each (the transformed weights, inputs
+/// or products of the 16 positions ξ): a cache line past a multiple of 4 KiB, so the 16 streams
+/// a transform writes fall in 16 different cache sets. A multiple of 4 KiB apart (ResNet-34's 64
+/// channels × 112 tiles, 128 × 56, 512 × 16) they all map to one set of the L1 cache, and loads
+/// wait on unrelated stores (4 KiB aliasing).
+func winogradMatrixStride(_ floats: Int) -> Int { (floats + 1023) / 1024 * 1024 + 16 }
+
 /// Winograd-transformed weights of a 3×3 conv, packed for the GEMM kernels: for each of the 16
 /// positions ξ of a transformed 4×4 tile, `U_ξ` `[O, C]`.
 final class WinogradWeights: @unchecked Sendable {
@@ -28,10 +35,8 @@ final class WinogradWeights: @unchecked Sendable {
     /// packed copies are kept (16/9 of the weight's size).
     init(_ w: UnsafePointer<Float>, outChannels o: Int, inChannels c: Int) {
         outChannels = o; inChannels = c
-        // u[ξ·stride + c·O + o]: each U_ξ stored [C, O], packed as op(A) = U_ξ with transA. The
-        // stride is padded by a cache line so the 16 matrices do not share cache sets.
-        var stride = o * c + 16
-        if stride % 1024 == 0 { stride += 16 }
+        // u[ξ·stride + c·O + o]: each U_ξ stored [C, O], packed as op(A) = U_ξ with transA.
+        let stride = winogradMatrixStride(o * c)
         let u = UnsafeMutablePointer<Float>.allocate(capacity: 16 * stride)
         defer { u.deallocate() }
         Parallel.chunks(c, minChunk: 8) { r in pk_winograd_weight(w, o, c, r.lowerBound, r.upperBound, u, stride) }
@@ -105,8 +110,8 @@ struct WinogradPlan {
         let maxCols = imagesPerUnit * tileRowsPerUnit * tilesPerRow
         let perUnit = plan.parallel(over: unitCount)
         let work = { (units: Range<Int>) in
-            let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * c * maxCols)
-            let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * o * maxCols)
+            let v = UnsafeMutablePointer<Float>.allocate(capacity: 16 * winogradMatrixStride(c * maxCols))
+            let m = UnsafeMutablePointer<Float>.allocate(capacity: 16 * winogradMatrixStride(o * maxCols))
             defer { v.deallocate(); m.deallocate() }
             var shape = self.shape
             for unit in units {
@@ -114,20 +119,21 @@ struct WinogradPlan {
                 let b = unit % blocksPerImage
                 let ty0 = b * tileRowsPerUnit, ty1 = min(tileRows, ty0 + tileRowsPerUnit)
                 let block = (ty1 - ty0) * tilesPerRow, cols = count * block
+                let vStride = winogradMatrixStride(c * cols), mStride = winogradMatrixStride(o * cols)
                 // Transformed input V_ξ [C, cols], images side by side.
                 for t in 0..<count {
                     let img = x + (first + t) * c * inPlane
                     if perUnit {
-                        pk_winograd_input(img, &shape, 0, c, ty0, ty1, v + t * block, cols, c * cols)
+                        pk_winograd_input(img, &shape, 0, c, ty0, ty1, v + t * block, cols, vStride)
                     } else {
                         Parallel.chunks(c) { r in
                             var s = shape
-                            pk_winograd_input(img, &s, r.lowerBound, r.upperBound, ty0, ty1, v + t * block, cols, c * cols)
+                            pk_winograd_input(img, &s, r.lowerBound, r.upperBound, ty0, ty1, v + t * block, cols, vStride)
                         }
                     }
                 }
                 for xi in 0..<16 {
-                    let a = weights.packed[xi], bx = v + xi * c * cols, mx = m + xi * o * cols
+                    let a = weights.packed[xi], bx = v + xi * vStride, mx = m + xi * mStride
                     if perUnit {
                         Gemm.single(a, n: cols, b: bx, ldb: cols, c: mx, ldc: cols)
                     } else {
@@ -145,12 +151,12 @@ struct WinogradPlan {
                         pk_apply_epilogue(&e, img + r.lowerBound * outPlane + y0 * ow, outPlane, r.count, (y1 - y0) * ow)
                     }
                     if perUnit {
-                        pk_winograd_output(m + t * block, cols, o * cols, &shape, 0, o, ty0, ty1, img)
+                        pk_winograd_output(m + t * block, cols, mStride, &shape, 0, o, ty0, ty1, img)
                         finish(0..<o)
                     } else {
                         Parallel.chunks(o) { r in
                             var s = shape
-                            pk_winograd_output(m + t * block, cols, o * cols, &s, r.lowerBound, r.upperBound, ty0, ty1, img)
+                            pk_winograd_output(m + t * block, cols, mStride, &s, r.lowerBound, r.upperBound, ty0, ty1, img)
                             finish(r)
                         }
                     }
