@@ -61,7 +61,9 @@ struct WinogradPlan {
     let plan: ConvPlan
     let shape: pk_conv_shape
     let tilesPerRow: Int, tileRows: Int
-    let imagesPerUnit: Int, tileRowsPerUnit: Int
+    /// Images side by side in one unit, and blocks of tile rows an image is cut into (one of the
+    /// two is 1); block b holds tile rows ``tileRows(ofBlock:)``.
+    let imagesPerUnit: Int, blocksPerImage: Int
 
     /// Nil when the convolution does not qualify: kernel, stride, groups or padding, or too
     /// small to gain. Measured on this machine (2 threads), Winograd loses where the products are
@@ -83,18 +85,27 @@ struct WinogradPlan {
         let perImage = tilesPerRow * tileRows
         if perImage >= target {
             let rows = max(1, target / tilesPerRow)
-            let blocks = (tileRows + rows - 1) / rows
-            tileRowsPerUnit = (tileRows + blocks - 1) / blocks
+            var blocks = (tileRows + rows - 1) / rows
+            // Units are shared out among the threads in whole runs: a block count that is a
+            // multiple of the thread count, with tile rows spread evenly over the blocks, leaves
+            // no thread waiting on another's extra block (ResNet-34's 28 tile rows at 56×56 made
+            // 7 blocks of 4 rows, 4 of them on one of two threads).
+            let threads = max(1, Threads.count)
+            if blocks > 1, blocks % threads != 0 { blocks = min(tileRows, (blocks + threads - 1) / threads * threads) }
+            blocksPerImage = blocks
             imagesPerUnit = 1
         } else {
-            tileRowsPerUnit = tileRows
+            blocksPerImage = 1
             // Enough units for every thread where the batch allows.
             let wanted = max(1, min(target / perImage, plan.batch / max(1, Threads.count)))
             imagesPerUnit = wanted
         }
     }
 
-    var blocksPerImage: Int { (tileRows + tileRowsPerUnit - 1) / tileRowsPerUnit }
+    /// Tile rows of block `b` of an image: the blocks' rows differ by at most one.
+    func tileRows(ofBlock b: Int) -> Range<Int> { b * tileRows / blocksPerImage..<(b + 1) * tileRows / blocksPerImage }
+    /// The most tile rows a block holds.
+    var tileRowsPerUnit: Int { (tileRows + blocksPerImage - 1) / blocksPerImage }
     var chunkCount: Int { (plan.batch + imagesPerUnit - 1) / imagesPerUnit }
     var unitCount: Int { chunkCount * blocksPerImage }
 
@@ -116,8 +127,7 @@ struct WinogradPlan {
             var shape = self.shape
             for unit in units {
                 let first = unit / blocksPerImage * imagesPerUnit, count = min(imagesPerUnit, plan.batch - first)
-                let b = unit % blocksPerImage
-                let ty0 = b * tileRowsPerUnit, ty1 = min(tileRows, ty0 + tileRowsPerUnit)
+                let rows = tileRows(ofBlock: unit % blocksPerImage), ty0 = rows.lowerBound, ty1 = rows.upperBound
                 let block = (ty1 - ty0) * tilesPerRow, cols = count * block
                 let vStride = winogradMatrixStride(c * cols), mStride = winogradMatrixStride(o * cols)
                 // Transformed input V_ξ [C, cols], images side by side.

@@ -5,11 +5,14 @@ import Engine
 final class InferenceChunkingTests: XCTestCase {
     func testImagesPerChunkFitTheBudget() {
         let c = InferenceChunking(activationBudgetBytes: 100)
-        XCTAssertEqual(c.imagesPerChunk(batch: 64, largestActivationBytes: 30), 3)
-        XCTAssertEqual(c.imagesPerChunk(batch: 64, largestActivationBytes: 101), 1, "one image even above the budget")
-        XCTAssertNil(c.imagesPerChunk(batch: 3, largestActivationBytes: 30), "the whole batch fits")
-        XCTAssertNil(c.imagesPerChunk(batch: 1, largestActivationBytes: 500))
-        XCTAssertNil(InferenceChunking.off.imagesPerChunk(batch: 64, largestActivationBytes: 1 << 30))
+        XCTAssertEqual(c.imagesPerChunk(batch: 64, largestActivationBytes: 30, threads: 1), 3)
+        XCTAssertEqual(c.imagesPerChunk(batch: 64, largestActivationBytes: 30, threads: 2), 2, "a multiple of the threads")
+        XCTAssertEqual(c.imagesPerChunk(batch: 64, largestActivationBytes: 15, threads: 3), 6)
+        XCTAssertEqual(c.imagesPerChunk(batch: 64, largestActivationBytes: 60, threads: 2), 1, "fewer images than threads")
+        XCTAssertEqual(c.imagesPerChunk(batch: 64, largestActivationBytes: 101, threads: 1), 1, "one image even above the budget")
+        XCTAssertNil(c.imagesPerChunk(batch: 3, largestActivationBytes: 30, threads: 1), "the whole batch fits")
+        XCTAssertNil(c.imagesPerChunk(batch: 1, largestActivationBytes: 500, threads: 1))
+        XCTAssertNil(InferenceChunking.off.imagesPerChunk(batch: 64, largestActivationBytes: 1 << 30, threads: 2))
     }
 
     func testLargestActivationIsTheWidestValueOfOneImage() {
@@ -26,8 +29,8 @@ final class InferenceChunkingTests: XCTestCase {
         XCTAssertFalse(resnet.isTraining)
     }
 
-    /// Chunks of 3 images over a batch of 7 (the last chunk holds 1) give the whole batch's logits
-    /// and features bit for bit.
+    /// Chunks of 3 images (2 on two threads) over a batch of 7 give the whole batch's logits and
+    /// features bit for bit.
     func testChunkedInferenceEqualsTheWholeBatch() {
         for arch in [Architecture.resnet20, .resnet18, .mobilenet_v2] {
             let model = arch.make(inChannels: 3, numClasses: 10, seed: 3)
@@ -37,7 +40,7 @@ final class InferenceChunkingTests: XCTestCase {
             model.inferenceChunking = .off
             let whole = Autograd.noGrad { model(x) }, wholeFeatures = Autograd.noGrad { model.features(x) }
             model.inferenceChunking = InferenceChunking(activationBudgetBytes: 3 * perImage * MemoryLayout<Float>.stride)
-            XCTAssertEqual(model.inferenceChunking.imagesPerChunk(batch: 7, largestActivationBytes: perImage * 4), 3)
+            XCTAssertEqual(model.inferenceChunking.imagesPerChunk(batch: 7, largestActivationBytes: perImage * 4, threads: 1), 3)
             let chunked = Autograd.noGrad { model(x) }, chunkedFeatures = Autograd.noGrad { model.features(x) }
             XCTAssertEqual(chunked.shape, [7, 10])
             XCTAssertEqual(chunked.array, whole.array, "\(arch) logits")
@@ -52,7 +55,9 @@ final class InferenceChunkingTests: XCTestCase {
             model.inferenceChunking = InferenceChunking(activationBudgetBytes: 3 * measured * MemoryLayout<Float>.stride)
             recorder.batches = []
             let recorded = Autograd.noGrad { model(x) }
-            XCTAssertEqual(recorder.batches, [3, 3, 1], "\(arch)")
+            let k = model.inferenceChunking.imagesPerChunk(batch: 7, largestActivationBytes: measured * 4, threads: Threads.count)!
+            XCTAssertEqual(recorder.batches, stride(from: 0, to: 7, by: k).map { min(k, 7 - $0) }, "\(arch)")
+            XCTAssertLessThan(recorder.batches.max()!, 7, "\(arch): chunks")
             XCTAssertEqual(recorded.array, whole.array, "\(arch) logits with the wrapped block")
         }
     }

@@ -27,10 +27,13 @@ public struct InferenceChunking: Sendable, Equatable {
     public static let off = InferenceChunking(activationBudgetBytes: nil)
 
     /// Images per chunk for a network whose largest activation holds `largestActivationBytes` per
-    /// image; nil when the whole batch of `batch` images fits the budget (or chunking is off).
-    public func imagesPerChunk(batch: Int, largestActivationBytes: Int) -> Int? {
+    /// image, run on `threads` threads; nil when the whole batch of `batch` images fits the budget
+    /// (or chunking is off). A chunk of at least `threads` images holds a multiple of `threads`,
+    /// so kernels that share images among the threads share them evenly.
+    public func imagesPerChunk(batch: Int, largestActivationBytes: Int, threads: Int) -> Int? {
         guard let budget = activationBudgetBytes, batch > 1, largestActivationBytes > 0 else { return nil }
-        let images = max(1, budget / largestActivationBytes)
+        var images = max(1, budget / largestActivationBytes)
+        if threads > 1, images >= threads { images -= images % threads }
         return images < batch ? images : nil
     }
 }
@@ -44,7 +47,8 @@ extension ClassifierModel {
         let batch = x.shape.first ?? 0
         guard batch > 1, inferenceChunking.activationBudgetBytes != nil, !Autograd.isRecording, isPureInference,
               let perImage = largestActivationElements(imageShape: Array(x.shape.dropFirst())),
-              let chunk = inferenceChunking.imagesPerChunk(batch: batch, largestActivationBytes: perImage * MemoryLayout<Float>.stride)
+              let chunk = inferenceChunking.imagesPerChunk(batch: batch, largestActivationBytes: perImage * MemoryLayout<Float>.stride,
+                                                           threads: Threads.count)
         else { return body(x) }
         let imageCount = x.count / batch
         var result: Tensor? = nil
