@@ -94,17 +94,19 @@ PK_BODY void max_pool_values_body(const float *restrict x, long planes, const pk
                 const float *row = src + iy * W;
                 for (long j = 0; j < W; ++j) vrow[j] = takes(row[j], vrow[j]) ? row[j] : vrow[j];
             }
+            // Output columns [qa, qb) of a 3 x 3 stride-2 pool in their own loop (vectorised);
+            // every other column, and every column of other pools, by the clipped-window loop.
             float *o = y + (pl * oh + r) * ow;
+            const int fast = kw == 3 && s == 2;
+            const long lo = fast ? qa : ow, hi = fast ? qb : ow;
+            for (long q = lo; q < hi; ++q) {
+                const float *v = vrow + 2 * q - p;
+                const float b = takes(v[1], v[0]) ? v[1] : v[0];
+                o[q] = takes(v[2], b) ? v[2] : b;
+            }
             for (long q = 0; q < ow; ++q) {
-                if (q == qa && kw == 3 && s == 2) {
-                    for (; q < qb; ++q) {
-                        const float *v = vrow + 2 * q - p;
-                        float b = v[0];
-                        b = takes(v[1], b) ? v[1] : b;
-                        o[q] = takes(v[2], b) ? v[2] : b;
-                    }
-                    if (q == ow) break;
-                }
+                if (q == lo) q = hi;
+                if (q == ow) break;
                 long j0 = q * s - p, j1 = j0 + kw;
                 if (j0 < 0) j0 = 0;
                 if (j1 > W) j1 = W;

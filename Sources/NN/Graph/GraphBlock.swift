@@ -71,20 +71,26 @@ extension GraphNetwork {
     /// autograd.
     func measureLargestActivationElements(imageShape: [Int]) -> Int {
         var largest = imageShape.reduce(1, *)
-        Autograd.noGrad { runOneImage(imageShape) { _, _ in { _, y in largest = max(largest, y.count) } } }
+        Autograd.noGrad {
+            runOneImage(imageShape, observer: { _, _ in { _, y in largest = max(largest, y.count) } },
+                        otherBlockOutput: { largest = max(largest, $0.count) })
+        }
         return largest
     }
 
     /// One forward pass of a zero image `[1, C, H, W]`, each program run with the observer
-    /// `observer(steps, owner)` makes for it (unfused: every step's output is seen).
-    private func runOneImage(_ imageShape: [Int], observer: ([GraphStep], Module) -> (Int, Tensor) -> Void) {
+    /// `observer(steps, owner)` makes for it (unfused: every step's output is seen); a block that
+    /// is not a ``GraphBlock`` (a wrapper; a dropped block's ``Identity`` is skipped) shows only
+    /// its output, to `otherBlockOutput`.
+    private func runOneImage(_ imageShape: [Int], observer: ([GraphStep], Module) -> (Int, Tensor) -> Void,
+                             otherBlockOutput: (Tensor) -> Void = { _ in }) {
         var h = stemProgram.run(Tensor(zeros: [1] + imageShape), on: self, observe: observer(stemProgram.steps, self))
         for path in blockPaths {
             if let b = graphBlock(at: path) {
                 h = b.program.run(h, on: b, observe: observer(b.program.steps, b))
             } else if let m = module(at: path), !(m is Identity) {
                 h = m(h)
-                observer([], m)(-1, h)
+                otherBlockOutput(h)
             }
         }
         h = tailProgram.run(h, on: self, observe: observer(tailProgram.steps, self))
@@ -107,7 +113,7 @@ private final class MACTally {
 
     func observer(_ steps: [GraphStep], _ owner: Module) -> (Int, Tensor) -> Void {
         { [self] i, y in
-            guard steps.indices.contains(i), let path = steps[i].op.layerPath, let m = owner.module(at: path) else { return }
+            guard let path = steps[i].op.layerPath, let m = owner.module(at: path) else { return }
             switch m {
             case let c as Conv2d: total += y.count / y.shape[0] * c.inChannels / c.groups * c.kernelSize * c.kernelSize
             case let c as DilatedConv2d: total += y.count / y.shape[0] * (c.weight.shape[1] * c.weight.shape[2] * c.weight.shape[3])

@@ -69,8 +69,12 @@ extension ClassifierModel {
     }
 
     /// True when no module is in training mode and no BatchNorm observes its inputs (an observer
-    /// would see chunks instead of the batch).
+    /// would see chunks instead of the batch). Walks the tree without building paths: it runs on
+    /// every inference call.
     private var isPureInference: Bool {
-        !namedModules().contains { _, m in m.isTraining || (m as? BatchNorm2d)?.inputObserver != nil }
+        func pure(_ m: Module) -> Bool {
+            !m.isTraining && (m as? BatchNorm2d)?.inputObserver == nil && m.children.allSatisfy { pure($0.module) }
+        }
+        return pure(self)
     }
 }
