@@ -46,6 +46,27 @@ public enum Parallel {
         }
     }
 
+    /// Runs `body(task)` once for every `task` in `0..<count`, the engine's threads each taking
+    /// the next unclaimed task as they finish one (so unequal tasks still share the threads
+    /// evenly). Parallel regions inside a task run on the thread that runs it.
+    public static func tasks(_ count: Int, _ body: (Int) -> Void) {
+        if count <= 0 { return }
+        if count == 1 || Threads.count == 1 { for t in 0..<count { body(t) }; return }
+        // One region holds at most 0xFFFF pieces: more tasks run as several regions.
+        let perRegion = 0xFFFF
+        withoutActuallyEscaping(body) { body in
+            for first in stride(from: 0, to: count, by: perRegion) {
+                var job = TaskJob(first: first, body: body)
+                withUnsafeMutablePointer(to: &job) { ctx in
+                    pk_parallel_run(Int32(min(perRegion, count - first)), Int32(Threads.count), { ctx, t in
+                        let job = ctx!.assumingMemoryBound(to: TaskJob.self)
+                        job.pointee.body(job.pointee.first + Int(t))
+                    }, ctx)
+                }
+            }
+        }
+    }
+
     /// Calls `body(range)` over at most `Threads.count` contiguous ranges of `0..<count` whose
     /// bounds (except the last end) are multiples of `unit`: column blocks of a vector tile,
     /// row panels of a packed matrix.
@@ -78,6 +99,12 @@ public enum Parallel {
     public static func pieceCount(_ count: Int, minChunk: Int = 1) -> Int {
         max(1, min(Threads.count, count / max(minChunk, 1)))
     }
+}
+
+/// What the tasks of one `Parallel.tasks` region share (read by the workers while the caller waits).
+private struct TaskJob {
+    let first: Int
+    let body: (Int) -> Void
 }
 
 /// What the pieces of one `Parallel` region share: the pool's workers read it only while the

@@ -21,6 +21,13 @@ open class Module: @unchecked Sendable {
 
     public func callAsFunction(_ x: Tensor) -> Tensor { forward(x) }
 
+    /// True when the module's own ``forward(_:)`` in evaluation mode without autograd keeps no
+    /// state between calls (reads its parameters and buffers, writes only its output), so two
+    /// threads may run it at once: what lets inference run chunks side by side
+    /// (``InferenceChunking``). The layers of this library say so; any other module is assumed
+    /// not to. Children answer for themselves.
+    open var isStatelessInInference: Bool { false }
+
     // MARK: Registration
 
     public func register(_ name: String, _ module: Module) { children.append((name, module)) }

@@ -2,6 +2,7 @@ import Engine
 
 /// Children applied in order, named "0", "1", … as `torch.nn.Sequential`.
 public final class Sequential: Module, @unchecked Sendable {
+    public override var isStatelessInInference: Bool { true }
     public init(_ modules: [Module]) {
         super.init()
         for (i, m) in modules.enumerated() { register(String(i), m) }
@@ -20,6 +21,7 @@ public final class Sequential: Module, @unchecked Sendable {
 /// Passes its input through unchanged. Stands in for a dropped block, so the remaining blocks
 /// keep their original names (`layer3.2` stays `layer3.2` when `layer3.1` is dropped).
 public final class Identity: Module, @unchecked Sendable {
+    public override var isStatelessInInference: Bool { true }
     public override init() { super.init() }
     public override func forward(_ x: Tensor) -> Tensor { x }
 }

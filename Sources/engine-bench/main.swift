@@ -4,9 +4,10 @@ import Foundation
 import NN
 
 /// Throughput of one workload of the engine benchmark, printed as one JSON line:
-/// `engine-bench WORKLOAD [--threads N] [--seconds S] [--steps K] [--chunk-mib M]` (`--steps`: exactly K
-/// timed steps after the two warm-up steps, e.g. for instruction counts under callgrind; `--chunk-mib`:
-/// the inference chunks' activation budget in MiB, 0 for whole batches; the model's default otherwise).
+/// `engine-bench WORKLOAD [--threads N] [--seconds S] [--steps K] [--chunk-mib M] [--serial-chunks]`
+/// (`--steps`: exactly K timed steps after the two warm-up steps, e.g. for instruction counts under
+/// callgrind; `--chunk-mib`: the inference chunks' activation budget in MiB, 0 for whole batches; the
+/// model's default otherwise; `--serial-chunks`: chunks one after another, all threads on each).
 /// Workloads match Scripts/bench_torch.py: train-resnet56-28, train-resnet18-224, train-resnet34-224,
 /// eval-resnet34-224-b1, eval-resnet34-224-b64, eval-mobilenet_v2-224-b1, eval-mobilenet_v2-224-b64,
 /// eval-resnet20-28-b64, train-resnet20-28.
@@ -34,7 +35,7 @@ func peakRSSMegabytes() -> Double {
 
 let args = CommandLine.arguments
 guard args.count >= 2, let parsed = Workload(args[1]) else {
-    FileHandle.standardError.write("usage: engine-bench WORKLOAD [--threads N] [--seconds S] [--steps K] [--chunk-mib M]\n".data(using: .utf8)!)
+    FileHandle.standardError.write("usage: engine-bench WORKLOAD [--threads N] [--seconds S] [--steps K] [--chunk-mib M] [--serial-chunks]\n".data(using: .utf8)!)
     exit(2)
 }
 nonisolated(unsafe) let w = parsed
@@ -63,6 +64,7 @@ if let i = args.firstIndex(of: "--chunk-mib"), i + 1 < args.count {
     }
     model.inferenceChunking = mib == 0 ? .off : InferenceChunking(activationBudgetBytes: mib << 20)
 }
+if args.contains("--serial-chunks") { model.inferenceChunking.concurrentChunks = false }
 
 func step() {
     if w.train {

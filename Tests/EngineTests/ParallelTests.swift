@@ -36,6 +36,38 @@ final class ParallelTests: XCTestCase {
         }
     }
 
+    /// `Parallel.tasks` runs each task once, shares them among the threads, and splits more
+    /// tasks than one region holds (0xFFFF) into several regions.
+    func testTasksRunOnceEach() {
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        for threads in [1, 2, 3] {
+            Threads.count = threads
+            for count in [0, 1, 2, 5, 64, 70_000] {
+                let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+                hits.initialize(repeating: 0, count: max(count, 1))
+                defer { hits.deallocate() }
+                Parallel.tasks(count) { t in hits[t] += 1 }
+                XCTAssertTrue((0..<count).allSatisfy { hits[$0] == 1 }, "\(threads) threads, \(count) tasks")
+            }
+        }
+        // With two threads and tasks that take a while, both threads take tasks.
+        Threads.count = 2
+        let lock = NSLock()
+        var runners = Set<UInt64>()
+        Parallel.tasks(16) { _ in
+            usleep(2000)
+            var tid: UInt64 = 0
+            #if os(Linux)
+            tid = UInt64(pthread_self())
+            #else
+            tid = UInt64(UInt(bitPattern: pthread_self()))
+            #endif
+            lock.withLock { _ = runners.insert(tid) }
+        }
+        XCTAssertEqual(runners.count, 2)
+    }
+
     func testManyShortRegionsAndWakingAfterIdle() {
         let saved = Threads.count
         defer { Threads.count = saved }

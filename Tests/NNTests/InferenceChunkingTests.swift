@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 import Engine
 @testable import NN
@@ -15,6 +16,62 @@ final class InferenceChunkingTests: XCTestCase {
         XCTAssertNil(InferenceChunking.off.imagesPerChunk(batch: 64, largestActivationBytes: 1 << 30, threads: 2))
     }
 
+    func testConcurrentChunksShareTheBudgetAndTheBatch() {
+        let c = InferenceChunking(activationBudgetBytes: 100)
+        XCTAssertEqual(c.imagesPerConcurrentChunk(batch: 64, largestActivationBytes: 10, threads: 2), 5, "the budget shared by two chunks")
+        XCTAssertEqual(c.imagesPerConcurrentChunk(batch: 64, largestActivationBytes: 1, threads: 2), 8, "a quarter of each thread's share")
+        XCTAssertEqual(c.imagesPerConcurrentChunk(batch: 64, largestActivationBytes: 200, threads: 2), 1, "one image even above the budget")
+        XCTAssertNil(c.imagesPerConcurrentChunk(batch: 64, largestActivationBytes: 10, threads: 1), "one thread")
+        XCTAssertNil(c.imagesPerConcurrentChunk(batch: 3, largestActivationBytes: 10, threads: 2), "under two images per thread")
+        XCTAssertNil(InferenceChunking(activationBudgetBytes: 100, concurrentChunks: false)
+            .imagesPerConcurrentChunk(batch: 64, largestActivationBytes: 10, threads: 2))
+        XCTAssertNil(InferenceChunking.off.imagesPerConcurrentChunk(batch: 64, largestActivationBytes: 10, threads: 2))
+    }
+
+    /// Chunks run side by side on two threads give the whole batch's logits and features bit for
+    /// bit, and each block sees chunks of the size the policy says.
+    func testConcurrentChunksEqualTheWholeBatch() {
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        Threads.count = 2
+        for arch in [Architecture.resnet20, .resnet18, .mobilenet_v2] {
+            let model = arch.make(inChannels: 3, numClasses: 10, seed: 5)
+            model.prepareForInference()
+            let x = randomImages(batch: 9, side: 32, seed: 12)
+            model.inferenceChunking = .off
+            let whole = Autograd.noGrad { model(x) }, wholeFeatures = Autograd.noGrad { model.features(x) }
+            let perImage = model.largestActivationElements(imageShape: [3, 32, 32])!
+            model.inferenceChunking = InferenceChunking(activationBudgetBytes: 2 * perImage * MemoryLayout<Float>.stride)
+            XCTAssertEqual(model.inferenceChunking.imagesPerConcurrentChunk(batch: 9, largestActivationBytes: perImage * 4, threads: 2), 1)
+            let concurrent = Autograd.noGrad { model(x) }, concurrentFeatures = Autograd.noGrad { model.features(x) }
+            XCTAssertEqual(concurrent.shape, [9, 10])
+            XCTAssertEqual(concurrent.array, whole.array, "\(arch) logits")
+            XCTAssertEqual(concurrentFeatures.shape, wholeFeatures.shape)
+            XCTAssertEqual(concurrentFeatures.array, wholeFeatures.array, "\(arch) features")
+            // Both threads ran chunks of one image: a wrapped block that says it is stateless
+            // records the threads and batches it sees.
+            let path = model.blockPaths[1]
+            let recorder = ThreadRecorder(model.module(at: path)!)
+            recorder.eval()
+            model.replace(at: path, with: recorder)
+            _ = model.largestActivationElements(imageShape: [3, 32, 32])  // the one-image pass a new block needs
+            recorder.reset()
+            let wrapped = Autograd.noGrad { model(x) }
+            XCTAssertEqual(wrapped.array, whole.array, "\(arch) logits with the wrapped block")
+            XCTAssertEqual(recorder.seen.map(\.batch), Array(repeating: 1, count: 9), "\(arch)")
+            XCTAssertEqual(Set(recorder.seen.map(\.thread)).count, 2, "\(arch): chunks on both threads")
+            // NaN in one image stays in that image's row.
+            let poisoned = x.copy()
+            poisoned.pointer[4 * 3 * 32 * 32 + 17] = .nan
+            let rows = Autograd.noGrad { model(poisoned) }.array
+            for i in 0..<9 {
+                let row = rows[(i * 10)..<(i * 10 + 10)]
+                XCTAssertEqual(row.contains { $0.isNaN }, i == 4, "\(arch) image \(i)")
+                if i != 4 { XCTAssertEqual(Array(row), Array(whole.array[(i * 10)..<(i * 10 + 10)]), "\(arch) image \(i)") }
+            }
+        }
+    }
+
     func testLargestActivationIsTheWidestValueOfOneImage() {
         let resnet = Architecture.resnet20.make(inChannels: 3, numClasses: 10, seed: 0)
         resnet.prepareForInference()
@@ -30,7 +87,8 @@ final class InferenceChunkingTests: XCTestCase {
     }
 
     /// Chunks of 3 images (2 on two threads) over a batch of 7 give the whole batch's logits and
-    /// features bit for bit.
+    /// features bit for bit. A model with a module that does not say it is stateless in
+    /// inference (the recording wrapper below) runs its chunks one after another, in order.
     func testChunkedInferenceEqualsTheWholeBatch() {
         for arch in [Architecture.resnet20, .resnet18, .mobilenet_v2] {
             let model = arch.make(inChannels: 3, numClasses: 10, seed: 3)
@@ -96,6 +154,23 @@ final class InferenceChunkingTests: XCTestCase {
         var batches: [Int] = []
         init(_ block: Module) { self.block = block; super.init() }
         override func forward(_ x: Tensor) -> Tensor { batches.append(x.shape[0]); return block(x) }
+    }
+
+    /// Runs `block`, says it keeps no state, and records (under a lock) the thread and batch size
+    /// of every input; it lingers a millisecond so both threads take chunks.
+    private final class ThreadRecorder: Module, @unchecked Sendable {
+        let block: Module
+        private let lock = NSLock()
+        private(set) var seen: [(thread: UInt, batch: Int)] = []
+        init(_ block: Module) { self.block = block; super.init(); register("block", block) }
+        override var isStatelessInInference: Bool { true }
+        func reset() { lock.withLock { seen = [] } }
+        override func forward(_ x: Tensor) -> Tensor {
+            usleep(1000)
+            let thread = UInt(bitPattern: Int(bitPattern: unsafeBitCast(pthread_self(), to: UInt.self)))
+            lock.withLock { seen.append((thread, x.shape[0])) }
+            return block(x)
+        }
     }
 
     private func randomImages(batch: Int, side: Int, seed: UInt64) -> Tensor {

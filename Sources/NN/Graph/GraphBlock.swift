@@ -12,6 +12,7 @@ public struct GraphError: Error, CustomStringConvertible, Sendable {
 /// their PyTorch names (`conv1`, `downsample.0`). What the method needs to know about it
 /// (``BlockStructure``) is read off its steps when it is made.
 public final class GraphBlock: Module, ResidualBlock, @unchecked Sendable {
+    public override var isStatelessInInference: Bool { true }
     public let program: StepProgram
     public let structure: BlockStructure
 
@@ -126,6 +127,7 @@ private final class MACTally {
 
 /// A plain node of the module tree that only groups children (`layer1` above `layer1.0`).
 public final class ModuleContainer: Module, @unchecked Sendable {
+    public override var isStatelessInInference: Bool { true }
     public override init() { super.init() }
     public override func forward(_ x: Tensor) -> Tensor { preconditionFailure("a container module is not run") }
 }

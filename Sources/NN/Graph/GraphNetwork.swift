@@ -26,6 +26,7 @@ public struct NetworkPiece: Sendable {
 /// (`conv1`, `layer1.0.conv1`, `fc`), so the keys are torchvision's for the zoo and the
 /// exporter's module paths for an import.
 public final class GraphNetwork: ClassifierModel, @unchecked Sendable {
+    public override var isStatelessInInference: Bool { true }
     public let stemProgram: StepProgram, tailProgram: StepProgram, headProgram: StepProgram
     private let blockStages: [[String]]
     private let head: String

@@ -4,6 +4,7 @@ import Engine
 /// Parameters `weight`, `bias` `[C]`; buffers `running_mean`, `running_var` `[C]` and
 /// `num_batches_tracked` `[]`, as torchvision names them.
 public final class BatchNorm2d: Module, @unchecked Sendable {
+    public override var isStatelessInInference: Bool { true }
     public let channels: Int
     public let momentum: Float, eps: Float
 

@@ -3,6 +3,7 @@ import Engine
 /// 2-D convolution layer. Parameters: `weight` `[O, I/groups, kH, kW]`, optional `bias` `[O]`.
 /// Input `[N, I, H, W]` → output `[N, O, OH, OW]`.
 public final class Conv2d: Module, @unchecked Sendable {
+    public override var isStatelessInInference: Bool { true }
     public let inChannels: Int, outChannels: Int, kernelSize: Int, stride: Int, padding: Int, groups: Int
 
     /// Kaiming-normal initialisation with fan-out and ReLU gain, as torchvision's ResNet and MobileNetV2.

@@ -5,6 +5,7 @@ import Engine
 /// is spread to `(k−1)d+1` taps with zeros between (``dilateKernel(_:dilation:)``) and run as a
 /// plain conv, so gradients flow to the `k × k` weight only.
 public final class DilatedConv2d: Module, @unchecked Sendable {
+    public override var isStatelessInInference: Bool { true }
     public let stride: Int, padding: Int, groups: Int, dilation: Int
 
     public init(weight: Tensor, bias: Tensor?, stride: Int, padding: Int, groups: Int, dilation: Int) {

@@ -11,14 +11,22 @@ import Foundation
 /// and tail that way and the head on the whole batch, so the results are the whole batch's bit
 /// for bit: each image's convolution outputs are summed in the same order whatever the batch,
 /// and the head, whose kernel depends on the number of rows, sees the same rows.
+///
+/// On several threads a model whose blocks are all described ones (``GraphNetwork``) runs its
+/// chunks side by side instead, one chunk per thread at a time, each thread running its chunk's
+/// kernels alone: no thread waits for another between layers, and the budget is shared among
+/// the threads' chunks.
 public struct InferenceChunking: Sendable, Equatable {
     /// The most bytes the largest activation of one chunk may hold; a chunk has at least one
-    /// image. nil: whole batches.
+    /// image. nil: whole batches. Chunks run side by side share it.
     public var activationBudgetBytes: Int?
+    /// Whether chunks may run side by side, one per thread (where the model allows it).
+    public var concurrentChunks: Bool
 
-    public init(activationBudgetBytes: Int?) {
+    public init(activationBudgetBytes: Int?, concurrentChunks: Bool = true) {
         precondition(activationBudgetBytes.map { $0 > 0 } ?? true, "the activation budget must be positive")
         self.activationBudgetBytes = activationBudgetBytes
+        self.concurrentChunks = concurrentChunks
     }
 
     /// Chunks whose largest activation holds at most 16 MiB.
@@ -36,6 +44,18 @@ public struct InferenceChunking: Sendable, Equatable {
         if threads > 1, images >= threads { images -= images % threads }
         return images < batch ? images : nil
     }
+
+    /// Images per chunk when chunks run side by side on `threads` threads, nil when they should
+    /// not (one thread, chunking or concurrency off, fewer than two images per thread): the
+    /// budget shared by the threads' chunks, and at most a quarter of each thread's share of
+    /// the batch, so the threads finish close together.
+    public func imagesPerConcurrentChunk(batch: Int, largestActivationBytes: Int, threads: Int) -> Int? {
+        guard concurrentChunks, let budget = activationBudgetBytes, threads > 1, batch >= 2 * threads,
+              largestActivationBytes > 0 else { return nil }
+        let fitting = max(1, budget / threads / largestActivationBytes)
+        let balanced = max(1, batch / (4 * threads))
+        return min(fitting, balanced)
+    }
 }
 
 extension ClassifierModel {
@@ -51,6 +71,10 @@ extension ClassifierModel {
                                                            threads: Threads.count)
         else { return body(x) }
         let imageCount = x.count / batch
+        if runsChunksConcurrently, let chunk = inferenceChunking.imagesPerConcurrentChunk(
+            batch: batch, largestActivationBytes: perImage * MemoryLayout<Float>.stride, threads: Threads.count) {
+            return runningConcurrently(x, imagesPerChunk: chunk, body)
+        }
         var result: Tensor? = nil
         var start = 0
         while start < batch {
@@ -68,6 +92,23 @@ extension ClassifierModel {
         return result!
     }
 
+    /// `body` on chunks of `imagesPerChunk` images of `x` `[N, …]`, the engine's threads each
+    /// taking the next chunk; the outputs `[n, …]` go to their place in one `[N, …]` result.
+    private func runningConcurrently(_ x: Tensor, imagesPerChunk chunk: Int, _ body: (Tensor) -> Tensor) -> Tensor {
+        let batch = x.shape[0], imageCount = x.count / batch
+        let chunks = (batch + chunk - 1) / chunk
+        let result = ChunkResult(batch: batch)
+        Parallel.tasks(chunks) { c in
+            let start = c * chunk, n = min(chunk, batch - start)
+            let part = Tensor(uninitialized: [n] + x.shape.dropFirst())
+            part.storage.pointer.update(from: x.storage.pointer + start * imageCount, count: n * imageCount)
+            let y = body(part)
+            precondition(y.shape.first == n, "a chunk of \(n) images gave an output of shape \(y.shape)")
+            result.store(y, at: start)
+        }
+        return result.tensor!
+    }
+
     /// True when no module is in training mode and no BatchNorm observes its inputs (an observer
     /// would see chunks instead of the batch). Walks the tree without building paths: it runs on
     /// every inference call.
@@ -76,5 +117,39 @@ extension ClassifierModel {
             !m.isTraining && (m as? BatchNorm2d)?.inputObserver == nil && m.children.allSatisfy { pure($0.module) }
         }
         return pure(self)
+    }
+
+    /// True when every module says it keeps no state while running inference
+    /// (``Module/isStatelessInInference``), so chunks may run on several threads at once.
+    private var runsChunksConcurrently: Bool {
+        func stateless(_ m: Module) -> Bool { m.isStatelessInInference && m.children.allSatisfy { stateless($0.module) } }
+        return stateless(self)
+    }
+}
+
+/// The `[N, …]` output chunks running side by side write into: made by the first chunk to
+/// finish (which knows the shape), under a lock; each chunk then writes its own rows.
+private final class ChunkResult: @unchecked Sendable {
+    private let lock = NSLock()
+    private let batch: Int
+    private(set) var tensor: Tensor?
+
+    init(batch: Int) { self.batch = batch }
+
+    /// Writes `y` `[n, …]` as images `start..<start + n`.
+    func store(_ y: Tensor, at start: Int) {
+        let n = y.shape[0]
+        let out: Tensor = lock.withLock {
+            if let t = tensor {
+                precondition(Array(t.shape.dropFirst()) == Array(y.shape.dropFirst()),
+                             "chunks gave outputs of shapes \(t.shape) and \(y.shape)")
+                return t
+            }
+            let t = Tensor(uninitialized: [batch] + y.shape.dropFirst())
+            tensor = t
+            return t
+        }
+        let perOutput = y.count / max(n, 1)
+        (out.storage.pointer + start * perOutput).update(from: y.storage.pointer, count: y.count)
     }
 }

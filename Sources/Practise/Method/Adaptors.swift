@@ -4,6 +4,7 @@ import NN
 /// A convolution with optional identity-initialised 1×1 adaptors around it:
 /// `post(conv(pre(x)))`. Children: `conv` (the wrapped, frozen conv), `pre`, `post`.
 public final class AdaptedConv: Module, @unchecked Sendable {
+    public override var isStatelessInInference: Bool { true }
     /// The wrapped conv and the adaptors, registered as the children `conv`, `pre`, `post`.
     public let conv: Conv2d, pre: Conv2d?, post: Conv2d?
 
