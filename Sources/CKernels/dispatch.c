@@ -122,7 +122,7 @@ void pk_sgemm(int transA, int transB, long M, long N, long K, float alpha,
         return;
     }
     pk_gemm_blocked(pk_desc_for_level(pk_simd_level()), transA != 0, transB != 0, M, N, K,
-                    alpha, A, lda, NULL, 0, 0, B, ldb, beta, C, ldc, NULL);
+                    alpha, A, lda, NULL, 0, 0, B, ldb, beta, C, ldc, NULL, 0);
 }
 
 size_t pk_sgemm_packed_a_size(int level, long M, long K) {
@@ -150,7 +150,7 @@ void pk_sgemm_packed_rows(int level, int transA, int transB, long M, long row0, 
         return;
     }
     pk_gemm_blocked(pk_desc_for_level(level), transA != 0, transB != 0, rows, N, K, alpha, NULL, lda, packed,
-                    row0, M, B, ldb, beta, C, ldc, NULL);
+                    row0, M, B, ldb, beta, C, ldc, NULL, 0);
 }
 
 void pk_sgemm_packed_rows_epilogue(int level, int transA, int transB, long M, long row0, long rows, long N,
@@ -163,5 +163,5 @@ void pk_sgemm_packed_rows_epilogue(int level, int transA, int transB, long M, lo
         return;
     }
     pk_gemm_blocked(pk_desc_for_level(level), transA != 0, transB != 0, rows, N, K, 1.0f, NULL, 0, packed,
-                    row0, M, B, ldb, 0.0f, C, ldc, ep);
+                    row0, M, B, ldb, 0.0f, C, ldc, ep, 1);
 }

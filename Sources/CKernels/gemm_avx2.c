@@ -4,6 +4,8 @@
 // broadcasts of packed A values and 12 FMAs (12 accumulators + 2 B vectors + 1 broadcast = 15
 // registers). Row counts 1..6 are compile-time variants; partial column counts use
 // vmaskmov loads/stores of C (only on the edge vectors; full vectors use plain stores).
+// A second set of tiles reads B in place (rows ldb floats apart; vmaskmov loads of the valid
+// columns in edge tiles) for products whose B is an activation better not copied.
 #include "internal.h"
 
 #if defined(__x86_64__)
@@ -44,16 +46,24 @@ INL void store8(float *c, __m256 acc, int cnt, __m256 va, __m256 vb, int use_bet
     }
 #define FOR_ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5)
 
-INL void tile(const int M_, const int NV, long kc, const float *a, const float *b, float *c,
-              long ldc, int n0, int n1, float alpha, float beta) {
+/// B is a packed panel (aligned rows of NR floats) unless `STRIDED` (a compile-time constant
+/// as are the others): rows `ldb` floats apart in the caller's matrix, loaded whole when
+/// `MASKED` is 0 (n is 8 or 16) and otherwise with vmaskmov of the n0 + n1 valid columns only.
+INL void tile(const int M_, const int NV, const int STRIDED, const int MASKED, long kc, const float *a,
+              const float *b, long ldb, float *c, long ldc, int n0, int n1, float alpha, float beta) {
     FOR_ROWS(ACC_DECL)
+    const long bstep = STRIDED ? ldb : NR;
+    const __m256i mk0 = _mm256_loadu_si256((const __m256i *)(g_mask_src + 8 - n0));
+    const __m256i mk1 = _mm256_loadu_si256((const __m256i *)(g_mask_src + 8 - n1));
     PK_UNROLL4
     for (long k = 0; k < kc; ++k) {
-        const __m256 b0 = _mm256_load_ps(b);
-        const __m256 b1 = NV > 1 ? _mm256_load_ps(b + 8) : b0;
+        const __m256 b0 = !STRIDED ? _mm256_load_ps(b) : MASKED ? _mm256_maskload_ps(b, mk0) : _mm256_loadu_ps(b);
+        const __m256 b1 = NV < 2 ? b0
+                        : !STRIDED ? _mm256_load_ps(b + 8)
+                        : MASKED ? _mm256_maskload_ps(b + 8, mk1) : _mm256_loadu_ps(b + 8);
         FOR_ROWS(ACC_STEP)
         a += MR;
-        b += NR;
+        b += bstep;
     }
     const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
     const int use_beta = beta != 0.0f;
@@ -63,10 +73,20 @@ INL void tile(const int M_, const int NV, long kc, const float *a, const float *
 typedef void (*tile_fn)(long, const float *, const float *, float *, long, int, int, float,
                         float);
 
-#define TILE_FN(M_, NV)                                                                   \
-    TGT static void tile_##M_##_##NV(long kc, const float *a, const float *b, float *c,    \
-                                     long ldc, int n0, int n1, float al, float be) {       \
-        tile(M_, NV, kc, a, b, c, ldc, n0, n1, al, be);                                    \
+#define TILE_FN(M_, NV)                                                                            \
+    TGT static void tile_##M_##_##NV(long kc, const float *a, const float *b, float *c,             \
+                                     long ldc, int n0, int n1, float al, float be) {                \
+        tile(M_, NV, 0, 0, kc, a, b, 0, c, ldc, n0, n1, al, be);                                    \
+    }                                                                                               \
+    TGT static void tile_strided_##M_##_##NV(long kc, const float *a, const float *b, long ldb,     \
+                                             float *c, long ldc, int n0, int n1, float al,          \
+                                             float be) {                                            \
+        tile(M_, NV, 1, 0, kc, a, b, ldb, c, ldc, n0, n1, al, be);                                  \
+    }                                                                                               \
+    TGT static void tile_masked_##M_##_##NV(long kc, const float *a, const float *b, long ldb,      \
+                                            float *c, long ldc, int n0, int n1, float al,           \
+                                            float be) {                                             \
+        tile(M_, NV, 1, 1, kc, a, b, ldb, c, ldc, n0, n1, al, be);                                  \
     }
 #define TILE_FNS(M_) TILE_FN(M_, 1) TILE_FN(M_, 2)
 TILE_FNS(1) TILE_FNS(2) TILE_FNS(3) TILE_FNS(4) TILE_FNS(5) TILE_FNS(6)
@@ -83,10 +103,25 @@ static void ukernel_avx2(long kc, const float *a, const float *b, float *c, long
     g_tiles[m - 1][n > 8](kc, a, b, c, ldc, n0, n1, alpha, beta);
 }
 
+typedef void (*tile_strided_fn)(long, const float *, const float *, long, float *, long, int, int, float, float);
+#define TILE_STRIDED_ROW(M_) {{tile_strided_##M_##_1, tile_strided_##M_##_2}, {tile_masked_##M_##_1, tile_masked_##M_##_2}},
+/// [rows - 1][masked][two vectors]
+static const tile_strided_fn g_tiles_strided[MR][2][2] = {
+    TILE_STRIDED_ROW(1) TILE_STRIDED_ROW(2) TILE_STRIDED_ROW(3) TILE_STRIDED_ROW(4) TILE_STRIDED_ROW(5) TILE_STRIDED_ROW(6)
+};
+
+static void ukernel_strided_b_avx2(long kc, const float *a, const float *b, long ldb, float *c, long ldc, int m,
+                                   int n, float alpha, float beta) {
+    const int n0 = n >= 8 ? 8 : n;
+    const int n1 = n >= 16 ? 8 : n > 8 ? n - 8 : 0;
+    g_tiles_strided[m - 1][n != 8 && n != 16][n > 8](kc, a, b, ldb, c, ldc, n0, n1, alpha, beta);
+}
+
 static const pk_kernel_desc g_desc = {
     .mr = MR, .nr = NR,
     .kc = 256, .mc = 192, .nc = 3072,
     .kernel = ukernel_avx2,
+    .kernel_strided_b = ukernel_strided_b_avx2,
     .pack_a = pk_pack_a_x86,
     .pack_b = pk_pack_b_x86,
 };

@@ -12,6 +12,9 @@
 // 256-bit halves (AMD Zen 4) a ymm FMA costs half a zmm one, so e.g. the N = 49 = 32 + 17 edge
 // tile costs 1.5 instead of 2 zmm-equivalents per row; elsewhere it costs the same. Partial
 // columns use __mmask16 masked loads/stores.
+//
+// A second set of tiles reads B in place (rows ldb floats apart, masked loads of the valid
+// columns) for products whose B is an activation read once per A panel and better not copied.
 #include "internal.h"
 
 #if defined(__x86_64__)
@@ -53,17 +56,24 @@ INL void store16(float *c, __m512 acc, __mmask16 mk, __m512 va, __m512 vb, int u
 
 /// m0 / m1 mask columns 0..15 / 16..31; the ymm part (columns 16*NZ .. +8) uses the mask of the
 /// 16-column group it falls in (its upper 8 mask bits are zero by construction).
-INL void tile(const int M_, const int NZ, const int NY, long kc, const float *a, const float *b,
-              float *c, long ldc, __mmask16 m0, __mmask16 m1, float alpha, float beta) {
+/// B is a packed panel (aligned rows of NR floats) unless `STRIDED` (a compile-time constant),
+/// when its rows are `ldb` floats apart in the caller's matrix and only the masked columns are
+/// loaded.
+INL void tile(const int M_, const int NZ, const int NY, const int STRIDED, long kc, const float *a, const float *b,
+              long ldb, float *c, long ldc, __mmask16 m0, __mmask16 m1, float alpha, float beta) {
     FOR_ROWS(ACC_DECL)
+    const long bstep = STRIDED ? ldb : NR;
+    const __mmask16 my = NZ ? m1 : m0;
     PK_UNROLL4
     for (long k = 0; k < kc; ++k) {
-        const __m512 b0 = NZ > 0 ? _mm512_load_ps(b) : _mm512_setzero_ps();
-        const __m512 b1 = NZ > 1 ? _mm512_load_ps(b + 16) : b0;
-        const __m256 by = NY ? _mm256_load_ps(b + 16 * NZ) : _mm256_setzero_ps();
+        const __m512 b0 = NZ > 0 ? (STRIDED ? _mm512_maskz_loadu_ps(m0, b) : _mm512_load_ps(b)) : _mm512_setzero_ps();
+        const __m512 b1 = NZ > 1 ? (STRIDED ? _mm512_maskz_loadu_ps(m1, b + 16) : _mm512_load_ps(b + 16)) : b0;
+        const __m256 by = !NY ? _mm256_setzero_ps()
+                        : STRIDED ? _mm512_castps512_ps256(_mm512_maskz_loadu_ps(my, b + 16 * NZ))
+                                  : _mm256_load_ps(b + 16 * NZ);
         FOR_ROWS(ACC_STEP)
         a += MR;
-        b += NR;
+        b += bstep;
     }
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     const int use_beta = beta != 0.0f;
@@ -77,7 +87,12 @@ typedef void (*tile_fn)(long, const float *, const float *, float *, long, __mma
 #define TILE_FN(M_, V, NZ, NY)                                                                  \
     TGT static void tile_##M_##_##V(long kc, const float *a, const float *b, float *c,           \
                                     long ldc, __mmask16 m0, __mmask16 m1, float al, float be) {  \
-        tile(M_, NZ, NY, kc, a, b, c, ldc, m0, m1, al, be);                                      \
+        tile(M_, NZ, NY, 0, kc, a, b, 0, c, ldc, m0, m1, al, be);                                \
+    }                                                                                            \
+    TGT static void tile_strided_##M_##_##V(long kc, const float *a, const float *b, long ldb,   \
+                                            float *c, long ldc, __mmask16 m0, __mmask16 m1,      \
+                                            float al, float be) {                                \
+        tile(M_, NZ, NY, 1, kc, a, b, ldb, c, ldc, m0, m1, al, be);                              \
     }
 #define TILE_FNS(M_) TILE_FN(M_, 0, 0, 1) TILE_FN(M_, 1, 1, 0) TILE_FN(M_, 2, 1, 1) TILE_FN(M_, 3, 2, 0)
 TILE_FNS(1) TILE_FNS(2) TILE_FNS(3) TILE_FNS(4) TILE_FNS(5) TILE_FNS(6)
@@ -89,18 +104,40 @@ static const tile_fn g_tiles[MR][4] = {
     TILE_ROW(7) TILE_ROW(8) TILE_ROW(9) TILE_ROW(10) TILE_ROW(11) TILE_ROW(12)
 };
 
+typedef void (*tile_strided_fn)(long, const float *, const float *, long, float *, long, __mmask16, __mmask16,
+                                float, float);
+#define TILE_STRIDED_ROW(M_) {tile_strided_##M_##_0, tile_strided_##M_##_1, tile_strided_##M_##_2, tile_strided_##M_##_3},
+static const tile_strided_fn g_tiles_strided[MR][4] = {
+    TILE_STRIDED_ROW(1) TILE_STRIDED_ROW(2) TILE_STRIDED_ROW(3) TILE_STRIDED_ROW(4) TILE_STRIDED_ROW(5)
+    TILE_STRIDED_ROW(6) TILE_STRIDED_ROW(7) TILE_STRIDED_ROW(8) TILE_STRIDED_ROW(9) TILE_STRIDED_ROW(10)
+    TILE_STRIDED_ROW(11) TILE_STRIDED_ROW(12)
+};
+
+/// Column masks of an n-column tile: m0 columns 0..15, m1 columns 16..31.
+static void column_masks(int n, __mmask16 *m0, __mmask16 *m1) {
+    *m0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+    *m1 = n >= 32 ? (__mmask16)0xFFFF : n > 16 ? (__mmask16)((1u << (n - 16)) - 1u) : (__mmask16)0;
+}
+
 static void ukernel_avx512(long kc, const float *a, const float *b, float *c, long ldc, int m,
                            int n, float alpha, float beta) {
-    const __mmask16 m0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
-    const __mmask16 m1 = n >= 32 ? (__mmask16)0xFFFF
-                       : n > 16  ? (__mmask16)((1u << (n - 16)) - 1u) : (__mmask16)0;
+    __mmask16 m0, m1;
+    column_masks(n, &m0, &m1);
     g_tiles[m - 1][(n - 1) >> 3](kc, a, b, c, ldc, m0, m1, alpha, beta);
+}
+
+static void ukernel_strided_b_avx512(long kc, const float *a, const float *b, long ldb, float *c, long ldc,
+                                     int m, int n, float alpha, float beta) {
+    __mmask16 m0, m1;
+    column_masks(n, &m0, &m1);
+    g_tiles_strided[m - 1][(n - 1) >> 3](kc, a, b, ldb, c, ldc, m0, m1, alpha, beta);
 }
 
 static const pk_kernel_desc g_desc = {
     .mr = MR, .nr = NR,
     .kc = 256, .mc = 240, .nc = 3072,
     .kernel = ukernel_avx512,
+    .kernel_strided_b = ukernel_strided_b_avx512,
     .pack_a = pk_pack_a_x86,
     .pack_b = pk_pack_b_x86,
 };

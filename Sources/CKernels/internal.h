@@ -26,6 +26,12 @@
 typedef void (*pk_ukernel_fn)(long kc, const float *a, const float *b, float *c, long ldc,
                               int m, int n, float alpha, float beta);
 
+/// The same product with B read in place instead of from a packed panel: row k of the panel
+/// is `b + k * ldb` (op(B) not transposed), of which the kernel reads the n valid columns only
+/// (masked loads), so nothing past the matrix is touched.
+typedef void (*pk_ukernel_strided_b_fn)(long kc, const float *a, const float *b, long ldb, float *c, long ldc,
+                                        int m, int n, float alpha, float beta);
+
 /// Packs a (rows x kc) block of op(A) starting at (i0, k0) into MR-row panels.
 typedef void (*pk_pack_a_fn)(int transA, const float *A, long lda, long i0, long k0,
                              long rows, long kc, int mr, float *dst);
@@ -38,6 +44,7 @@ typedef struct {
     int mr, nr;          // register tile (rows of C x columns of C)
     long kc, mc, nc;     // cache blocking of K, M and N (mc % mr == 0, nc % nr == 0)
     pk_ukernel_fn kernel;
+    pk_ukernel_strided_b_fn kernel_strided_b;  // NULL where the level always packs B
     pk_pack_a_fn pack_a;
     pk_pack_b_fn pack_b;
 } pk_kernel_desc;
@@ -70,11 +77,13 @@ const pk_kernel_desc *pk_desc_neon(void);
 /// `packed_a`, if not NULL, is a matrix of `packed_rows` rows and K columns already packed by
 /// pk_pack_a_all with the same `d`, of which this call uses rows [packed_row0, packed_row0 + M)
 /// (`packed_row0` a multiple of d->mr); A is then not read (may be NULL). `ep`, if not NULL, is
-/// applied to each column panel of C after its last K block (see pk_epilogue).
+/// applied to each column panel of C after its last K block (see pk_epilogue). With
+/// `b_in_place` the kernel reads an untransposed B where it lies, without packing it, when the
+/// level has a strided-B kernel and the shape suits it (driver.c's strided_b_suits).
 void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, long N, long K,
                      float alpha, const float *A, long lda, const float *packed_a,
                      long packed_row0, long packed_rows, const float *B, long ldb,
-                     float beta, float *C, long ldc, const pk_epilogue *ep);
+                     float beta, float *C, long ldc, const pk_epilogue *ep, int b_in_place);
 /// `ep` applied to the m × n block of C at `c` whose first element is C[row, col] (row and col
 /// index ep's scale, shift and residual): the driver's per-panel epilogue (epilogue.c).
 void pk_epilogue_tile(const pk_epilogue *ep, float *c, long ldc, long row, long col, int m, int n);

@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import XCTest
 
 /// The product epilogue (epilogue.c): pk_sgemm_packed_rows_epilogue against pk_sgemm_packed
@@ -74,6 +75,44 @@ final class EpilogueTests: XCTestCase {
                 }
             }
         }
+    }
+
+    /// The epilogue product reads B in place at the levels that can (rows `ldb` apart, only the
+    /// valid columns): B set at the very end of a readable page, followed by an inaccessible one,
+    /// with edge panels in the last rows; and a leading dimension of 512 floats, which packs
+    /// instead. Both equal the packed product.
+    func testInPlaceBReadsNothingPastTheMatrix() throws {
+        #if os(Linux) || os(macOS)
+        var rng = Rng(state: 0xb0b)
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        for level in levels {
+            _ = pk_set_simd_level(level)
+            for (m, n, k, ldb) in [(13, 37, 21, 37), (24, 5, 300, 9), (12, 33, 40, 512), (30, 100, 7, 100)] {
+                let bytes = (k * ldb) * 4
+                let span = (bytes + page - 1) / page * page
+                let raw = mmap(nil, span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)!
+                XCTAssertNotEqual(raw, MAP_FAILED)
+                defer { munmap(raw, span + page) }
+                XCTAssertEqual(mprotect(raw + span, page, PROT_NONE), 0)
+                // The last valid column of the last row is the last float before the guard page.
+                let b = (raw + span - bytes).bindMemory(to: Float.self, capacity: k * ldb)
+                for i in 0..<(k * ldb) { b[i] = rng.float() }
+                let a = (0..<(m * k)).map { _ in rng.float() }
+                var packed = [Float](repeating: 0, count: max(pk_sgemm_packed_a_size(level, m, k), 1))
+                pk_sgemm_pack_a(level, 0, m, k, a, k, &packed)
+                var plain = [Float](repeating: 0, count: m * n)
+                pk_sgemm_packed_rows(level, 0, 0, m, 0, m, n, k, 1, nil, 0, packed, b, ldb, 0, &plain, n)
+                let ones = [Float](repeating: 1, count: m), zeros = [Float](repeating: 0, count: m)
+                var got = [Float](repeating: .nan, count: m * n)
+                ones.withUnsafeBufferPointer { sp in zeros.withUnsafeBufferPointer { tp in
+                    var e = pk_epilogue(scale: sp.baseAddress, shift: tp.baseAddress, residual: nil, ldr: 0,
+                                        lower: -.infinity, upper: .infinity)
+                    pk_sgemm_packed_rows_epilogue(level, 0, 0, m, 0, m, n, k, packed, b, ldb, &got, n, &e)
+                } }
+                XCTAssertEqual(got, plain, "level \(level) M=\(m) N=\(n) K=\(k) ldb=\(ldb)")
+            }
+        }
+        #endif
     }
 
     /// In place over a matrix whose sums are complete; NaN passes through the clamp.
