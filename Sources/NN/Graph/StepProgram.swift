@@ -58,23 +58,21 @@ public struct StepProgram: Sendable {
             case .addThenReLU:
                 y = addReLU(xs[0], xs[1])
             case .convThenBatchNorm(let activation), .convBatchNormAdd(let activation):
-                let conv = layer(steps[p.step].op.layerPath!)
-                let norm = owner.module(atParts: p.secondLayerParts)
-                let residual = xs.count > 1 ? xs[1] : nil
-                if observe == nil, !Autograd.isRecording, case .conv(_, nil) = steps[p.step].op, let c = conv as? Conv2d,
-                   let bn = norm as? BatchNorm2d, !bn.isTraining, bn.inputObserver == nil {
-                    // Inference: the conv's kernels apply the folded BatchNorm, the residual and the clamp as they write.
-                    y = c.forward(xs[0], thenBatchNorm: bn, activation: activation, residual: residual)
+                y = convBatchNorm(p.step, convParts: p.layerParts, normParts: p.secondLayerParts, activation: activation, xs,
+                                  on: owner, observe: observe)
+            case .expandThenDepthwise(let first, let second):
+                let parts = [p.layerParts, p.secondLayerParts] + p.moreLayerParts
+                let m = parts.map { owner.module(atParts: $0) }
+                if observe == nil, !Autograd.isRecording, case .conv(_, nil) = steps[p.step].op, case .conv(_, nil) = steps[p.step + 3].op,
+                   let expand = m[0] as? Conv2d, let norm = m[1] as? BatchNorm2d, let depthwise = m[2] as? Conv2d,
+                   let depthwiseNorm = m[3] as? BatchNorm2d,
+                   let fused = expand.forwardThenDepthwise(xs[0], norm: norm, activation: first, depthwise: depthwise,
+                                                           depthwiseNorm: depthwiseNorm, depthwiseActivation: second) {
+                    y = fused
                 } else {
-                    let h = steps[p.step].run(xs, layer: layer)
-                    observe?(p.step, h)
-                    guard let norm else { preconditionFailure("\(type(of: owner)) has no layer '\(p.secondLayerParts.joined(separator: "."))'") }
-                    if let residual {
-                        let b = norm(h)
-                        observe?(p.step + 1, b)
-                        y = activation == .relu ? addReLU(b, residual) : activation == .relu6 ? relu6(Engine.add(b, residual)) : Engine.add(b, residual)
-                    } else if let bn = norm as? BatchNorm2d { y = bn.forward(h, activation: activation) }
-                    else { y = activation == .relu6 ? relu6(norm(h)) : activation == .relu ? relu(norm(h)) : norm(h) }
+                    let h = convBatchNorm(p.step, convParts: parts[0], normParts: parts[1], activation: first, xs, on: owner, observe: observe)
+                    observe?(p.step + 2, h)
+                    y = convBatchNorm(p.step + 3, convParts: parts[2], normParts: parts[3], activation: second, [h], on: owner, observe: observe)
                 }
             }
             observe?(p.lastStep, y)
@@ -82,6 +80,36 @@ public struct StepProgram: Sendable {
             for r in p.releases { slots[r] = nil }
         }
         return slots[outputSlot]!
+    }
+
+    /// Step `step` (a conv on `xs[0]`), the BatchNorm after it and, with `xs[1]`, the Add of that
+    /// residual, then `activation`: one kernel pass in inference
+    /// (``Conv2d/forward(_:thenBatchNorm:activation:residual:)``), the steps otherwise (each seen
+    /// by `observe`).
+    private func convBatchNorm(_ step: Int, convParts: [String], normParts: [String], activation: BatchNormActivation,
+                               _ xs: [Tensor], on owner: Module, observe: ((Int, Tensor) -> Void)?) -> Tensor {
+        func layer(_ path: String) -> Module {
+            guard let m = owner.module(atParts: convParts) else { preconditionFailure("\(type(of: owner)) has no layer '\(path)'") }
+            return m
+        }
+        let conv = layer(steps[step].op.layerPath!)
+        let norm = owner.module(atParts: normParts)
+        let residual = xs.count > 1 ? xs[1] : nil
+        if observe == nil, !Autograd.isRecording, case .conv(_, nil) = steps[step].op, let c = conv as? Conv2d,
+           let bn = norm as? BatchNorm2d, !bn.isTraining, bn.inputObserver == nil {
+            // Inference: the conv's kernels apply the folded BatchNorm, the residual and the clamp as they write.
+            return c.forward(xs[0], thenBatchNorm: bn, activation: activation, residual: residual)
+        }
+        let h = steps[step].run(xs, layer: layer)
+        observe?(step, h)
+        guard let norm else { preconditionFailure("\(type(of: owner)) has no layer '\(normParts.joined(separator: "."))'") }
+        if let residual {
+            let b = norm(h)
+            observe?(step + 1, b)
+            return activation == .relu ? addReLU(b, residual) : activation == .relu6 ? relu6(Engine.add(b, residual)) : Engine.add(b, residual)
+        }
+        if let bn = norm as? BatchNorm2d { return bn.forward(h, activation: activation) }
+        return activation == .relu6 ? relu6(norm(h)) : activation == .relu ? relu(norm(h)) : norm(h)
     }
 
     /// Runs the steps one by one (nothing fused) and returns the values named in `keeping`
@@ -104,6 +132,7 @@ public struct StepProgram: Sendable {
             case .addThenReLU: return "add+relu"
             case .convThenBatchNorm(let a): return a == .none ? "conv+batchNorm" : "conv+batchNorm+\(a)"
             case .convBatchNormAdd(let a): return a == .none ? "conv+batchNorm+add" : "conv+batchNorm+add+\(a)"
+            case .expandThenDepthwise(let a, let b): return "conv+batchNorm+\(a)+conv+batchNorm+\(b)"
             }
         }
     }
@@ -121,10 +150,17 @@ public struct StepProgram: Sendable {
             /// conv (the planned step's second input), and the Add's optional ReLU: written once in
             /// inference, the separate steps otherwise.
             case convBatchNormAdd(BatchNormActivation)
+            /// Two `convThenBatchNorm` runs with activations, the second's conv reading only the
+            /// first's output: in inference, when the first is a 1×1 conv and the second a
+            /// depthwise one (an inverted residual's expansion), computed a group of channels at
+            /// a time (``Conv2d/forwardThenDepthwise(_:norm:activation:depthwise:depthwiseNorm:depthwiseActivation:)``);
+            /// the two runs otherwise.
+            case expandThenDepthwise(BatchNormActivation, BatchNormActivation)
         }
         var kind: Kind
-        /// The paths of the (first) step's layer and of a fused second step's, split once.
-        var layerParts: [String], secondLayerParts: [String] = []
+        /// The paths of the (first) step's layer and of a fused second step's, split once; for
+        /// ``Kind/expandThenDepthwise(_:_:)`` the second conv's and its BatchNorm's in `moreLayerParts`.
+        var layerParts: [String], secondLayerParts: [String] = [], moreLayerParts: [[String]] = []
         /// The (first) step computed, and the last one (differs for a fused pair).
         var step: Int, lastStep: Int
         var inputs: [Int]
@@ -148,6 +184,17 @@ public struct StepProgram: Sendable {
             func readsOnlyThePrevious(_ j: Int) -> Bool {
                 j < steps.count && steps[j - 1].output != output && readers[steps[j - 1].output] == 1 && steps[j].inputs == [steps[j - 1].output]
             }
+            /// The activation when steps `j…j + 2` are a conv (without extra padding), its
+            /// BatchNorm and that BatchNorm's ReLU/ReLU6, each reading only the step before it.
+            func convBatchNormActivation(at j: Int) -> BatchNormActivation? {
+                guard j + 2 < steps.count, readsOnlyThePrevious(j), readsOnlyThePrevious(j + 1), readsOnlyThePrevious(j + 2),
+                      case .conv(_, nil) = steps[j].op, case .batchNorm = steps[j + 1].op else { return nil }
+                switch steps[j + 2].op {
+                case .relu: return .relu
+                case .relu6: return .relu6
+                default: return nil
+                }
+            }
             /// The other operand of step `j` when it is an Add of step `j - 1`'s output, which
             /// nothing else reads, and a value computed before step `j - 2` (or the input).
             func residualOperand(_ j: Int) -> String? {
@@ -168,6 +215,10 @@ public struct StepProgram: Sendable {
                     if readsOnlyThePrevious(i + 2), steps[i + 2].op == .relu || steps[i + 2].op == .relu6 {
                         kind = .convThenBatchNorm(steps[i + 2].op == .relu ? .relu : .relu6)
                         last = i + 1
+                        if let second = convBatchNormActivation(at: i + 3) {
+                            kind = .expandThenDepthwise(steps[i + 2].op == .relu ? .relu : .relu6, second)
+                            last = i + 4
+                        }
                     } else if let other = residualOperand(i + 2) {
                         kind = .convBatchNormAdd(.none)
                         extraInput = other
@@ -184,7 +235,9 @@ public struct StepProgram: Sendable {
             let out = slot.count
             slot[steps[last].output] = out
             func parts(_ j: Int) -> [String] { steps[j].op.layerPath.map { $0.split(separator: ".").map(String.init) } ?? [] }
-            plan.append(PlannedStep(kind: kind, layerParts: parts(i), secondLayerParts: i + 1 < steps.count ? parts(i + 1) : [], step: i, lastStep: last, inputs: (s.inputs + (extraInput.map { [$0] } ?? [])).map { slot[$0]! }, output: out, releases: []))
+            var planned = PlannedStep(kind: kind, layerParts: parts(i), secondLayerParts: i + 1 < steps.count ? parts(i + 1) : [], step: i, lastStep: last, inputs: (s.inputs + (extraInput.map { [$0] } ?? [])).map { slot[$0]! }, output: out, releases: [])
+            if case .expandThenDepthwise = kind { planned.moreLayerParts = [parts(i + 3), parts(i + 4)] }
+            plan.append(planned)
             i = last + 1
         }
         // Free each slot after its last reader (never the program's output).

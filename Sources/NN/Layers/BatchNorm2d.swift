@@ -29,6 +29,11 @@ public final class BatchNorm2d: Module, @unchecked Sendable {
 
     public override func forward(_ x: Tensor) -> Tensor { forward(x, activation: .none) }
 
+    /// The parameters an eval-mode pass folds (``EvalBatchNorm``).
+    public var evalParameters: EvalBatchNorm {
+        EvalBatchNorm(weight: weight.tensor, bias: bias.tensor, runningMean: runningMean, runningVar: runningVar, eps: eps)
+    }
+
     /// `activation(forward(x))` computed in one pass (ReLU or ReLU6).
     public func forward(_ x: Tensor, activation: BatchNormActivation) -> Tensor {
         if isTraining { buffer("num_batches_tracked").pointer[0] += 1 }

@@ -35,6 +35,24 @@ public final class Conv2d: Module, @unchecked Sendable {
                pack: inferencePack)
     }
 
+    /// `depthwiseActivation(depthwiseNorm(depthwise(activation(norm(forward(x))))))` for a 1×1
+    /// stride-1 conv (an inverted residual's expansion) followed by a depthwise conv of its
+    /// outputs, each with an eval-mode BatchNorm without an input observer, a group of channels
+    /// at a time (``expandDepthwiseBatchNorm(_:expandWeight:expandBias:expandPack:expandNorm:expandActivation:depthwiseWeight:depthwiseBias:stride:padding:depthwiseNorm:depthwiseActivation:)``);
+    /// nil where that does not apply (then run the two convs).
+    public func forwardThenDepthwise(_ x: Tensor, norm: BatchNorm2d, activation: BatchNormActivation, depthwise: Conv2d,
+                                     depthwiseNorm: BatchNorm2d, depthwiseActivation: BatchNormActivation) -> Tensor? {
+        guard kernelSize == 1, stride == 1, padding == 0, groups == 1, depthwise.groups == outChannels,
+              depthwise.inChannels == outChannels, depthwise.outChannels == outChannels,
+              !norm.isTraining, norm.inputObserver == nil, !depthwiseNorm.isTraining, depthwiseNorm.inputObserver == nil
+        else { return nil }
+        return expandDepthwiseBatchNorm(x, expandWeight: weight.tensor, expandBias: bias?.tensor, expandPack: inferencePack,
+                                        expandNorm: norm.evalParameters, expandActivation: activation,
+                                        depthwiseWeight: depthwise.weight.tensor, depthwiseBias: depthwise.bias?.tensor,
+                                        stride: depthwise.stride, padding: depthwise.padding,
+                                        depthwiseNorm: depthwiseNorm.evalParameters, depthwiseActivation: depthwiseActivation)
+    }
+
     /// `activation(norm(forward(x)) + residual)` for an eval-mode `norm`, written once
     /// (``conv2dBatchNorm(_:weight:bias:stride:padding:groups:pack:bnWeight:bnBias:runningMean:runningVar:eps:activation:residual:)``).
     /// `norm`'s input observer is not called: callers use this only when it has none.
