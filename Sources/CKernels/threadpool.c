@@ -64,10 +64,13 @@ static int64_t now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/// Claims and runs pieces of the region `ticket` belongs to until none are left.
+/// Claims and runs pieces of the region `ticket` belongs to until none are left, or until a
+/// newer region is open (the caller then looks at it afresh: a worker must not join a region
+/// its thread count leaves it out of).
 static void run_pieces(uint64_t ticket) {
+    const uint32_t gen = T_GEN(ticket);
     for (;;) {
-        if (T_NEXT(ticket) >= T_PIECES(ticket)) return;
+        if (T_GEN(ticket) != gen || T_NEXT(ticket) >= T_PIECES(ticket)) return;
         if (atomic_compare_exchange_weak_explicit(&g_ticket, &ticket, ticket + 1, memory_order_acquire,
                                                   memory_order_acquire)) {
             // The claim succeeded, so this region is still open and g_fn/g_ctx are its own.
@@ -75,8 +78,8 @@ static void run_pieces(uint64_t ticket) {
             atomic_fetch_add_explicit(&g_done, 1, memory_order_release);
             ticket += 1;
         }
-        // On failure `ticket` holds the current value (another thread's claim, or a newer region)
-        // and the loop tries again with it.
+        // On failure `ticket` holds the current value: another thread's claim (the loop tries
+        // again with it) or a newer region (the loop ends).
     }
 }
 

@@ -68,6 +68,26 @@ final class ParallelTests: XCTestCase {
         XCTAssertEqual(runners.count, 2)
     }
 
+    /// After the thread count is lowered, a worker left out never runs a piece, even one that was
+    /// claiming the last pieces of a region with more threads as the next region opened.
+    func testLoweredThreadCountKeepsWorkersOut() {
+        let saved = Threads.count
+        defer { Threads.count = saved }
+        let lock = NSLock()
+        for round in 0..<200 {
+            Threads.count = 3
+            Parallel.tasks(3000) { _ in }
+            Threads.count = 2
+            var runners = Set<UInt>()
+            Parallel.tasks(64) { _ in
+                let tid = UInt(bitPattern: Int(bitPattern: unsafeBitCast(pthread_self(), to: UInt.self)))
+                lock.withLock { _ = runners.insert(tid) }
+            }
+            XCTAssertLessThanOrEqual(runners.count, 2, "round \(round)")
+            if runners.count > 2 { break }
+        }
+    }
+
     func testManyShortRegionsAndWakingAfterIdle() {
         let saved = Threads.count
         defer { Threads.count = saved }

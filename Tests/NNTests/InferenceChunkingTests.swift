@@ -38,22 +38,11 @@ final class InferenceChunkingTests: XCTestCase {
             let model = arch.make(inChannels: 3, numClasses: 10, seed: 5)
             model.prepareForInference()
             let x = randomImages(batch: 9, side: 32, seed: 12)
-            model.inferenceChunking = .off
-            let whole = Autograd.noGrad { model(x) }, wholeFeatures = Autograd.noGrad { model.features(x) }
-            let perImage = model.largestActivationElements(imageShape: [3, 32, 32])!
-            model.inferenceChunking = InferenceChunking(activationBudgetBytes: 2 * perImage * MemoryLayout<Float>.stride)
+            let (whole, perImage) = assertBudgetedEqualsWhole(model, x, images: 2, "\(arch)")
             XCTAssertEqual(model.inferenceChunking.imagesPerConcurrentChunk(batch: 9, largestActivationBytes: perImage * 4, threads: 2), 1)
-            let concurrent = Autograd.noGrad { model(x) }, concurrentFeatures = Autograd.noGrad { model.features(x) }
-            XCTAssertEqual(concurrent.shape, [9, 10])
-            XCTAssertEqual(concurrent.array, whole.array, "\(arch) logits")
-            XCTAssertEqual(concurrentFeatures.shape, wholeFeatures.shape)
-            XCTAssertEqual(concurrentFeatures.array, wholeFeatures.array, "\(arch) features")
             // Both threads ran chunks of one image: a wrapped block that says it is stateless
             // records the threads and batches it sees.
-            let path = model.blockPaths[1]
-            let recorder = ThreadRecorder(model.module(at: path)!)
-            recorder.eval()
-            model.replace(at: path, with: recorder)
+            let recorder = wrapSecondBlock(of: model, in: ThreadRecorder.init)
             _ = model.largestActivationElements(imageShape: [3, 32, 32])  // the one-image pass a new block needs
             recorder.reset()
             let wrapped = Autograd.noGrad { model(x) }
@@ -94,21 +83,10 @@ final class InferenceChunkingTests: XCTestCase {
             let model = arch.make(inChannels: 3, numClasses: 10, seed: 3)
             model.prepareForInference()
             let x = randomImages(batch: 7, side: 32, seed: 11)
-            let perImage = model.largestActivationElements(imageShape: [3, 32, 32])!
-            model.inferenceChunking = .off
-            let whole = Autograd.noGrad { model(x) }, wholeFeatures = Autograd.noGrad { model.features(x) }
-            model.inferenceChunking = InferenceChunking(activationBudgetBytes: 3 * perImage * MemoryLayout<Float>.stride)
+            let (whole, perImage) = assertBudgetedEqualsWhole(model, x, images: 3, "\(arch)")
             XCTAssertEqual(model.inferenceChunking.imagesPerChunk(batch: 7, largestActivationBytes: perImage * 4, threads: 1), 3)
-            let chunked = Autograd.noGrad { model(x) }, chunkedFeatures = Autograd.noGrad { model.features(x) }
-            XCTAssertEqual(chunked.shape, [7, 10])
-            XCTAssertEqual(chunked.array, whole.array, "\(arch) logits")
-            XCTAssertEqual(chunkedFeatures.shape, wholeFeatures.shape)
-            XCTAssertEqual(chunkedFeatures.array, wholeFeatures.array, "\(arch) features")
             // The blocks did see chunks: a wrapped block records the batches it runs.
-            let path = model.blockPaths[1]
-            let recorder = BatchRecorder(model.module(at: path)!)
-            recorder.eval()
-            model.replace(at: path, with: recorder)
+            let recorder = wrapSecondBlock(of: model, in: BatchRecorder.init)
             let measured = model.largestActivationElements(imageShape: [3, 32, 32])!
             model.inferenceChunking = InferenceChunking(activationBudgetBytes: 3 * measured * MemoryLayout<Float>.stride)
             recorder.batches = []
@@ -146,6 +124,32 @@ final class InferenceChunkingTests: XCTestCase {
         _ = Autograd.noGrad { model(randomImages(batch: 5, side: 8, seed: 1)) }
         XCTAssertEqual(seen, [[5, 16, 8, 8]])
         bn.inputObserver = nil
+    }
+
+    /// Runs `model` on `x` `[N, 3, 32, 32]` whole, then with chunking budgeted at `images` images'
+    /// largest activation (left set), and asserts the logits `[N, 10]` and the features agree bit
+    /// for bit. Returns the whole batch's logits and the largest activation's elements per image.
+    private func assertBudgetedEqualsWhole(_ model: ClassifierModel, _ x: Tensor, images: Int,
+                                           _ label: String) -> (whole: Tensor, perImage: Int) {
+        model.inferenceChunking = .off
+        let whole = Autograd.noGrad { model(x) }, wholeFeatures = Autograd.noGrad { model.features(x) }
+        let perImage = model.largestActivationElements(imageShape: [3, 32, 32])!
+        model.inferenceChunking = InferenceChunking(activationBudgetBytes: images * perImage * MemoryLayout<Float>.stride)
+        let chunked = Autograd.noGrad { model(x) }, chunkedFeatures = Autograd.noGrad { model.features(x) }
+        XCTAssertEqual(chunked.shape, [x.shape[0], 10], label)
+        XCTAssertEqual(chunked.array, whole.array, "\(label) logits")
+        XCTAssertEqual(chunkedFeatures.shape, wholeFeatures.shape, label)
+        XCTAssertEqual(chunkedFeatures.array, wholeFeatures.array, "\(label) features")
+        return (whole, perImage)
+    }
+
+    /// Replaces the model's second block by `wrap(block)`, in evaluation mode, and returns it.
+    private func wrapSecondBlock<W: Module>(of model: ClassifierModel, in wrap: (Module) -> W) -> W {
+        let path = model.blockPaths[1]
+        let wrapper = wrap(model.module(at: path)!)
+        wrapper.eval()
+        model.replace(at: path, with: wrapper)
+        return wrapper
     }
 
     /// Runs `block` and records the batch size of every input.
