@@ -183,7 +183,7 @@ void pk_gemm_blocked(const pk_kernel_desc *d, int transA, int transB, long M, lo
     const size_t a_floats = packed_a ? 0 : (size_t)round_up(mcb, mr) * (size_t)kcb;
     const size_t a_span = (size_t)round_up((long)a_floats, 16);
     const size_t b_floats = direct_b ? 0 : (size_t)round_up(ncb, nr) * (size_t)kcb;
-    float *ws = ws_get(a_span + b_floats + 16);
+    float *ws = ws_get(a_span + b_floats + 16);  // + 16: never a request for nothing (a packed A read with B in place)
     if (!ws) {
         if (packed_a) {
             gemm_naive_packed(d, kcb, Mr, packed_row0, transB, M, N, K, alpha, packed_a, B, ldb, beta, C, ldc);

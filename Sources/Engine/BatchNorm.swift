@@ -74,6 +74,9 @@ public enum BatchNormActivation: Sendable {
         case .relu6: 6
         }
     }
+
+    /// The clamp as bounds: `[0, upper]` with an activation, `[-∞, ∞]` without.
+    var clamp: (lower: Float, upper: Float) { (upperBound == nil ? -.infinity : 0, upperBound ?? .infinity) }
 }
 
 /// Gradients of ``batchNorm2d`` for input, γ and β; `activationOut` is the output of a fused

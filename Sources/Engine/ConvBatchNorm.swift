@@ -45,7 +45,7 @@ public func conv2dBatchNorm(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
                                          runningVar: runningVar, eps: eps, convBias: bias, caller: "conv2dBatchNorm")
     let out = Tensor(uninitialized: plan.outputShape)
     let epilogue = ConvEpilogue(scale: scale.pointer, shift: shift.pointer, residual: residual?.pointer,
-                                lower: activation.upperBound == nil ? -.infinity : 0, upper: activation.upperBound ?? .infinity)
+                                lower: activation.clamp.lower, upper: activation.clamp.upper)
     // (Nested: a tuple of an optional here leaked the tensors in release builds.)
     withExtendedLifetime(scale) { withExtendedLifetime(shift) { withExtendedLifetime(residual) {
         if plan.isDepthwise && residual == nil {

@@ -53,8 +53,7 @@ public func expandDepthwiseBatchNorm(_ x: Tensor,
     var shape = depthwisePlan.geometry.kernelShape
     let taps = dw[2] * dw[3], outPlane = depthwisePlan.geometry.outHeight * depthwisePlan.geometry.outWidth
     let depthwiseScratch = Int(pk_depthwise_scratch_size(&shape))
-    let (lower1, upper1) = (expandActivation.upperBound == nil ? -Float.infinity : 0, expandActivation.upperBound ?? .infinity)
-    let (lower2, upper2) = (depthwiseActivation.upperBound == nil ? -Float.infinity : 0, depthwiseActivation.upperBound ?? .infinity)
+    let (lower1, upper1) = expandActivation.clamp, (lower2, upper2) = depthwiseActivation.clamp
     withExtendedLifetime((x, pack, depthwiseWeight, expandScale, expandShift, depthScale, depthShift)) {
         Parallel.tasks(n * groups) { task in
             let image = task / groups, first = task % groups * groupRows

@@ -12,10 +12,11 @@ import Foundation
 /// for bit: each image's convolution outputs are summed in the same order whatever the batch,
 /// and the head, whose kernel depends on the number of rows, sees the same rows.
 ///
-/// On several threads a model whose blocks are all described ones (``GraphNetwork``) runs its
-/// chunks side by side instead, one chunk per thread at a time, each thread running its chunk's
-/// kernels alone: no thread waits for another between layers, and the budget is shared among
-/// the threads' chunks.
+/// On several threads a model every module of which keeps no state in inference
+/// (``Module/isStatelessInInference``: the library's layers and ``GraphNetwork``) runs its chunks
+/// side by side instead, one chunk per thread at a time, each thread running its chunk's kernels
+/// alone: no thread waits for another between layers, and the budget is shared among the
+/// threads' chunks.
 public struct InferenceChunking: Sendable, Equatable {
     /// The most bytes the largest activation of one chunk may hold; a chunk has at least one
     /// image. nil: whole batches. Chunks run side by side share it.
