@@ -7,12 +7,14 @@ import XCTest
 /// (`expandDepthwiseBatchNorm`) against the two fused conv + batch norm passes it replaces, bit
 /// for bit, at every SIMD level this CPU has and on 1 and 2 threads.
 final class ExpandDepthwiseTests: XCTestCase {
-    /// (x, expanded channels, kernel, stride, padding): MobileNetV2's stride 1 and 2, channel
-    /// counts that are not a multiple of the weight's row panel, an odd rectangle, a plane wide
-    /// enough for one-panel groups, a 5×5 kernel, a bias on both convs (`bias`).
+    /// (x, expanded channels, kernel, stride, padding, bias): MobileNetV2's stride 1 and 2,
+    /// channel counts that are not a multiple of the weight's row panel, an odd rectangle, planes
+    /// wide enough for one-panel groups, a 5×5 kernel, planes narrower than the kernel and a
+    /// single pixel, a bias on both convs.
     let cases: [([Int], Int, Int, Int, Int, Bool)] = [
         ([2, 4, 14, 14], 24, 3, 1, 1, false), ([3, 6, 15, 15], 20, 3, 2, 1, false), ([1, 5, 9, 13], 37, 3, 1, 1, true),
         ([1, 8, 112, 112], 48, 3, 2, 1, false), ([2, 3, 11, 10], 16, 5, 1, 2, true),
+        ([1, 3, 4, 3], 12, 5, 1, 2, false), ([2, 2, 1, 1], 6, 3, 1, 1, true), ([1, 4, 56, 56], 24, 3, 1, 1, false),
     ]
 
     private func batchNorm(_ c: Int, seed: UInt64) -> EvalBatchNorm {
