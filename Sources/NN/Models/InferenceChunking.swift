@@ -71,42 +71,25 @@ extension ClassifierModel {
               let chunk = inferenceChunking.imagesPerChunk(batch: batch, largestActivationBytes: perImage * MemoryLayout<Float>.stride,
                                                            threads: Threads.count)
         else { return body(x) }
-        let imageCount = x.count / batch
-        if runsChunksConcurrently, let chunk = inferenceChunking.imagesPerConcurrentChunk(
-            batch: batch, largestActivationBytes: perImage * MemoryLayout<Float>.stride, threads: Threads.count) {
-            return runningConcurrently(x, imagesPerChunk: chunk, body)
-        }
-        var result: Tensor? = nil
-        var start = 0
-        while start < batch {
-            let n = min(chunk, batch - start)
-            let part = Tensor(uninitialized: [n] + x.shape.dropFirst())
-            part.storage.pointer.update(from: x.storage.pointer + start * imageCount, count: n * imageCount)
-            let y = body(part)
-            precondition(y.shape.first == n, "a chunk of \(n) images gave an output of shape \(y.shape)")
-            let out = result ?? Tensor(uninitialized: [batch] + y.shape.dropFirst())
-            let perOutput = y.count / n
-            (out.storage.pointer + start * perOutput).update(from: y.storage.pointer, count: y.count)
-            result = out
-            start += n
-        }
-        return result!
-    }
-
-    /// `body` on chunks of `imagesPerChunk` images of `x` `[N, …]`, the engine's threads each
-    /// taking the next chunk; the outputs `[n, …]` go to their place in one `[N, …]` result.
-    private func runningConcurrently(_ x: Tensor, imagesPerChunk chunk: Int, _ body: (Tensor) -> Tensor) -> Tensor {
-        let batch = x.shape[0], imageCount = x.count / batch
-        let chunks = (batch + chunk - 1) / chunk
+        // Side by side, one chunk per thread at a time, where every module allows it; otherwise
+        // one chunk after another, all threads on each.
+        let concurrentChunk = runsChunksConcurrently
+            ? inferenceChunking.imagesPerConcurrentChunk(batch: batch, largestActivationBytes: perImage * MemoryLayout<Float>.stride,
+                                                         threads: Threads.count)
+            : nil
+        let size = concurrentChunk ?? chunk
+        let chunks = (batch + size - 1) / size, imageCount = x.count / batch
         let result = ChunkResult(batch: batch)
-        Parallel.tasks(chunks) { c in
-            let start = c * chunk, n = min(chunk, batch - start)
+        /// `body` on chunk `c` `[n, …]` of `x`, its output stored in its place.
+        func run(_ c: Int) {
+            let start = c * size, n = min(size, batch - start)
             let part = Tensor(uninitialized: [n] + x.shape.dropFirst())
             part.storage.pointer.update(from: x.storage.pointer + start * imageCount, count: n * imageCount)
             let y = body(part)
             precondition(y.shape.first == n, "a chunk of \(n) images gave an output of shape \(y.shape)")
             result.store(y, at: start)
         }
+        if concurrentChunk != nil { Parallel.tasks(chunks, run) } else { for c in 0..<chunks { run(c) } }
         return result.tensor!
     }
 
@@ -128,8 +111,8 @@ extension ClassifierModel {
     }
 }
 
-/// The `[N, …]` output chunks running side by side write into: made by the first chunk to
-/// finish (which knows the shape), under a lock; each chunk then writes its own rows.
+/// The `[N, …]` output the chunks write into: made by the first chunk to finish (which knows
+/// the shape), under a lock, as chunks may run side by side; each chunk then writes its own rows.
 private final class ChunkResult: @unchecked Sendable {
     private let lock = NSLock()
     private let batch: Int
