@@ -7,10 +7,14 @@
 // once; the few outputs in the pitch's spare columns are computed and dropped. (The Swift loop it
 // replaces made one read-modify-write pass over the output plane per tap.) The caller zeroes the
 // scratch once for all planes of a shape: each plane writes only the interior, so the padding and
-// the slack stay zero (zeroing it per plane took 1.4% of a MobileNetV2 inference).
+// the slack stay zero (zeroing it per plane took 1.4% of a MobileNetV2 inference). This is the
+// portable and NEON kernel, and the x86 levels' for strides above 2; at strides 1 and 2 the x86
+// levels read the plane in place (depthwise_x86.c), bit for bit this kernel's result.
 #include "CKernels.h"
 #include "internal.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum { DW_BLOCK = 64, DW_MAX_TAPS = 49, DW_SLACK = 2 * DW_BLOCK };
@@ -23,6 +27,9 @@ static void phases(const pk_conv_shape *g, long *hq, long *wq) {
 }
 
 size_t pk_depthwise_scratch_size(const pk_conv_shape *g) {
+#if defined(__x86_64__)
+    if (pk_simd_level() >= 1 && pk_depthwise_direct_suits(g)) return 0;  // read in place (depthwise_x86.c)
+#endif
     long hq, wq;
     phases(g, &hq, &wq);
     // The phases, then the outputs at pitch wq, each with slack for the last block (whose taps
@@ -100,11 +107,40 @@ PK_LEVEL_VARIANTS(void, depthwise_plane,
                    float *scratch),
                   (x, w, g, a, y, scratch))
 
+static void depthwise_plane(const float *x, const float *w, const pk_conv_shape *g, const pk_plane_affine *a, float *y,
+                            float *scratch) {
+#if defined(__x86_64__)
+    // The x86 levels read the plane in place (depthwise_x86.c) where the stride allows.
+    const int level = pk_simd_level();
+    if (level >= 1 && pk_depthwise_direct_suits(g)) {
+        if (level == 2) {
+            pk_depthwise_direct_avx512(x, w, g, a, y);
+        } else {
+            pk_depthwise_direct_avx2(x, w, g, a, y);
+        }
+        return;
+    }
+#endif
+    if (!scratch) {
+        // Sized at a level that reads in place, then run at one that does not (a test switching
+        // levels in between): this plane's own zeroed scratch.
+        float *own = calloc(pk_depthwise_scratch_size(g), sizeof(float));
+        if (!own) {
+            for (long i = 0; i < g->out_h * g->out_w; ++i) y[i] = NAN;  // out of memory: never a silent result
+            return;
+        }
+        depthwise_plane(x, w, g, a, y, own);
+        free(own);
+        return;
+    }
+    PK_DISPATCH(depthwise_plane, (x, w, g, a, y, scratch))
+}
+
 void pk_depthwise_forward_plane(const float *x, const float *w, const pk_conv_shape *g, float *y, float *scratch) {
-    PK_DISPATCH(depthwise_plane, (x, w, g, NULL, y, scratch))
+    depthwise_plane(x, w, g, NULL, y, scratch);
 }
 
 void pk_depthwise_forward_plane_affine(const float *x, const float *w, const pk_conv_shape *g, const pk_plane_affine *a,
                                        float *y, float *scratch) {
-    PK_DISPATCH(depthwise_plane, (x, w, g, a, y, scratch))
+    depthwise_plane(x, w, g, a, y, scratch);
 }

@@ -118,6 +118,15 @@ void pk_pack_a_all(const pk_kernel_desc *d, int transA, const float *A, long lda
 #define PK_DISPATCH(NAME, ARGS) return NAME##_portable ARGS;
 #endif
 
+/// Depthwise forward of one plane read and written in place (depthwise_x86.c), as
+/// pk_depthwise_forward_plane_affine (`a` may be NULL) without its scratch: for strides 1 and 2
+/// (pk_depthwise_direct_suits), bit for bit depthwise.c's result at the same level.
+#if defined(__x86_64__)
+int pk_depthwise_direct_suits(const pk_conv_shape *g);
+void pk_depthwise_direct_avx512(const float *x, const float *w, const pk_conv_shape *g, const pk_plane_affine *a, float *y);
+void pk_depthwise_direct_avx2(const float *x, const float *w, const pk_conv_shape *g, const pk_plane_affine *a, float *y);
+#endif
+
 /// Direct convolution (conv_direct.c): the driver shared by the SIMD levels' tile kernels.
 /// Output channels come in panels of PK_DIRECT_MR rows (pk_conv_direct_pack's layout); a tile of
 /// `columns` consecutive output columns (at most 32) may straddle two images (segments).

@@ -24,9 +24,10 @@ func depthwiseForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y:
     let scratchSize = pk_depthwise_scratch_size(&shape)
     Parallel.chunks(plan.batch * c, minChunk: 4) { planes in
         var s = shape
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize)
-        scratch.initialize(repeating: 0, count: scratchSize)   // once for all this chunk's planes
-        defer { scratch.deallocate() }
+        // The bordered scratch, where the level needs one: zeroed once for all this chunk's planes.
+        let scratch: UnsafeMutablePointer<Float>? = scratchSize > 0 ? .allocate(capacity: scratchSize) : nil
+        scratch?.initialize(repeating: 0, count: scratchSize)
+        defer { scratch?.deallocate() }
         for nc in planes {
             if let affine {
                 var a = pk_plane_affine(scale: affine.scale[nc % c], shift: affine.shift[nc % c],

@@ -58,12 +58,12 @@ public func expandDepthwiseBatchNorm(_ x: Tensor,
         Parallel.tasks(n * groups) { task in
             let image = task / groups, first = task % groups * groupRows
             let rows = min(groupRows, e - first)
-            // The group's expanded planes, then the depthwise kernel's bordered scratch (zeroed
-            // once: each plane writes only its interior).
+            // The group's expanded planes, then the depthwise kernel's bordered scratch where
+            // the level needs one (zeroed once: each plane writes only its interior).
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: rows * plane + depthwiseScratch)
             defer { scratch.deallocate() }
-            let bordered = scratch + rows * plane
-            bordered.initialize(repeating: 0, count: depthwiseScratch)
+            let bordered: UnsafeMutablePointer<Float>? = depthwiseScratch > 0 ? scratch + rows * plane : nil
+            bordered?.initialize(repeating: 0, count: depthwiseScratch)
             var epilogue = pk_epilogue(scale: expandScale.pointer + first, shift: expandShift.pointer + first, residual: nil, ldr: 0,
                                        lower: lower1, upper: upper1)
             pk_sgemm_packed_rows_epilogue(matrix.level, matrix.transposed ? 1 : 0, 0, matrix.m, first, rows, plane, matrix.k,

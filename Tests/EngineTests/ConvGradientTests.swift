@@ -53,8 +53,8 @@ final class ConvGradientTests: XCTestCase {
         assertClose(y, ref, rtol: 1e-5, atol: 1e-5, "conv forward")
     }
 
-    /// The depthwise kernel (zero-bordered scratch split by column phase, 64-output blocks)
-    /// against a direct loop: strides 1–3, paddings 0–3, square and oblong kernels, rows shorter
+    /// The depthwise kernels (in place at strides 1 and 2 on x86, else a zero-bordered scratch
+    /// split by column phase) against a direct loop: strides 1–3, paddings 0–3, square and oblong kernels, rows shorter
     /// and longer than a block; at every SIMD level and on 1 and 2 threads.
     func testDepthwiseForwardMatchesDirectLoop() {
         forEachSIMDLevelAndThreadCount { label in

@@ -148,6 +148,8 @@ void pk_col2im_rows(float *col, long ldc, const pk_conv_shape *g, long y0, long 
 /// convolved with `w` `[kernel_h, kernel_w]` (up to 7x7; any stride and padding) into `y`
 /// `[out_h, out_w]` (`channels` unused). `scratch` holds pk_depthwise_scratch_size(g) floats, zeroed
 /// before the first plane; the function keeps its padding zero, so it serves every plane of `g`.
+/// The size is 0 where the SIMD level in force reads the plane in place (x86 levels, strides 1
+/// and 2: depthwise_x86.c); pass NULL then.
 size_t pk_depthwise_scratch_size(const pk_conv_shape *g);
 void pk_depthwise_forward_plane(const float *x, const float *w, const pk_conv_shape *g, float *y, float *scratch);
 /// The outputs' map `v -> min(max(v * scale + shift, lower), upper)` (NaN passes through).

@@ -1,0 +1,224 @@
+// Depthwise convolution forward of one plane at the AVX-512 and AVX2 levels, reading the input
+// plane where it lies and writing each output row in place: no bordered copy of the input and no
+// output grid to copy back (depthwise.c's portable kernel, whose row copies took as long as its
+// arithmetic on MobileNetV2's planes). Every output vector (16 or 8 consecutive outputs of one
+// row) sums its taps in depthwise.c's order, acc = fma(w[t], x, acc) from zero, with the
+// padding's taps read as zeros by masked loads (which never touch a masked-off lane's address),
+// so the result is depthwise.c's at the same level bit for bit. Stride 2 loads twice the lanes
+// and keeps the even ones (one permute); other strides use depthwise.c. Four output vectors are
+// in flight at once (four independent FMA chains); the lane masks of each vector position along
+// a row are computed once per plane.
+#include "CKernels.h"
+#include "internal.h"
+
+#include <stdint.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+enum { DX_MAX_MASKS = 2048, DX_ZEROS = 8192, DX_ZERO_LEAD = 64 };
+
+/// The input row that padding rows read: zeros, wide enough for any plane that
+/// pk_depthwise_direct_suits admits, `DX_ZERO_LEAD` of them before the row's column 0.
+static const float dx_zeros[DX_ZEROS];
+
+/// Bits [lo, hi) of a mask of `lanes` bits, the range clamped to the lanes.
+static inline uint32_t lane_bits(long lo, long hi, int lanes) {
+    if (lo < 0) lo = 0;
+    if (hi > lanes) hi = lanes;
+    if (hi <= lo) return 0;
+    return (uint32_t)(((1ull << hi) - 1) & ~((1ull << lo) - 1));
+}
+
+/// Lane bits of vector position `v` along an output row and each kernel column `q`: the loaded
+/// lanes (2 * lanes bits for stride 2) whose input column lies inside the row. Returns whether
+/// every lane of every column is inside (no mask needed).
+static int column_bits(const pk_conv_shape *g, int lanes, long v, uint32_t *bits) {
+    const long s = g->stride;
+    const uint32_t all = (uint32_t)((1ull << (lanes * s)) - 1);
+    int inside = 1;
+    for (long q = 0; q < g->kernel_w; ++q) {
+        const long base = v * lanes * s - g->padding + q;  // input column of the first loaded lane
+        bits[q] = lane_bits(-base, g->width - base, lanes * (int)s);
+        inside &= bits[q] == all;
+    }
+    return inside;
+}
+
+int pk_depthwise_direct_suits(const pk_conv_shape *g) {
+    // The loads of a row span columns -padding .. stride * (out_w rounded up to 16) + kernel_w.
+    return (g->stride == 1 || g->stride == 2) && g->kernel_h * g->kernel_w <= 49 && g->padding <= DX_ZERO_LEAD / 2 &&
+           g->stride * (g->out_w + 16) + g->kernel_w + DX_ZERO_LEAD <= DX_ZEROS;
+}
+
+// MARK: AVX-512
+
+#define T512 __attribute__((target("avx512f")))
+#define INL512 static inline __attribute__((always_inline)) T512
+
+/// Lanes [0, 16) of input columns `src[0..]` (stride 1) or the even lanes of `src[0..32)`
+/// (stride 2), lanes outside `lo` / `hi` read as zero; `full` when every lane is inside.
+INL512 __m512 load512(const float *src, long s, int full, __mmask16 lo, __mmask16 hi, __m512i evens) {
+    if (s == 1) return full ? _mm512_loadu_ps(src) : _mm512_maskz_loadu_ps(lo, src);
+    const __m512 a = full ? _mm512_loadu_ps(src) : _mm512_maskz_loadu_ps(lo, src);
+    const __m512 b = full ? _mm512_loadu_ps(src + 16) : _mm512_maskz_loadu_ps(hi, src + 16);
+    return _mm512_permutex2var_ps(a, evens, b);
+}
+
+/// Output rows [oy0, oy0 + R) of vector position `x0`: each input row the group reads is loaded
+/// once per kernel column and feeds every output row whose window holds it (a row's taps still
+/// add in order: kernel row i, then column q). `inside` when no column needs a mask; padding rows
+/// read `zero_row`.
+INL512 void rows512(const float *x, const __m512 *wt, const pk_conv_shape *g, const pk_plane_affine *a, float *y,
+                    long oy0, long x0, int inside, const __mmask16 *lo, const __mmask16 *hi, __mmask16 store,
+                    const int R, const int KH, const int KW, const long S) {
+    const long H = g->height, W = g->width, p = g->padding, ow = g->out_w;
+    const float *zero_row = dx_zeros + DX_ZERO_LEAD;
+    const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    __m512 acc[4];
+    for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+    for (int j = 0; j < (R - 1) * S + KH; ++j) {
+        const long iy = oy0 * S - p + j;
+        const float *src = (iy >= 0 && iy < H ? x + iy * W : zero_row) + x0 * S - p;
+        for (int q = 0; q < KW; ++q) {
+            const __m512 in = load512(src + q, S, inside, lo[q], hi[q], evens);
+            for (int r = 0; r < R; ++r) {
+                const int i = j - r * (int)S;
+                if (i >= 0 && i < KH) acc[r] = _mm512_fmadd_ps(wt[i * KW + q], in, acc[r]);
+            }
+        }
+    }
+    for (int r = 0; r < R; ++r) {
+        __m512 out = acc[r];
+        if (a) {
+            // max(lower, v) and min(upper, v) return v when it is NaN, as depthwise.c's clamp.
+            out = _mm512_fmadd_ps(out, _mm512_set1_ps(a->scale), _mm512_set1_ps(a->shift));
+            out = _mm512_min_ps(_mm512_set1_ps(a->upper), _mm512_max_ps(_mm512_set1_ps(a->lower), out));
+        }
+        _mm512_mask_storeu_ps(y + (oy0 + r) * ow + x0, store, out);
+    }
+}
+
+/// The plane for a kernel of KH x KW taps at stride S, constants where the caller passes them:
+/// the 3x3 kernels unroll whole, their weights held in registers, R output rows at a time.
+INL512 void direct512(const float *x, const float *w, const pk_conv_shape *g, const pk_plane_affine *a, float *y,
+                      const int R, const int KH, const int KW, const long S) {
+    const long oh = g->out_h, ow = g->out_w, nv = (ow + 15) / 16;
+    __m512 wt[49];
+    for (int t = 0; t < KH * KW; ++t) wt[t] = _mm512_set1_ps(w[t]);
+    for (long v = 0; v < nv; ++v) {
+        uint32_t bits[49];
+        const int inside = column_bits(g, 16, v, bits);
+        __mmask16 lo[49], hi[49];
+        for (int q = 0; q < KW; ++q) lo[q] = (__mmask16)bits[q], hi[q] = (__mmask16)(bits[q] >> 16);
+        const long x0 = v * 16;
+        const __mmask16 store = (__mmask16)lane_bits(0, ow - x0, 16);
+        long oy = 0;
+        for (; oy + R <= oh; oy += R) rows512(x, wt, g, a, y, oy, x0, inside, lo, hi, store, R, KH, KW, S);
+        for (; oy < oh; ++oy) rows512(x, wt, g, a, y, oy, x0, inside, lo, hi, store, 1, KH, KW, S);
+    }
+}
+
+T512 void pk_depthwise_direct_avx512(const float *x, const float *w, const pk_conv_shape *g,
+                                     const pk_plane_affine *a, float *y) {
+    const int kh = (int)g->kernel_h, kw = (int)g->kernel_w;
+    if (kh == 3 && kw == 3) {
+        if (g->stride == 1) direct512(x, w, g, a, y, 4, 3, 3, 1); else direct512(x, w, g, a, y, 4, 3, 3, 2);
+    } else {
+        if (g->stride == 1) direct512(x, w, g, a, y, 1, kh, kw, 1); else direct512(x, w, g, a, y, 1, kh, kw, 2);
+    }
+}
+
+// MARK: AVX2
+
+#define T256 __attribute__((target("avx2,fma")))
+#define INL256 static inline __attribute__((always_inline)) T256
+
+/// Lanes 0-7 of `bits` as an 8-lane mask (all bits of a lane set or clear).
+INL256 __m256i mask8(uint32_t bits) {
+    const __m256i bit = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    return _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32((int)(bits & 0xFF)), bit), bit);
+}
+
+/// load512's 8-lane form; vmaskmovps never touches a masked-off lane's address.
+INL256 __m256 load256(const float *src, long s, int full, __m256i lo, __m256i hi) {
+    if (s == 1) return full ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, lo);
+    const __m256 a = full ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, lo);
+    const __m256 b = full ? _mm256_loadu_ps(src + 8) : _mm256_maskload_ps(src + 8, hi);
+    // [a0 a2 b0 b2 | a4 a6 b4 b6] -> [a0 a2 a4 a6 b0 b2 b4 b6]
+    const __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/// The first `n` (1..8) lanes of `v` to `dst`, by plain stores (vmaskmovps stores are microcoded
+/// on AMD cores, tens of cycles each).
+INL256 void store_first(float *dst, __m256 v, long n) {
+    if (n >= 8) { _mm256_storeu_ps(dst, v); return; }
+    __m128 part = _mm256_castps256_ps128(v);
+    if (n >= 4) {
+        _mm_storeu_ps(dst, part);
+        dst += 4, n -= 4, part = _mm256_extractf128_ps(v, 1);
+    }
+    if (n >= 2) {
+        _mm_storel_pi((__m64 *)dst, part);
+        dst += 2, n -= 2, part = _mm_movehl_ps(part, part);
+    }
+    if (n == 1) _mm_store_ss(dst, part);
+}
+
+/// rows512's 8-lane form.
+INL256 void rows256(const float *x, const float *w, const pk_conv_shape *g, const pk_plane_affine *a, float *y,
+                    long oy0, long x0, int inside, const __m256i *lo, const __m256i *hi,
+                    const int R, const int KH, const int KW, const long S) {
+    const long H = g->height, W = g->width, p = g->padding, ow = g->out_w;
+    const float *zero_row = dx_zeros + DX_ZERO_LEAD;
+    __m256 acc[4];
+    for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+    for (int j = 0; j < (R - 1) * S + KH; ++j) {
+        const long iy = oy0 * S - p + j;
+        const float *src = (iy >= 0 && iy < H ? x + iy * W : zero_row) + x0 * S - p;
+        for (int q = 0; q < KW; ++q) {
+            const __m256 in = load256(src + q, S, inside, lo[q], hi[q]);
+            for (int r = 0; r < R; ++r) {
+                const int i = j - r * (int)S;
+                if (i >= 0 && i < KH) acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(w[i * KW + q]), in, acc[r]);
+            }
+        }
+    }
+    for (int r = 0; r < R; ++r) {
+        __m256 out = acc[r];
+        if (a) {
+            out = _mm256_fmadd_ps(out, _mm256_set1_ps(a->scale), _mm256_set1_ps(a->shift));
+            out = _mm256_min_ps(_mm256_set1_ps(a->upper), _mm256_max_ps(_mm256_set1_ps(a->lower), out));
+        }
+        store_first(y + (oy0 + r) * ow + x0, out, ow - x0);
+    }
+}
+
+/// direct512's 8-lane form.
+INL256 void direct256(const float *x, const float *w, const pk_conv_shape *g, const pk_plane_affine *a, float *y,
+                      const int R, const int KH, const int KW, const long S) {
+    const long oh = g->out_h, ow = g->out_w, nv = (ow + 7) / 8;
+    for (long v = 0; v < nv; ++v) {
+        uint32_t bits[49];
+        const int inside = column_bits(g, 8, v, bits);
+        __m256i lo[49], hi[49];
+        for (int q = 0; q < KW; ++q) lo[q] = mask8(bits[q]), hi[q] = mask8(bits[q] >> 8);
+        const long x0 = v * 8;
+        long oy = 0;
+        for (; oy + R <= oh; oy += R) rows256(x, w, g, a, y, oy, x0, inside, lo, hi, R, KH, KW, S);
+        for (; oy < oh; ++oy) rows256(x, w, g, a, y, oy, x0, inside, lo, hi, 1, KH, KW, S);
+    }
+}
+
+T256 void pk_depthwise_direct_avx2(const float *x, const float *w, const pk_conv_shape *g,
+                                   const pk_plane_affine *a, float *y) {
+    const int kh = (int)g->kernel_h, kw = (int)g->kernel_w;
+    if (kh == 3 && kw == 3) {
+        if (g->stride == 1) direct256(x, w, g, a, y, 4, 3, 3, 1); else direct256(x, w, g, a, y, 2, 3, 3, 2);
+    } else {
+        if (g->stride == 1) direct256(x, w, g, a, y, 1, kh, kw, 1); else direct256(x, w, g, a, y, 1, kh, kw, 2);
+    }
+}
+
+#endif
