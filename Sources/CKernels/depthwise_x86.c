@@ -4,17 +4,21 @@
 // time on MobileNetV2's planes).
 //
 // The output is computed in vectors (16 or 8 consecutive output columns), R output rows together
-// (3x3 kernels: four, two at stride 2 on AVX2; one for other kernels, whose loops are not
-// unrolled): each input row the R rows' windows cover is loaded once per kernel column and feeds
-// every one of the R accumulators whose window holds it. AVX-512 then moves along the row, so
-// the output is written row after row (1.04x on MobileNetV2 at batch 64 against going down one
-// column of vectors, whose every store started a line of a plane not in cache); AVX2 goes down
-// the column (the row order measured 0.97x there). Lanes whose input column lies
-// outside the row read zero through masked loads, which never touch a masked-off lane's address;
-// padding rows read a static row of zeros. Stride 2 loads twice the lanes and keeps the even ones
-// (one permute); other strides use depthwise.c. Every output sums its taps in depthwise.c's
-// order, acc = fma(w[t], x, acc) from zero (kernel row, then column), padding taps included as
-// zeros, so the result is depthwise.c's at the same level bit for bit, NaN and signed zeros too.
+// (four for 3x3 kernels; one for other kernels, whose loops are not unrolled): each input row the
+// R rows' windows cover is loaded once per kernel column and feeds every one of the R
+// accumulators whose window holds it. AVX-512 then moves along the row, so the output is written
+// row after row (1.04x on MobileNetV2 at batch 64 against going down one column of vectors, whose
+// every store started a line of a plane not in cache); AVX2 goes down the column (the row order
+// measured 0.97x there).
+//
+// Lanes whose input column lies outside the row read zero through masked loads, which never
+// touch a masked-off lane's address; padding rows read a static row of zeros. Stride 2 loads
+// twice the lanes at even kernel columns and keeps the even ones (one permute); the odd kernel
+// columns are the odd lanes of the same pair (one permute, no load: a third fewer loads, which
+// bound these layers); other strides use depthwise.c. Every output sums its taps in
+// depthwise.c's order, acc = fma(w[t], x, acc) from zero (kernel row, then column), padding taps
+// included as zeros, so the result is depthwise.c's at the same level bit for bit, NaN and
+// signed zeros too.
 #include "CKernels.h"
 #include "internal.h"
 
@@ -63,13 +67,10 @@ int pk_depthwise_direct_suits(const pk_conv_shape *g) {
 #define T512 __attribute__((target("avx512f")))
 #define INL512 static inline __attribute__((always_inline)) T512
 
-/// Lanes [0, 16) of input columns `src[0..]` (stride 1) or the even lanes of `src[0..32)`
-/// (stride 2), lanes outside `lo` / `hi` read as zero; `full` when every lane is inside.
-INL512 __m512 load512(const float *src, long s, int full, __mmask16 lo, __mmask16 hi, __m512i evens) {
-    if (s == 1) return full ? _mm512_loadu_ps(src) : _mm512_maskz_loadu_ps(lo, src);
-    const __m512 a = full ? _mm512_loadu_ps(src) : _mm512_maskz_loadu_ps(lo, src);
-    const __m512 b = full ? _mm512_loadu_ps(src + 16) : _mm512_maskz_loadu_ps(hi, src + 16);
-    return _mm512_permutex2var_ps(a, evens, b);
+/// Lanes [0, 16) of input columns `src[0..]`, lanes outside `m` read as zero; `full` when every
+/// lane is inside.
+INL512 __m512 load512(const float *src, int full, __mmask16 m) {
+    return full ? _mm512_loadu_ps(src) : _mm512_maskz_loadu_ps(m, src);
 }
 
 /// Output rows [oy0, oy0 + R) of vector position `x0`: each input row the group reads is loaded
@@ -82,13 +83,26 @@ INL512 void rows512(const float *x, const __m512 *wt, const pk_conv_shape *g, co
     const long H = g->height, W = g->width, p = g->padding, ow = g->out_w;
     const float *zero_row = dx_zeros + DX_ZERO_LEAD;
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odds = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
     __m512 acc[4];
     for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
     for (int j = 0; j < (R - 1) * S + KH; ++j) {
         const long iy = oy0 * S - p + j;
         const float *src = (iy >= 0 && iy < H ? x + iy * W : zero_row) + x0 * S - p;
+        __m512 first = _mm512_setzero_ps(), second = first;  // stride 2: the 32 columns from src + q
         for (int q = 0; q < KW; ++q) {
-            const __m512 in = load512(src + q, S, inside, lo[q], hi[q], evens);
+            __m512 in;
+            if (S == 1) {
+                in = load512(src + q, inside, lo[q]);
+            } else if (q % 2 == 0) {
+                first = load512(src + q, inside, lo[q]);
+                second = load512(src + q + 16, inside, hi[q]);
+                in = _mm512_permutex2var_ps(first, evens, second);
+            } else {
+                // Column q + 2l is the odd lane 2l + 1 of the pair loaded at q - 1 (whose masks
+                // cover the same columns).
+                in = _mm512_permutex2var_ps(first, odds, second);
+            }
             for (int r = 0; r < R; ++r) {
                 const int i = j - r * (int)S;
                 if (i >= 0 && i < KH) acc[r] = _mm512_fmadd_ps(wt[i * KW + q], in, acc[r]);
@@ -170,13 +184,15 @@ INL256 __m256i mask8(uint32_t bits) {
 }
 
 /// load512's 8-lane form; vmaskmovps never touches a masked-off lane's address.
-INL256 __m256 load256(const float *src, long s, int full, __m256i lo, __m256i hi) {
-    if (s == 1) return full ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, lo);
-    const __m256 a = full ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, lo);
-    const __m256 b = full ? _mm256_loadu_ps(src + 8) : _mm256_maskload_ps(src + 8, hi);
-    // [a0 a2 b0 b2 | a4 a6 b4 b6] -> [a0 a2 a4 a6 b0 b2 b4 b6]
-    const __m256 even = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), _MM_SHUFFLE(3, 1, 2, 0)));
+INL256 __m256 load256(const float *src, int full, __m256i m) {
+    return full ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, m);
+}
+
+/// The even (`ODD` 0) or odd (1) lanes of the 16 columns a, b: [a0 a2 b0 b2 | a4 a6 b4 b6] ->
+/// [a0 a2 a4 a6 b0 b2 b4 b6].
+INL256 __m256 half256(__m256 a, __m256 b, const int ODD) {
+    const __m256 lanes = ODD ? _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)) : _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(lanes), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
 /// The first `n` (1..8) lanes of `v` to `dst`, by plain stores (vmaskmovps stores are microcoded
@@ -206,8 +222,18 @@ INL256 void rows256(const float *x, const float *w, const pk_conv_shape *g, cons
     for (int j = 0; j < (R - 1) * S + KH; ++j) {
         const long iy = oy0 * S - p + j;
         const float *src = (iy >= 0 && iy < H ? x + iy * W : zero_row) + x0 * S - p;
+        __m256 first = _mm256_setzero_ps(), second = first;  // stride 2, as rows512
         for (int q = 0; q < KW; ++q) {
-            const __m256 in = load256(src + q, S, inside, lo[q], hi[q]);
+            __m256 in;
+            if (S == 1) {
+                in = load256(src + q, inside, lo[q]);
+            } else if (q % 2 == 0) {
+                first = load256(src + q, inside, lo[q]);
+                second = load256(src + q + 8, inside, hi[q]);
+                in = half256(first, second, 0);
+            } else {
+                in = half256(first, second, 1);
+            }
             for (int r = 0; r < R; ++r) {
                 const int i = j - r * (int)S;
                 if (i >= 0 && i < KH) acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(w[i * KW + q]), in, acc[r]);
@@ -244,7 +270,7 @@ T256 void pk_depthwise_direct_avx2(const float *x, const float *w, const pk_conv
                                    const pk_plane_affine *a, float *y) {
     const int kh = (int)g->kernel_h, kw = (int)g->kernel_w;
     if (kh == 3 && kw == 3) {
-        if (g->stride == 1) direct256(x, w, g, a, y, 4, 3, 3, 1); else direct256(x, w, g, a, y, 2, 3, 3, 2);
+        if (g->stride == 1) direct256(x, w, g, a, y, 4, 3, 3, 1); else direct256(x, w, g, a, y, 4, 3, 3, 2);
     } else {
         if (g->stride == 1) direct256(x, w, g, a, y, 1, kh, kw, 1); else direct256(x, w, g, a, y, 1, kh, kw, 2);
     }
