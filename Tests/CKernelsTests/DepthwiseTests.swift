@@ -5,18 +5,7 @@ import XCTest
 /// The depthwise plane kernels (depthwise.c, and depthwise_x86.c's in-place kernels at strides
 /// 1 and 2 on x86): against a direct loop computed here in double, with the plane between two
 /// inaccessible pages, at every level this CPU runs.
-final class DepthwiseTests: XCTestCase {
-    private var savedLevel: Int32 = 0
-    override func setUp() { super.setUp(); savedLevel = pk_simd_level() }
-    override func tearDown() { _ = pk_set_simd_level(savedLevel); super.tearDown() }
-
-    private var levels: [Int32] {
-        let saved = pk_simd_level()
-        let top = pk_set_simd_level(2)
-        _ = pk_set_simd_level(saved)
-        return Array(0...top)
-    }
-
+final class DepthwiseTests: SIMDLevelTestCase {
     private func shape(_ h: Int, _ w: Int, kernel: (Int, Int), stride: Int, padding: Int) -> pk_conv_shape {
         let (kh, kw) = kernel
         return pk_conv_shape(channels: 1, height: h, width: w, kernel_h: kh, kernel_w: kw, stride: stride, padding: padding,

@@ -4,18 +4,7 @@ import XCTest
 
 /// The product epilogue (epilogue.c): pk_sgemm_packed_rows_epilogue against pk_sgemm_packed
 /// followed by the epilogue computed here in double, and pk_apply_epilogue in place.
-final class EpilogueTests: XCTestCase {
-    private var savedLevel: Int32 = 0
-    override func setUp() { super.setUp(); savedLevel = pk_simd_level() }
-    override func tearDown() { _ = pk_set_simd_level(savedLevel); super.tearDown() }
-
-    private var levels: [Int32] {
-        let saved = pk_simd_level()
-        let top = pk_set_simd_level(2)
-        _ = pk_set_simd_level(saved)
-        return Array(0...top)
-    }
-
+final class EpilogueTests: SIMDLevelTestCase {
     /// `clamp(c · scale[i] + shift[i] + residual[i, j])` of a plain product, row by row.
     private func expected(_ c: [Float], rows: Int, n: Int, ldc: Int, scale: [Float], shift: [Float], residual: [Float]?,
                           ldr: Int, lower: Float, upper: Float) -> [Float] {

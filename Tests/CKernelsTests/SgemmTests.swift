@@ -18,29 +18,7 @@ private struct Case: CustomStringConvertible {
     }
 }
 
-final class SgemmTests: XCTestCase {
-    /// Levels this machine can run: 0 ... detected level.
-    private var levels: [Int32] {
-        let saved = pk_simd_level()
-        let top = pk_set_simd_level(2)
-        _ = pk_set_simd_level(saved)
-        return Array(0...top)
-    }
-
-    /// The level in force before each test (PRACTISE_SIMD in the reruns), restored after it so
-    /// later tests in the same process still run at that level.
-    private var savedLevel: Int32 = 0
-
-    override func setUp() {
-        super.setUp()
-        savedLevel = pk_simd_level()
-    }
-
-    override func tearDown() {
-        _ = pk_set_simd_level(savedLevel)
-        super.tearDown()
-    }
-
+final class SgemmTests: SIMDLevelTestCase {
     /// Runs `c` at the current SIMD level and returns the largest error relative to the
     /// magnitude of the reference (max |ref| over the matrix, at least 1).
     /// With `prepacked`, op(A) is packed first (pk_sgemm_pack_a) and multiplied by pk_sgemm_packed.
