@@ -19,7 +19,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
                    stride: Int = 1, padding: Int = 0, groups: Int = 1, pack: ConvWeightPack? = nil) -> Tensor {
     let plan = ConvPlan(x: x.shape, weight: weight.shape, bias: bias?.shape, stride: stride, padding: padding, groups: groups)
     let out = Tensor(uninitialized: plan.outputShape)
-    if plan.isDepthwise {
+    if plan.usesDepthwiseKernel {
         depthwiseForward(x.pointer, weight.pointer, out.pointer, plan)
     } else {
         gemmForward(plan, x.pointer, weight.pointer, out.pointer, pack: pack.flatMap { $0.isValid(for: weight) ? $0 : nil })

@@ -48,10 +48,10 @@ public func conv2dBatchNorm(_ x: Tensor, weight: Tensor, bias: Tensor? = nil, st
                                 lower: activation.clamp.lower, upper: activation.clamp.upper)
     // (Nested: a tuple of an optional here leaked the tensors in release builds.)
     withExtendedLifetime(scale) { withExtendedLifetime(shift) { withExtendedLifetime(residual) {
-        if plan.isDepthwise && residual == nil {
+        if plan.usesDepthwiseKernel && residual == nil {
             depthwiseForward(x.pointer, weight.pointer, out.pointer, plan,
                              affine: ChannelAffine(scale: epilogue.scale, shift: epilogue.shift, lower: epilogue.lower, upper: epilogue.upper))
-        } else if plan.isDepthwise {
+        } else if plan.usesDepthwiseKernel {
             depthwiseForward(x.pointer, weight.pointer, out.pointer, plan)
             epilogue.apply(to: out.pointer, shape: plan.outputShape)
         } else {

@@ -70,6 +70,9 @@ struct ConvPlan: Sendable {
                         stride: 1, padding: g.kernelH - 1 - g.padding, groups: 1)
     }
     var isDepthwise: Bool { groups == inChannels && groups == outChannels }
+    /// A depthwise conv whose kernel the depthwise forward kernels take (at most 49 taps, 7×7);
+    /// a larger one runs forward on the grouped GEMM path.
+    var usesDepthwiseKernel: Bool { isDepthwise && geometry.kernelH * geometry.kernelW <= 49 }
     var groupOut: Int { outChannels / groups }
     var inPlane: Int { geometry.height * geometry.width }
     var outPlane: Int { geometry.columnCount }

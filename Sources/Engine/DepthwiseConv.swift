@@ -13,7 +13,7 @@ struct ChannelAffine {
     let lower: Float, upper: Float
 }
 
-/// `y` = depthwise conv of `x` (`plan.isDepthwise`), with `affine` applied to each output if given.
+/// `y` = depthwise conv of `x` (`plan.usesDepthwiseKernel`), with `affine` applied to each output if given.
 func depthwiseForward(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ plan: ConvPlan,
                       affine: ChannelAffine? = nil) {
     let g = plan.geometry

@@ -26,7 +26,7 @@ public struct EvalBatchNorm {
 /// - Returns: `[N, E, OH, OW]`, the separate ops' result bit for bit (each product row and
 ///   each plane is computed as the unfused kernels compute it); nil when the fused form does
 ///   not apply (autograd recording, a conv other than a stride-1 unpadded 1×1 followed by a
-///   depthwise conv, a missing or stale pack), and the caller runs the two convs itself.
+///   depthwise conv of at most 7×7, a missing or stale pack), and the caller runs the two convs itself.
 public func expandDepthwiseBatchNorm(_ x: Tensor,
                                      expandWeight: Tensor, expandBias: Tensor?, expandPack: ConvWeightPack?,
                                      expandNorm: EvalBatchNorm, expandActivation: BatchNormActivation,
@@ -34,13 +34,13 @@ public func expandDepthwiseBatchNorm(_ x: Tensor,
                                      depthwiseNorm: EvalBatchNorm, depthwiseActivation: BatchNormActivation) -> Tensor? {
     let ew = expandWeight.shape, dw = depthwiseWeight.shape
     guard !Autograd.isRecording, x.rank == 4, ew.count == 4, ew[2] == 1, ew[3] == 1, ew[1] == x.shape[1],
-          dw.count == 4, dw[0] == ew[0], dw[1] == 1, dw[2] * dw[3] <= 49,
+          dw.count == 4, dw[0] == ew[0], dw[1] == 1,
           let pack = expandPack, pack.isValid(for: expandWeight), pack.matrices.count == 1 else { return nil }
     let matrix = pack.matrices[0]
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let e = ew[0], plane = h * w
     let depthwisePlan = ConvPlan(x: [n, e, h, w], weight: dw, bias: nil, stride: stride, padding: padding, groups: e)
-    guard depthwisePlan.isDepthwise else { return nil }
+    guard depthwisePlan.usesDepthwiseKernel else { return nil }
     let (expandScale, expandShift) = foldedBatchNorm(channels: e, weight: expandNorm.weight, bias: expandNorm.bias,
                                                      runningMean: expandNorm.runningMean, runningVar: expandNorm.runningVar,
                                                      eps: expandNorm.eps, convBias: expandBias, caller: "expandDepthwiseBatchNorm")

@@ -21,6 +21,7 @@ final class ConvGradientTests: XCTestCase {
     func testPointwise() { check(x: [2, 5, 4, 4], w: [3, 5, 1, 1], bias: true, stride: 1, padding: 0, groups: 1) }
     func testPointwiseStrided() { check(x: [2, 4, 5, 5], w: [6, 4, 1, 1], bias: false, stride: 2, padding: 0, groups: 1) }
     func testDepthwise() { check(x: [2, 4, 6, 6], w: [4, 1, 3, 3], bias: false, stride: 1, padding: 1, groups: 4) }
+    func testDepthwiseLargerThan7x7() { check(x: [2, 2, 11, 10], w: [2, 1, 9, 9], bias: true, stride: 2, padding: 4, groups: 2) }
     func testDepthwiseStrided() { check(x: [2, 4, 7, 7], w: [4, 1, 3, 3], bias: true, stride: 2, padding: 1, groups: 4) }
     func testGrouped() { check(x: [2, 4, 5, 5], w: [6, 2, 3, 3], bias: true, stride: 1, padding: 1, groups: 2) }
     // Stride-1 input gradients run as a conv with padding kernel − 1 − padding: 4 here, and 0 below.
@@ -72,6 +73,8 @@ final class ConvGradientTests: XCTestCase {
             // Strided copies into the phases at their edges: a one-column image, no padding,
             // padding wider than the stride, an even kernel.
             ([1, 2, 5, 1], (1, 1), 2, 0), ([1, 2, 6, 3], (3, 3), 3, 2), ([1, 1, 8, 8], (2, 2), 2, 0), ([2, 3, 5, 4], (3, 3), 2, 3),
+            // Kernels larger than the depthwise kernels take (7×7): the grouped GEMM path.
+            ([1, 2, 12, 11], (9, 9), 1, 4), ([2, 3, 13, 10], (9, 9), 2, 4),
         ]
         for (xs, (kh, kw), s, p) in cases {
             let c = xs[1], h = xs[2], w = xs[3]

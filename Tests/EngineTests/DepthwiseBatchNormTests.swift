@@ -10,6 +10,8 @@ final class DepthwiseBatchNormTests: XCTestCase {
     /// a 5×5 kernel.
     let cases: [([Int], Int, Int, Int)] = [
         ([2, 6, 14, 14], 3, 1, 1), ([3, 5, 15, 15], 3, 2, 1), ([1, 4, 5, 70], 3, 1, 1), ([2, 3, 9, 8], 5, 1, 2),
+        // Larger than 7×7: the grouped GEMM path with the epilogue.
+        ([1, 3, 12, 11], 9, 2, 4),
     ]
 
     func unfused(_ x: Tensor, _ w: Tensor, _ s: Int, _ p: Int, _ bn: [Tensor], _ act: BatchNormActivation) -> Tensor {
